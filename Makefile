@@ -1,0 +1,45 @@
+# The quality gate: `make test` (what CI runs), `make lint`, `make demo`, `make bench`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install services test lint format demo bench worker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## virtual environment with the project and its dev tools
+
+services:  ## start Redis and PostgreSQL if they are not reachable
+	@bash scripts/ensure-services.sh
+
+test: install services  ## the test suite against real services
+	$(BIN)/pytest
+
+lint: install  ## ruff, formatting, mypy, and the pure-module import contract
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy config coordination tasks beat
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+demo: install  ## the example end to end (embedded Redis when none is reachable)
+	-@bash scripts/ensure-services.sh >/dev/null 2>&1
+	$(BIN)/coord demo
+
+bench: install services  ## the core benchmark suite; results in bench-results.json
+	$(BIN)/coord bench core --json bench-results.json
+
+worker: install services
+	$(BIN)/celery -A config.celery_app worker -l info
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""Beat: the one schedule, dependency polling, archiving and clean-up (arrives with the pipeline issue)."""

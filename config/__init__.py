@@ -1,0 +1,1 @@
+"""Service configuration: typed settings and the Celery application."""

@@ -1,0 +1,56 @@
+"""The Celery application: small, configured from the typed settings, no I/O at import.
+
+Run a worker with ``celery -A config.celery_app worker`` and beat with ``celery -A config.celery_app beat``.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from config.settings import get_settings
+
+
+def create_app() -> Celery:
+    """Build the Celery app from the current settings."""
+    settings = get_settings()
+    app = Celery("coordination", include=["tasks.health"])
+    app.conf.update(
+        broker_url=str(settings.broker_url),
+        result_backend=str(settings.result_backend_url),
+        # Security: JSON only, never pickle (docs: "Serializers" / security guide).
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        # One clock everywhere (docs: "Time and date").
+        timezone="UTC",
+        enable_utc=True,
+        # Explicit limits: a stuck agent is stopped instead of holding a worker slot forever.
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        # At-least-once: ack after the task ran, re-queue if the worker process dies mid-task
+        # (docs: "Should I use retry or acks_late?"). Our effects are idempotent, so redelivery is safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Take one message at a time, so long agent tasks don't hoard messages other workers could run.
+        worker_prefetch_multiplier=1,
+        # Redis redelivers unacked messages after the visibility timeout; keep it above the longest time limit
+        # or long tasks would run twice (docs: "Redis: Visibility timeout").
+        broker_transport_options={"visibility_timeout": settings.task_time_limit * 2},
+        result_backend_transport_options={"visibility_timeout": settings.task_time_limit * 2},
+        # Results are small dicts; expire them so the result backend does not grow without bound.
+        result_expires=24 * 3600,
+        # Flower needs task events (docs: "Monitoring and Management Guide").
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_track_started=True,
+        # Retry connecting to the broker at start-up instead of exiting (Celery 6 changes the default).
+        broker_connection_retry_on_startup=True,
+        # Restart worker processes now and then so slow leaks in user agent code cannot accumulate.
+        worker_max_tasks_per_child=1000,
+    )
+    return app
+
+
+app = create_app()
+celery_app = app

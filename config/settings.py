@@ -1,0 +1,107 @@
+"""Typed settings for every process of the service.
+
+All values come from the environment with the prefix ``COORD_`` (for example ``COORD_REDIS_URL``), or from a
+``.env`` file in the working directory. Invalid values fail at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class SettingsError(RuntimeError):
+    """Raised at start-up when the environment holds an invalid setting."""
+
+
+class Settings(BaseSettings):
+    """Settings shared by clients, workers, beat and the CLI."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COORD_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    broker_url: RedisDsn = Field(RedisDsn("redis://127.0.0.1:6379/0"), description="Celery broker (Redis).")
+    result_backend_url: RedisDsn = Field(
+        RedisDsn("redis://127.0.0.1:6379/1"), description="Celery result backend (Redis)."
+    )
+    redis_url: RedisDsn = Field(
+        RedisDsn("redis://127.0.0.1:6379/2"),
+        description="Coordination store: state, signals, contexts, dependencies, metrics.",
+    )
+    database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test", description="PostgreSQL archive (SQLAlchemy URL)."
+    )
+    namespace: str = Field(
+        "coord", description="Prefix of every Redis key this service writes; tests use their own."
+    )
+
+    max_signal_bytes: PositiveInt = Field(64 * 1024, description="Largest accepted signal event data (JSON).")
+    max_context_bytes: PositiveInt = Field(256 * 1024, description="Largest accepted agent context (JSON).")
+    max_state_value_bytes: PositiveInt = Field(1024 * 1024, description="Largest accepted state value (JSON).")
+    signal_history_size: PositiveInt = Field(10_000, description="Default signal stream cap per coordination.")
+    state_history_size: PositiveInt = Field(1_000, description="Default change-log cap per state namespace.")
+    routing_history_size: PositiveInt = Field(1_000, description="Default in-process routing history.")
+    metrics_history_size: PositiveInt = Field(100_000, description="Metrics kept in Redis before archiving.")
+    private_state_ttl_seconds: PositiveInt = Field(
+        24 * 3600, description="Idle time after which the keys of a private ThreadSafeState() expire."
+    )
+
+    task_soft_time_limit: PositiveInt = Field(300, description="Soft time limit of agent tasks (s).")
+    task_time_limit: PositiveInt = Field(360, description="Hard time limit of agent tasks (s).")
+    max_redeliveries: PositiveInt = Field(3, description="Redeliveries of one message before it fails.")
+
+    flower_basic_auth: SecretStr | None = Field(
+        None, description="user:password for Flower's basic authentication."
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_a_key_segment(cls, value: str) -> str:
+        if not _NAMESPACE_PATTERN.match(value):
+            raise ValueError("must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ (it starts every Redis key)")
+        return value
+
+    @field_validator("task_time_limit")
+    @classmethod
+    def _hard_limit_above_soft(cls, value: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        soft = data.get("task_soft_time_limit")
+        if soft is not None and value <= soft:
+            raise ValueError(f"must be greater than COORD_TASK_SOFT_TIME_LIMIT ({soft})")
+        return value
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        lines.append(f"COORD_{field.upper()}: {item['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment.
+
+    Raises:
+        SettingsError: a variable holds an invalid value; the message names it.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from error
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings and read the environment again (tests and the CLI use this)."""
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,138 @@
+"""Distributed multi-agent coordination on Redis, compatible with the seed's ``agents.coordination`` API.
+
+Code written for the seed runs with only its imports changed::
+
+    from coordination import ThreadSafeState, SignalCoordinator, DependencyResolver
+    from coordination.metrics import MetricsCollector
+"""
+
+from coordination.context import ContextDistributor
+from coordination.dependencies import DependencyResolver
+from coordination.errors import (
+    CoordinationError,
+    DependencyResolutionError,
+    DependencyTimeoutError,
+    InvalidIdError,
+    InvalidInputError,
+    NotSerializableError,
+    PayloadTooLargeError,
+    RoutingRuleError,
+    StateKeyError,
+    StateLockTimeoutError,
+    StateRollbackError,
+    StateVersionError,
+    StoreUnavailableError,
+    ThreadSafeStateError,
+    UnknownSignalTypeError,
+    WorkflowError,
+)
+from coordination.models.context import (
+    AgentAssignment,
+    AgentContext,
+    ContextDistributionMetrics,
+    ContextUpdateRequest,
+    CoordinationMetadata,
+    CoordinationProtocols,
+    ResourceAllocation,
+    SharedIntelligence,
+)
+from coordination.models.dependencies import (
+    AgentCompletionConfig,
+    Dependency,
+    DependencyResolutionResult,
+    DependencyStatus,
+    DependencyType,
+    QualityGateConfig,
+    ResourceAvailabilityConfig,
+)
+from coordination.models.routing import (
+    ConditionalRule,
+    ParallelizationHint,
+    PriorityRoutingConfig,
+    RoutingContext,
+    RoutingDecision,
+    RoutingHistoryRecord,
+    RoutingResult,
+    RoutingStrategy,
+    StateComplexityMetrics,
+)
+from coordination.models.signals import (
+    AgentCompletedSignal,
+    AgentInitializedSignal,
+    CoordinationSignal,
+    DependencyResolvedSignal,
+    InterAgentMessage,
+    SignalMetrics,
+    SignalSubscription,
+    SignalType,
+)
+from coordination.models.state import AgentCoordinationState, CodeGenerationState, StateChangeRecord
+from coordination.orchestrator import CoordinationOrchestrator
+from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
+from coordination.signals import SignalCoordinator
+from coordination.smart_routing import SmartRoutingOrchestrator
+from coordination.state import ThreadSafeState
+
+__all__ = [
+    "AgentAssignment",
+    "AgentCompletedSignal",
+    "AgentCompletionConfig",
+    "AgentContext",
+    "AgentCoordinationState",
+    "AgentInitializedSignal",
+    "CodeGenerationState",
+    "ConditionalRouter",
+    "ConditionalRule",
+    "ContextDistributionMetrics",
+    "ContextDistributor",
+    "ContextUpdateRequest",
+    "CoordinationError",
+    "CoordinationMetadata",
+    "CoordinationOrchestrator",
+    "CoordinationProtocols",
+    "CoordinationSignal",
+    "Dependency",
+    "DependencyResolutionError",
+    "DependencyResolutionResult",
+    "DependencyResolvedSignal",
+    "DependencyResolver",
+    "DependencyStatus",
+    "DependencyTimeoutError",
+    "DependencyType",
+    "InterAgentMessage",
+    "InvalidIdError",
+    "InvalidInputError",
+    "NotSerializableError",
+    "ParallelRouter",
+    "ParallelizationHint",
+    "PayloadTooLargeError",
+    "PriorityRouter",
+    "PriorityRoutingConfig",
+    "QualityGateConfig",
+    "ResourceAllocation",
+    "ResourceAvailabilityConfig",
+    "RoutingContext",
+    "RoutingDecision",
+    "RoutingHistoryRecord",
+    "RoutingResult",
+    "RoutingRuleError",
+    "RoutingStrategy",
+    "SharedIntelligence",
+    "SignalCoordinator",
+    "SignalMetrics",
+    "SignalSubscription",
+    "SignalType",
+    "SmartRoutingOrchestrator",
+    "StateAnalysisRouter",
+    "StateChangeRecord",
+    "StateComplexityMetrics",
+    "StateKeyError",
+    "StateLockTimeoutError",
+    "StateRollbackError",
+    "StateVersionError",
+    "StoreUnavailableError",
+    "ThreadSafeState",
+    "ThreadSafeStateError",
+    "UnknownSignalTypeError",
+    "WorkflowError",
+]

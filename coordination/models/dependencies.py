@@ -1,0 +1,168 @@
+"""Dependency models (pure): the seed's dataclasses, with precise (fractional) time-outs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from coordination.errors import InvalidInputError
+from coordination.models.base import utcnow
+
+
+class DependencyType(str, Enum):
+    """What a dependency waits for."""
+
+    AGENT_COMPLETION = "agent_completion"
+    RESOURCE_AVAILABILITY = "resource_availability"
+    QUALITY_GATE = "quality_gate"
+
+
+class DependencyStatus(str, Enum):
+    """Where a dependency stands."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+
+def _as_enum(enum: type[Enum], value: Any, name: str) -> Any:
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in enum)
+        raise InvalidInputError(name, f"{value!r} is not one of: {allowed}") from None
+
+
+@dataclass
+class Dependency:
+    """One dependency of a coordination (seed dataclass).
+
+    ``timeout`` is in seconds and may be fractional; it must be positive. ``metadata`` may carry
+    ``check_interval_ms`` (re-check period for conditions that can change without an event), ``threshold``
+    (quality gates, default 0.8), ``agent_id`` (agent completions) and ``require_success`` (default True).
+    """
+
+    dependency_id: str
+    dependency_type: DependencyType
+    target: str
+    timeout: float = 120
+    retry_count: int = 0
+    max_retries: int = 3
+    metadata: dict[str, Any] = field(default_factory=dict)
+    status: DependencyStatus = DependencyStatus.PENDING
+    resolved_at: datetime | None = None
+    error_message: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0:
+            raise InvalidInputError("timeout", f"must be a positive number of seconds, got {self.timeout!r}")
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise InvalidInputError("max_retries", f"must be a non-negative integer, got {self.max_retries!r}")
+        if not isinstance(self.metadata, dict):
+            raise InvalidInputError("metadata", f"must be a dict, got {type(self.metadata).__name__}")
+        self.dependency_type = _as_enum(DependencyType, self.dependency_type, "dependency_type")
+        self.status = _as_enum(DependencyStatus, self.status, "status")
+
+    def mark_resolved(self) -> None:
+        """Record success."""
+        self.status = DependencyStatus.RESOLVED
+        self.resolved_at = utcnow()
+
+    def mark_failed(self, error_message: str) -> None:
+        """Record failure."""
+        self.status = DependencyStatus.FAILED
+        self.error_message = error_message
+
+    def mark_timeout(self) -> None:
+        """Record a time-out."""
+        self.status = DependencyStatus.TIMEOUT
+        self.error_message = f"Dependency '{self.dependency_id}' timed out after {self.timeout}s"
+
+    def increment_retry(self) -> bool:
+        """Count a retry; return whether another one is allowed."""
+        self.retry_count += 1
+        return self.retry_count <= self.max_retries
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        data = asdict(self)
+        data["dependency_type"] = self.dependency_type.value
+        data["status"] = self.status.value
+        data["resolved_at"] = self.resolved_at.isoformat() if self.resolved_at else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dependency:
+        """Build from :meth:`to_dict` output."""
+        values = dict(data)
+        resolved_at = values.get("resolved_at")
+        if isinstance(resolved_at, str):
+            values["resolved_at"] = datetime.fromisoformat(resolved_at)
+        return cls(**values)
+
+
+@dataclass
+class DependencyResolutionResult:
+    """Outcome of resolving one dependency."""
+
+    coordination_id: str
+    dependency_id: str
+    success: bool
+    status: DependencyStatus
+    duration_ms: float
+    attempts: int = 1
+    error_message: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass
+class AgentCompletionConfig:
+    """Configuration of an agent-completion dependency."""
+
+    agent_id: str
+    completion_event: str = "completion"
+    require_success: bool = True
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Return the dependency metadata."""
+        return asdict(self)
+
+
+@dataclass
+class ResourceAvailabilityConfig:
+    """Configuration of a resource-availability dependency."""
+
+    resource_id: str
+    resource_type: str
+    check_interval_ms: int = 100
+    availability_threshold: float = 1.0
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Return the dependency metadata."""
+        return asdict(self)
+
+
+@dataclass
+class QualityGateConfig:
+    """Configuration of a quality-gate dependency."""
+
+    gate_id: str
+    gate_type: str
+    threshold: float
+    check_interval_ms: int = 500
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Return the dependency metadata."""
+        return asdict(self)

@@ -1,0 +1,46 @@
+"""State models (pure): change records and the seed's typed state shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from coordination.models.base import FrozenModel, StrictModel, utcnow
+
+
+class StateChangeRecord(FrozenModel):
+    """One change of a :class:`~coordination.state.ThreadSafeState`, as kept in its change log."""
+
+    timestamp: datetime = Field(default_factory=utcnow)
+    version: int = Field(ge=0)
+    key: str = Field(min_length=1)
+    operation: str = Field(pattern=r"^(set|delete|update|clear)$")
+    old_value: Any | None = None
+    new_value: Any | None = None
+    changed_by: str | None = None
+
+
+class AgentCoordinationState(StrictModel):
+    """Shape of a multi-agent session's shared state (seed model)."""
+
+    session_id: str
+    agent_count: int = Field(ge=0)
+    completed_agents: list[str] = Field(default_factory=list)
+    shared_context: dict[str, Any] = Field(default_factory=dict)
+    generated_files: list[str] = Field(default_factory=list)
+    current_phase: str = "initialization"
+
+
+class CodeGenerationState(StrictModel):
+    """Shape of a code-generation workflow's shared state (seed model)."""
+
+    workflow_id: str
+    contracts_parsed: dict[str, Any] = Field(default_factory=dict)
+    generated_models: dict[str, str] = Field(default_factory=dict)
+    generated_validators: dict[str, str] = Field(default_factory=dict)
+    generated_tests: dict[str, str] = Field(default_factory=dict)
+    type_registry: dict[str, str] = Field(default_factory=dict)
+    import_statements: list[str] = Field(default_factory=list)
+    quality_metrics: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,494 @@
+"""SignalCoordinator: durable signals in one Redis Stream per coordination, delivered across processes.
+
+Emission is one Lua script (idempotent by signal id, capped history, counters, and resolution of the
+dependencies an ``agent_completed`` signal satisfies). Subscriptions read the stream with ``XREAD BLOCK`` from
+a cursor taken when ``subscribe_to_signals`` is called, so nothing sent after that call is missed, and they hold
+no server-side state: leaving the loop with ``break`` leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from config.settings import get_settings
+from coordination import jsonutil
+from coordination.errors import InvalidInputError, UnknownSignalTypeError
+from coordination.ids import validate_id
+from coordination.models.signals import (
+    SIGNAL_TYPE_VALUES,
+    CoordinationSignal,
+    SignalMetrics,
+    SignalSubscription,
+    SignalType,
+)
+from coordination.store.connection import async_client, sync_client
+from coordination.store.keys import CoordinationKeys
+from coordination.store.scripts import script
+from coordination.streams import decode_signal, offset_from, sent_at
+
+if TYPE_CHECKING:
+    from coordination.metrics.collector import MetricsCollector
+    from coordination.state import ThreadSafeState
+
+logger = logging.getLogger(__name__)
+
+_FIELDS_PER_SIGNAL = 10
+_BLOCK_MS = 5000
+_background: set[asyncio.Task[Any]] = set()
+
+
+@dataclass(frozen=True)
+class SettledDependency:
+    """A dependency that an emission (or another event) settled, and the agent it made ready, if any."""
+
+    coordination_id: str
+    dependency_id: str
+    status: str
+    ready_agent: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> SettledDependency:
+        """Parse the ``cid/id/status/owner`` descriptor returned by the Lua scripts."""
+        cid, dep_id, status, owner = text.split("/", 3)
+        return cls(cid, dep_id, status, owner or None)
+
+
+@dataclass(frozen=True)
+class EmitOutcome:
+    """What one emission call did."""
+
+    signals: list[CoordinationSignal]
+    settled: list[SettledDependency]
+
+
+class SignalCoordinator:
+    """Signals between agents, shared through Redis (seed-compatible API).
+
+    Args:
+        state: the state whose namespace holds the signals.
+        metrics_collector: optional; receives ``signals_sent``, ``signals_received``, ``signal_emit_time_ms`` and
+            ``signal_propagation_time_ms`` (emit to delivery).
+        max_history_size: signals kept per coordination (the stream is trimmed in blocks by Redis).
+    """
+
+    def __init__(
+        self,
+        state: ThreadSafeState[Any],
+        metrics_collector: MetricsCollector | None = None,
+        max_history_size: int = 10000,
+    ) -> None:
+        if not isinstance(max_history_size, int) or max_history_size <= 0:
+            raise InvalidInputError("max_history_size", f"must be a positive integer, got {max_history_size!r}")
+        self.state = state
+        self.metrics = metrics_collector
+        self._max_history_size = max_history_size
+        self._keys = state.store_keys
+        self._data_limit = get_settings().max_signal_bytes
+
+    # -- emission --------------------------------------------------------------------------------------------
+
+    async def signal_coordination_event(
+        self,
+        coordination_id: str,
+        event_type: str,
+        event_data: dict[str, Any],
+        sender_agent_id: str | None = None,
+        recipient_agents: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> bool:
+        """Emit a signal; return False (and log why) when ``event_type`` is not a known signal type.
+
+        Other bad input raises :class:`~coordination.errors.InvalidInputError` and stores nothing. Use
+        :meth:`emit` for a variant that also raises on unknown types and returns the stored signal.
+        """
+        try:
+            await self.emit(coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata)
+        except UnknownSignalTypeError as error:
+            logger.error("signal refused for coordination %r: %s", coordination_id, error)
+            return False
+        return True
+
+    async def emit(
+        self,
+        coordination_id: str,
+        event_type: str | SignalType,
+        event_data: dict[str, Any] | None = None,
+        sender_agent_id: str | None = None,
+        recipient_agents: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        signal_id: str | None = None,
+    ) -> CoordinationSignal:
+        """Emit one signal (strict: every problem raises) and return it as stored.
+
+        Re-emitting a signal id already in the history stores nothing new (idempotent).
+        """
+        spec = {
+            "event_type": event_type,
+            "event_data": event_data,
+            "sender_agent_id": sender_agent_id,
+            "recipient_agents": recipient_agents,
+            "metadata": metadata,
+            "signal_id": signal_id,
+        }
+        outcome = await self.emit_many_detailed(coordination_id, [spec])
+        return outcome.signals[0]
+
+    async def emit_many(
+        self, coordination_id: str, signals: Sequence[Mapping[str, Any]]
+    ) -> list[CoordinationSignal]:
+        """Emit many signals in one round trip.
+
+        Each item is a mapping with ``event_type`` and optionally ``event_data``, ``sender_agent_id``,
+        ``recipient_agents``, ``metadata`` and ``signal_id``. Every item is validated before anything is stored.
+        """
+        return (await self.emit_many_detailed(coordination_id, signals)).signals
+
+    async def emit_many_detailed(
+        self, coordination_id: str, signals: Sequence[Mapping[str, Any]]
+    ) -> EmitOutcome:
+        """Like :meth:`emit_many`, also returning the dependencies the signals settled."""
+        started = time.perf_counter()
+        built, keys, args = self._prepare(coordination_id, signals)
+        reply = await script("signal_emit").run_async(async_client(), keys, args)
+        outcome = self._finish(built, reply)
+        self._record_emission(outcome.signals, started)
+        return outcome
+
+    def emit_sync(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
+        """Blocking variant of :meth:`emit_many_detailed`, for Celery workers and other sync code."""
+        started = time.perf_counter()
+        built, keys, args = self._prepare(coordination_id, signals)
+        reply = script("signal_emit")(sync_client(), keys, args)
+        outcome = self._finish(built, reply)
+        self._record_emission(outcome.signals, started)
+        return outcome
+
+    def _prepare(
+        self, coordination_id: str, specs: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[CoordinationSignal], list[str], list[Any]]:
+        validate_id(coordination_id, "coordination_id")
+        if not specs:
+            raise InvalidInputError("signals", "must contain at least one signal")
+        ckeys = self._keys.coordination(coordination_id)
+        now = time.time()
+        built: list[CoordinationSignal] = []
+        flat: list[Any] = []
+        for index, spec in enumerate(specs):
+            where = f"signals[{index}]." if len(specs) > 1 else ""
+            signal, values = self._build(coordination_id, spec, where, now)
+            built.append(signal)
+            flat.extend(values)
+        keys = [ckeys.signals, ckeys.signal_ids, ckeys.signal_order, ckeys.signal_metrics, self._keys.coordinations]
+        args: list[Any] = [
+            self._keys.namespace_prefix,
+            self._keys.coordination_prefix,
+            int(now * 1000),
+            coordination_id,
+            self._max_history_size,
+            self.state.ttl_ms,
+            len(built),
+            *flat,
+        ]
+        return built, keys, args
+
+    def _build(
+        self, coordination_id: str, spec: Mapping[str, Any], where: str, now: float
+    ) -> tuple[CoordinationSignal, list[Any]]:
+        unknown = set(spec) - {
+            "event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id",
+        }
+        if unknown:
+            raise InvalidInputError(f"{where}{sorted(unknown)[0]}", "is not a signal field")
+        raw_type = spec.get("event_type")
+        type_value = raw_type.value if isinstance(raw_type, SignalType) else raw_type
+        if type_value not in SIGNAL_TYPE_VALUES:
+            raise UnknownSignalTypeError(
+                f"{where}event_type", f"{raw_type!r} is not one of {sorted(SIGNAL_TYPE_VALUES)}"
+            )
+        event_data = spec.get("event_data") or {}
+        if not isinstance(event_data, dict):
+            raise InvalidInputError(f"{where}event_data", f"must be a dict, got {type(event_data).__name__}")
+        metadata = spec.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise InvalidInputError(f"{where}metadata", f"must be a dict, got {type(metadata).__name__}")
+        sender = spec.get("sender_agent_id")
+        # Only an absent sender means "system"; an empty or malformed one is refused, not replaced.
+        sender = "system" if sender is None else validate_id(sender, f"{where}sender_agent_id")
+        recipients = list(spec.get("recipient_agents") or [])
+        for position, recipient in enumerate(recipients):
+            validate_id(recipient, f"{where}recipient_agents[{position}]")
+        signal_id = spec.get("signal_id")
+        data_json = jsonutil.dumps(event_data, f"{where}event_data", self._data_limit)
+        meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit)
+        signal = CoordinationSignal.model_construct(
+            signal_id=validate_id(signal_id, f"{where}signal_id") if signal_id is not None else None,
+            signal_type=SignalType(type_value),
+            sender_agent_id=sender,
+            recipient_agents=recipients,
+            timestamp=datetime.fromtimestamp(now, tz=UTC),
+            event_data=event_data,
+            metadata=metadata,
+            coordination_id=coordination_id,
+            stream_id=None,
+        )
+        if signal.signal_id is None:
+            signal.__dict__["signal_id"] = str(uuid.uuid4())
+        completing = ""
+        success = "1"
+        if type_value == SignalType.AGENT_COMPLETED.value:
+            agents = {sender}
+            subject = event_data.get("agent_id")
+            if isinstance(subject, str) and subject:
+                agents.add(validate_id(subject, f"{where}event_data.agent_id"))
+            agents.discard("system")
+            completing = " ".join(sorted(agents))
+            success = "0" if event_data.get("error") else "1"
+        values = [
+            signal.signal_id,
+            type_value,
+            sender,
+            jsonutil.dumps(recipients, "recipient_agents"),
+            signal.timestamp.isoformat(),
+            repr(now),
+            data_json,
+            meta_json,
+            completing,
+            success,
+        ]
+        return signal, values
+
+    def _finish(self, built: list[CoordinationSignal], reply: list[str]) -> EmitOutcome:
+        marker = reply.index("|")
+        for signal, stream_id in zip(built, reply[:marker], strict=True):
+            signal.__dict__["stream_id"] = stream_id
+        settled = [SettledDependency.parse(item) for item in reply[marker + 1 :]]
+        return EmitOutcome(built, settled)
+
+    def _record_emission(self, signals: list[CoordinationSignal], started: float) -> None:
+        if self.metrics is None:
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        for signal in signals:
+            tags = {"signal_type": signal.signal_type.value, "coordination_id": signal.coordination_id}
+            self.metrics.record_counter_nowait("signals_sent", 1, tags=tags)
+            self.metrics.record_timing_nowait(
+                "signal_emit_time_ms", elapsed / len(signals), tags=tags, correlation_id=signal.coordination_id
+            )
+
+    # -- subscription ----------------------------------------------------------------------------------------
+
+    def subscribe_to_signals(
+        self,
+        coordination_id: str,
+        agent_id: str,
+        signal_types: list[str] | None = None,
+        *,
+        since: str | datetime | float | None = None,
+    ) -> SignalStream:
+        """Subscribe ``agent_id`` to a coordination's signals, from this call on (or from ``since``).
+
+        Use it as ``async for signal in coordinator.subscribe_to_signals(...)``. The starting position is taken
+        now, so a signal emitted between this call and the first iteration is delivered. ``since`` replays from a
+        stream offset (``signal.stream_id``, or ``"0"`` for the whole retained history), an aware ``datetime`` or
+        a POSIX time. Signals are filtered by type and by recipient (a signal with no recipients is a broadcast).
+        Each subscription receives every matching signal once, whatever other subscriptions exist.
+        """
+        validate_id(coordination_id, "coordination_id")
+        validate_id(agent_id, "agent_id")
+        wanted: list[SignalType] = []
+        for position, value in enumerate(signal_types or []):
+            raw = value.value if isinstance(value, SignalType) else value
+            if raw not in SIGNAL_TYPE_VALUES:
+                raise UnknownSignalTypeError(
+                    f"signal_types[{position}]", f"{value!r} is not one of {sorted(SIGNAL_TYPE_VALUES)}"
+                )
+            wanted.append(SignalType(raw))
+        ckeys = self._keys.coordination(coordination_id)
+        if since is None:
+            last = sync_client().xrevrange(ckeys.signals, "+", "-", count=1)
+            start = last[0][0] if last else "0-0"
+        else:
+            start = offset_from(since, "since")
+        subscription = SignalSubscription(
+            coordination_id=coordination_id, agent_id=agent_id, signal_types=wanted, start_offset=start
+        )
+        return SignalStream(self, subscription, ckeys)
+
+    def _record_deliveries(
+        self, ckeys: CoordinationKeys, delivered: list[CoordinationSignal], sent: list[float], agent_id: str
+    ) -> None:
+        now = time.time()
+        delays = [max(0.0, (now - moment) * 1000) for moment in sent]
+        if self.metrics is not None:
+            for signal in delivered:
+                self.metrics.record_counter_nowait(
+                    "signals_received", 1, tags={"signal_type": signal.signal_type.value, "agent_id": agent_id}
+                )
+            for delay in delays:
+                self.metrics.record_timing_nowait(
+                    "signal_propagation_time_ms", delay, tags={"agent_id": agent_id}
+                )
+
+        async def write() -> None:
+            await script("signal_received").run_async(
+                async_client(), [ckeys.signal_metrics], [len(delays), repr(sum(delays)), repr(max(delays))]
+            )
+
+        task = asyncio.get_running_loop().create_task(write())
+        # Keep a reference until done (a bare create_task may be garbage-collected) and log failures.
+        _background.add(task)
+        task.add_done_callback(_forget)
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def get_signal_history(
+        self, coordination_id: str, filters: dict[str, Any] | None = None, limit: int | None = None
+    ) -> list[CoordinationSignal]:
+        """Return retained signals, newest first, optionally filtered and limited.
+
+        Filters: ``signal_type``, ``sender_agent_id``, ``recipient`` (delivered to that agent), any other key is
+        compared with ``event_data[key]`` and a signal whose event data lacks the key does not match.
+        """
+        ckeys = self._keys.coordination(coordination_id)
+        if limit is not None and limit <= 0:
+            return []
+        count = limit if not filters and limit is not None else self._max_history_size
+        entries = sync_client().xrevrange(ckeys.signals, "+", "-", count=count)
+        result: list[CoordinationSignal] = []
+        for entry_id, fields in entries:
+            signal = decode_signal(coordination_id, entry_id, fields)
+            if filters and not _matches(signal, filters):
+                continue
+            result.append(signal)
+            if limit is not None and len(result) >= limit:
+                break
+        return result
+
+    def get_signal_metrics(self, coordination_id: str) -> SignalMetrics:
+        """Return the coordination's signal figures (an empty ``SignalMetrics`` for an unknown one)."""
+        raw = sync_client().hgetall(self._keys.coordination(coordination_id).signal_metrics)
+        count = int(raw.get("prop_n", 0))
+        return SignalMetrics(
+            total_signals_sent=int(raw.get("sent", 0)),
+            total_signals_received=int(raw.get("received", 0)),
+            average_propagation_ms=float(raw.get("prop_sum", 0.0)) / count if count else 0.0,
+            max_propagation_ms=float(raw.get("prop_max", 0.0)),
+            signals_by_type={name[5:]: int(value) for name, value in raw.items() if name.startswith("type:")},
+        )
+
+    def clear_coordination_signals(self, coordination_id: str) -> bool:
+        """Delete a coordination's signals, ids and figures; return False if there were none."""
+        ckeys = self._keys.coordination(coordination_id)
+        removed = sync_client().delete(
+            ckeys.signals, ckeys.signal_ids, ckeys.signal_order, ckeys.signal_metrics, ckeys.completed, ckeys.failed
+        )
+        return bool(removed)
+
+    # -- seed adapter (ISignalCoordinator) -------------------------------------------------------------------
+
+    async def signal_event(
+        self, coordination_id: str, event_type: str, event_data: dict[str, Any], priority: int = 5
+    ) -> None:
+        """Emit with the sender taken from ``event_data['agent_id']`` (seed adapter)."""
+        await self.signal_coordination_event(
+            coordination_id,
+            event_type,
+            event_data,
+            sender_agent_id=event_data.get("agent_id", "system"),
+            metadata={"priority": priority},
+        )
+
+    async def check_agent_completion(
+        self, coordination_id: str, agent_id: str, completion_event: str = "completion"
+    ) -> bool:
+        """Tell whether ``agent_id`` completed successfully (by sender or ``event_data.agent_id``)."""
+        del completion_event  # accepted for compatibility; completion is the agent_completed signal
+        ckeys = self._keys.coordination(coordination_id)
+        return bool(await async_client().sismember(ckeys.completed, validate_id(agent_id, "agent_id")))
+
+    async def get_coordination_signals(
+        self, coordination_id: str, event_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the history as JSON-ready dicts, newest first (seed adapter)."""
+        filters = {"signal_type": event_type} if event_type else None
+        return [signal.model_dump(mode="json") for signal in self.get_signal_history(coordination_id, filters)]
+
+
+class SignalStream(AsyncIterator[CoordinationSignal]):
+    """An async iterator over one subscription; holds nothing in Redis, so abandoning it leaks nothing."""
+
+    def __init__(self, coordinator: SignalCoordinator, subscription: SignalSubscription, ckeys: CoordinationKeys):
+        self.subscription = subscription
+        self._coordinator = coordinator
+        self._ckeys = ckeys
+        self._cursor = subscription.start_offset
+        self._pending: list[CoordinationSignal] = []
+        self._types = frozenset(subscription.signal_types)
+
+    def __aiter__(self) -> SignalStream:
+        return self
+
+    async def __anext__(self) -> CoordinationSignal:
+        while not self._pending:
+            await self._read()
+        return self._pending.pop(0)
+
+    async def aclose(self) -> None:
+        """Stop the subscription (nothing to release on the server)."""
+        self._pending.clear()
+
+    async def _read(self) -> None:
+        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        if not reply:
+            return
+        entries = reply[0][1]
+        self._cursor = entries[-1][0]
+        agent = self.subscription.agent_id
+        cid = self.subscription.coordination_id
+        delivered: list[CoordinationSignal] = []
+        sent: list[float] = []
+        for entry_id, fields in entries:
+            signal = decode_signal(cid, entry_id, fields)
+            if self._types and signal.signal_type not in self._types:
+                continue
+            if signal.recipient_agents and agent not in signal.recipient_agents:
+                continue
+            if self.subscription.sender_filter and signal.sender_agent_id != self.subscription.sender_filter:
+                continue
+            delivered.append(signal)
+            sent.append(sent_at(fields))
+        if delivered:
+            self._pending.extend(delivered)
+            self._coordinator._record_deliveries(self._ckeys, delivered, sent, agent)
+
+
+def _matches(signal: CoordinationSignal, filters: dict[str, Any]) -> bool:
+    for key, expected in filters.items():
+        if key == "signal_type":
+            wanted = expected.value if isinstance(expected, SignalType) else expected
+            if signal.signal_type.value != wanted:
+                return False
+        elif key == "sender_agent_id":
+            if signal.sender_agent_id != expected:
+                return False
+        elif key == "recipient":
+            if signal.recipient_agents and expected not in signal.recipient_agents:
+                return False
+        elif key not in signal.event_data or signal.event_data[key] != expected:
+            return False
+    return True
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("recording signal deliveries failed: %s", task.exception())
+

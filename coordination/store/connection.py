@@ -1,0 +1,76 @@
+"""Redis clients, opened lazily per process (after fork) and per event loop, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from config.settings import get_settings
+
+_lock = threading.Lock()
+_sync_clients: dict[tuple[int, str], redis.Redis] = {}
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    # Short connect timeout: an unreachable store should fail fast with a clear error, not hang.
+    "socket_connect_timeout": 5,
+    "health_check_interval": 30,
+    "retry_on_timeout": True,
+}
+
+
+def store_url() -> str:
+    """Return the coordination store URL from the settings."""
+    return str(get_settings().redis_url)
+
+
+def sync_client(url: str | None = None) -> redis.Redis:
+    """Return this process's blocking client for ``url`` (default: the coordination store).
+
+    A client created before ``fork()`` is never reused in the child: the cache is keyed by process id.
+    """
+    key = (os.getpid(), url or store_url())
+    client = _sync_clients.get(key)
+    if client is None:
+        with _lock:
+            client = _sync_clients.get(key)
+            if client is None:
+                client = redis.Redis.from_url(key[1], **_CLIENT_OPTIONS)
+                _sync_clients[key] = client
+    return client
+
+
+def async_client(url: str | None = None) -> aioredis.Redis:
+    """Return the asyncio client for ``url`` bound to the running event loop.
+
+    asyncio connections belong to one loop, so each loop gets its own client; it is dropped with the loop.
+    """
+    loop = asyncio.get_running_loop()
+    target = url or store_url()
+    per_loop = _async_clients.get(loop)
+    if per_loop is None:
+        per_loop = {}
+        _async_clients[loop] = per_loop
+    client = per_loop.get(target)
+    if client is None:
+        client = aioredis.Redis.from_url(target, **_CLIENT_OPTIONS)
+        per_loop[target] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Forget every cached client (after the settings changed, in tests and the CLI)."""
+    with _lock:
+        for client in _sync_clients.values():
+            client.close()
+        _sync_clients.clear()
+    _async_clients.clear()

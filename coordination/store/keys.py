@@ -1,0 +1,186 @@
+"""Every Redis key name, built in one place.
+
+Layout (``R`` = the settings namespace, the root prefix; ``N`` = a component namespace, usually the
+namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coordination id)::
+
+    R:{N}:state:data            hash   state key -> JSON value
+    R:{N}:state:meta            hash   version
+    R:{N}:state:log             stream change records (capped)
+    R:{N}:due                   zset   "C/dependency_id" -> next check time (ms); beat and pollers read it
+    R:{N}:waiters:resource:ID   set    "C/dependency_id" waiting for a resource
+    R:{N}:waiters:gate:ID       set    "C/dependency_id" waiting for a quality gate
+    R:{N}:dep-events            pub/sub channel announcing resolved dependencies
+    R:{N}:routing               stream routing history records (for the archive)
+    R:{N}:coordinations         set    coordination ids seen in this namespace
+    R:N:coord:{C}:...           per-coordination keys (see :class:`CoordinationKeys`)
+    R:metrics                   stream flushed metrics (for reading back and archiving)
+
+Namespace-level keys carry the hash tag ``{N}``, per-coordination keys the hash tag ``{C}``, so a Lua script
+that touches one coordination's keys stays in one cluster slot. Ids are validated before they get here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from coordination.ids import validate_id
+
+
+@dataclass(frozen=True)
+class CoordinationKeys:
+    """The keys of one coordination."""
+
+    base: str
+
+    @property
+    def signals(self) -> str:
+        """Stream of the coordination's signals."""
+        return f"{self.base}:signals"
+
+    @property
+    def signal_ids(self) -> str:
+        """Hash signal id -> stream entry id, for idempotent emission."""
+        return f"{self.base}:signal-ids"
+
+    @property
+    def signal_order(self) -> str:
+        """List of signal ids in emission order, trimmed with the stream."""
+        return f"{self.base}:signal-order"
+
+    @property
+    def signal_metrics(self) -> str:
+        """Hash of signal counters and propagation figures."""
+        return f"{self.base}:signal-metrics"
+
+    @property
+    def contexts(self) -> str:
+        """Hash agent id -> context JSON."""
+        return f"{self.base}:contexts"
+
+    @property
+    def context_order(self) -> str:
+        """List of agent ids in distribution order."""
+        return f"{self.base}:context-order"
+
+    @property
+    def dependencies(self) -> str:
+        """Set of the coordination's dependency ids."""
+        return f"{self.base}:deps"
+
+    def dependency(self, dependency_id: str) -> str:
+        """Hash holding one dependency's record."""
+        return f"{self.base}:dep:{dependency_id}"
+
+    @property
+    def dependency_prefix(self) -> str:
+        """Prefix of every dependency record key (Lua scripts append the id)."""
+        return f"{self.base}:dep:"
+
+    @property
+    def agent_pending(self) -> str:
+        """Hash agent id -> number of its dependencies still pending."""
+        return f"{self.base}:agent-pending"
+
+    @property
+    def completed(self) -> str:
+        """Set of agents that completed successfully."""
+        return f"{self.base}:completed"
+
+    @property
+    def failed(self) -> str:
+        """Set of agents that completed with an error."""
+        return f"{self.base}:failed"
+
+    def agent_waiters(self, agent_id: str) -> str:
+        """Set of dependency ids waiting for ``agent_id`` to complete."""
+        return f"{self.base}:waiters:agent:{agent_id}"
+
+    @property
+    def agent_waiters_prefix(self) -> str:
+        """Prefix of the agent waiter sets (Lua scripts append the agent id)."""
+        return f"{self.base}:waiters:agent:"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder for one component namespace under the settings' root prefix."""
+
+    root: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        validate_id(self.root, "settings.namespace")
+        validate_id(self.namespace, "namespace")
+
+    @cached_property
+    def _tagged(self) -> str:
+        return f"{self.root}:{{{self.namespace}}}"
+
+    @property
+    def namespace_prefix(self) -> str:
+        """Prefix of every namespace-level key (Lua scripts append ``:name``)."""
+        return self._tagged
+
+    @property
+    def state_data(self) -> str:
+        """Hash of state values."""
+        return f"{self._tagged}:state:data"
+
+    @property
+    def state_meta(self) -> str:
+        """Hash of state metadata (version)."""
+        return f"{self._tagged}:state:meta"
+
+    @property
+    def state_log(self) -> str:
+        """Stream of state change records."""
+        return f"{self._tagged}:state:log"
+
+    @property
+    def due(self) -> str:
+        """Sorted set of dependency checks by due time (ms)."""
+        return f"{self._tagged}:due"
+
+    def resource_waiters(self, resource_id: str) -> str:
+        """Set of dependencies waiting for a resource."""
+        return f"{self._tagged}:waiters:resource:{resource_id}"
+
+    def gate_waiters(self, gate_id: str) -> str:
+        """Set of dependencies waiting for a quality gate."""
+        return f"{self._tagged}:waiters:gate:{gate_id}"
+
+    @property
+    def dependency_events(self) -> str:
+        """Pub/sub channel announcing resolved or timed-out dependencies."""
+        return f"{self._tagged}:dep-events"
+
+    @property
+    def routing_history(self) -> str:
+        """Stream of persisted routing history records."""
+        return f"{self._tagged}:routing"
+
+    @property
+    def coordinations(self) -> str:
+        """Set of coordination ids seen in this namespace."""
+        return f"{self._tagged}:coordinations"
+
+    @property
+    def coordination_prefix(self) -> str:
+        """Prefix of every per-coordination key (Lua scripts that span coordinations append ``{C}:...``)."""
+        return f"{self.root}:{self.namespace}:coord:"
+
+    def coordination(self, coordination_id: str) -> CoordinationKeys:
+        """Return the keys of one coordination (the id is validated)."""
+        validate_id(coordination_id, "coordination_id")
+        return CoordinationKeys(f"{self.coordination_prefix}{{{coordination_id}}}")
+
+    @property
+    def pattern(self) -> str:
+        """Glob matching every key of this namespace (for clean-up)."""
+        return f"{self.root}:*{self.namespace}*"
+
+
+def metrics_stream(root: str) -> str:
+    """Stream of flushed metrics under the root prefix."""
+    return f"{root}:metrics"

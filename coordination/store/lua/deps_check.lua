@@ -1,0 +1,29 @@
+-- Re-check one dependency: settle it if its condition holds, time it out if its deadline passed, otherwise
+-- (mode 'poll') schedule its next check in the due-set.
+-- ARGV: NS, CP, NOW, cid, id, mode ('check'|'poll'), checked_by
+-- Returns {status, ready_owner, deadline_ms}; status 'unknown' when there is no such dependency.
+NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local cid, id, mode, by = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local rec = read_record(coord_key(cid, 'dep:' .. id))
+if rec == nil then
+  redis.call('ZREM', NS .. ':due', cid .. '/' .. id)
+  return {'unknown', '', '0'}
+end
+local status, ready = dep_evaluate(rec, by)
+if status == 'pending' then
+  local deadline = tonumber(rec['deadline_ms'])
+  if NOW >= deadline then
+    local seconds = tonumber(rec['timeout_ms']) / 1000
+    status = 'timeout'
+    ready = dep_settle(rec, 'timeout', by,
+      'Dependency \'' .. id .. '\' timed out after ' .. string.format('%g', seconds) .. 's')
+  elseif mode == 'poll' then
+    local next_check = deadline
+    local check_ms = tonumber(rec['check_ms'])
+    if rec['type'] ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
+      next_check = NOW + check_ms
+    end
+    redis.call('ZADD', NS .. ':due', next_check, cid .. '/' .. id)
+  end
+end
+return {status, ready, rec['deadline_ms']}

@@ -1,0 +1,60 @@
+"""Lua scripts stored beside this module as ``lua/*.lua``, called by SHA with a fallback to EVAL."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+
+KeyArgs = list[str]
+Args = list[Any]
+
+
+class LuaScript:
+    """One Lua script; call it with a sync or an asyncio client."""
+
+    def __init__(self, name: str, prelude: tuple[str, ...] = ()) -> None:
+        self.name = name
+        # Redis has no include: shared Lua (e.g. deps_lib) is prepended to the scripts that use it.
+        parts = [_read(part) for part in (*prelude, name)]
+        self.source = "\n".join(parts)
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+
+    def __call__(self, client: redis.Redis, keys: KeyArgs, args: Args) -> Any:
+        """Run the script with a blocking client."""
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # First use on this server (or its script cache was flushed): EVAL also caches it.
+            return client.eval(self.source, len(keys), *keys, *args)
+
+    async def run_async(self, client: aioredis.Redis, keys: KeyArgs, args: Args) -> Any:
+        """Run the script with an asyncio client."""
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+        except NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *args)  # type: ignore[misc]
+
+
+def _read(name: str) -> str:
+    return resources.files("coordination.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
+
+
+# Scripts that need the shared dependency functions.
+_PRELUDES: dict[str, tuple[str, ...]] = {
+    "signal_emit": ("deps_lib",),
+    "deps_register": ("deps_lib",),
+    "deps_wake": ("deps_lib",),
+    "deps_check": ("deps_lib",),
+}
+
+
+@cache
+def script(name: str) -> LuaScript:
+    """Return the script ``lua/<name>.lua`` (with its prelude; loaded once per process)."""
+    return LuaScript(name, _PRELUDES.get(name, ()))

@@ -1,0 +1,61 @@
+"""Decoding of signal stream entries and stream offsets (shared by subscribers, history and the archive)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from coordination import jsonutil
+from coordination.errors import InvalidInputError
+from coordination.models.signals import CoordinationSignal, SignalType
+
+
+def decode_signal(coordination_id: str, entry_id: str, fields: dict[str, str]) -> CoordinationSignal:
+    """Build the signal stored in one stream entry (trusted data: written by our own Lua script)."""
+    return CoordinationSignal.model_construct(
+        signal_id=fields["id"],
+        signal_type=SignalType(fields["type"]),
+        sender_agent_id=fields["sender"],
+        recipient_agents=jsonutil.loads(fields["to"]),
+        timestamp=datetime.fromisoformat(fields["ts"]),
+        event_data=jsonutil.loads(fields["data"]),
+        metadata=jsonutil.loads(fields["meta"]),
+        coordination_id=coordination_id,
+        stream_id=entry_id,
+    )
+
+
+def sent_at(fields: dict[str, str]) -> float:
+    """Return the POSIX time at which the entry was emitted."""
+    return float(fields["sent"])
+
+
+def offset_from(since: str | datetime | float, field: str) -> str:
+    """Turn ``since`` (a stream id, an aware datetime or a POSIX time) into an exclusive XREAD offset.
+
+    Raises:
+        InvalidInputError: ``since`` is none of those.
+    """
+    if isinstance(since, bool):
+        raise InvalidInputError(field, "must be a stream offset, a datetime or a POSIX time, not a bool")
+    if isinstance(since, datetime):
+        if since.tzinfo is None:
+            raise InvalidInputError(field, "must be timezone-aware (UTC is used everywhere)")
+        return _before(int(since.timestamp() * 1000))
+    if isinstance(since, int | float):
+        if since < 0:
+            raise InvalidInputError(field, "must not be negative")
+        return _before(int(since * 1000))
+    if isinstance(since, str):
+        if since in ("0", "0-0"):
+            return "0-0"
+        head, _, tail = since.partition("-")
+        if head.isdigit() and (tail == "" or tail.isdigit()):
+            return since if tail else f"{head}-0"
+        raise InvalidInputError(field, f"{since!r} is not a stream offset like '1700000000000-0'")
+    raise InvalidInputError(field, f"must be a stream offset, a datetime or a POSIX time, got {type(since).__name__}")
+
+
+def _before(milliseconds: int) -> str:
+    # XREAD returns entries strictly after the offset; to include entries of this very millisecond, start just
+    # before it.
+    return "0-0" if milliseconds <= 0 else f"{milliseconds - 1}-18446744073709551615"

@@ -1,0 +1,63 @@
+"""Test fixtures: real services, isolated by key prefix and namespace, never flushed.
+
+Service fixtures ping first. Locally a missing service skips the test with a message; with ``CI`` set it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+# Every key this test session writes starts with its own root prefix, set before any settings are read.
+SESSION_ROOT = f"test-{uuid.uuid4().hex[:12]}"
+os.environ["COORD_NAMESPACE"] = SESSION_ROOT
+os.environ.setdefault("COORD_REDIS_URL", "redis://127.0.0.1:6379/2")
+
+from config.settings import reload_settings  # noqa: E402
+from coordination.store.connection import reset_clients, sync_client  # noqa: E402
+
+reload_settings()
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _missing(service: str, error: Exception) -> None:
+    message = f"{service} is not reachable ({error}); start it with `make services`"
+    if IN_CI:
+        pytest.fail(message + " -- required when CI is set", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A reachable Redis; yields the store URL. Deletes the session's keys at the end."""
+    reset_clients()
+    client = sync_client()
+    try:
+        client.ping()
+    except Exception as error:  # any connection problem means "not reachable"
+        _missing("Redis", error)
+    yield str(client.connection_pool.connection_kwargs.get("host"))
+    for key in client.scan_iter(match=f"{SESSION_ROOT}:*", count=1000):
+        client.delete(key)
+
+
+@pytest.fixture
+def namespace(redis_server: str) -> str:
+    """A namespace of its own for one test."""
+    return f"ns-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_client(redis_server: str):  # type: ignore[no-untyped-def]
+    """The blocking coordination-store client."""
+    return sync_client()
+
+
+def keys_of(namespace: str) -> list[str]:
+    """Every key of the session that mentions ``namespace`` (to check that nothing was written)."""
+    client = sync_client()
+    return sorted(client.scan_iter(match=f"{SESSION_ROOT}:*{namespace}*", count=1000))

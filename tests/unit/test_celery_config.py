@@ -1,0 +1,31 @@
+from config.celery_app import app
+from tasks import names
+
+
+def test_only_json_is_accepted_and_produced():
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.result_accept_content == ["json"]
+    assert app.conf.task_serializer == "json"
+    assert app.conf.result_serializer == "json"
+
+
+def test_delivery_is_at_least_once_with_one_message_per_process():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_redis_visibility_timeout_is_above_the_hard_time_limit():
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert app.conf.broker_transport_options["visibility_timeout"] > app.conf.task_time_limit
+
+
+def test_clocks_are_utc_and_flower_gets_task_events():
+    assert app.conf.enable_utc is True and app.conf.timezone == "UTC"
+    assert app.conf.worker_send_task_events is True
+    assert app.conf.task_send_sent_event is True
+
+
+def test_every_named_task_is_registered():
+    app.loader.import_default_modules()
+    assert names.ALL <= set(app.tasks)
