@@ -7,15 +7,22 @@ from __future__ import annotations
 
 from celery import Celery
 
+from beat.schedule import beat_schedule
 from config.settings import get_settings
 
 
 def create_app() -> Celery:
     """Build the Celery app from the current settings."""
     settings = get_settings()
-    app = Celery("coordination", include=["tasks.health"])
+    agent_modules = [module.strip() for module in settings.agent_modules.split(",") if module.strip()]
+    app = Celery(
+        "coordination",
+        include=["tasks.health", "tasks.signals", "tasks.dependencies", "tasks.agents", "beat.tasks", *agent_modules],
+    )
     app.conf.update(
         broker_url=str(settings.broker_url),
+        # One named queue (workers run with -Q implicitly through task_default_queue); tests use their own.
+        task_default_queue=settings.task_queue,
         result_backend=str(settings.result_backend_url),
         # Security: JSON only, never pickle (docs: "Serializers" / security guide).
         task_serializer="json",
@@ -48,6 +55,8 @@ def create_app() -> Celery:
         broker_connection_retry_on_startup=True,
         # Restart worker processes now and then so slow leaks in user agent code cannot accumulate.
         worker_max_tasks_per_child=1000,
+        # The one schedule (beat/schedule.py); exactly one beat process runs it.
+        beat_schedule=beat_schedule(settings),
     )
     return app
 

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
         description="Coordination store: state, signals, contexts, dependencies, metrics.",
     )
     database_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test", description="PostgreSQL archive (SQLAlchemy URL)."
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        description="PostgreSQL archive (SQLAlchemy URL).",
     )
     namespace: str = Field(
         "coord", description="Prefix of every Redis key this service writes; tests use their own."
@@ -46,8 +47,12 @@ class Settings(BaseSettings):
 
     max_signal_bytes: PositiveInt = Field(64 * 1024, description="Largest accepted signal event data (JSON).")
     max_context_bytes: PositiveInt = Field(256 * 1024, description="Largest accepted agent context (JSON).")
-    max_state_value_bytes: PositiveInt = Field(1024 * 1024, description="Largest accepted state value (JSON).")
-    signal_history_size: PositiveInt = Field(10_000, description="Default signal stream cap per coordination.")
+    max_state_value_bytes: PositiveInt = Field(
+        1024 * 1024, description="Largest accepted state value (JSON)."
+    )
+    signal_history_size: PositiveInt = Field(
+        10_000, description="Default signal stream cap per coordination."
+    )
     state_history_size: PositiveInt = Field(1_000, description="Default change-log cap per state namespace.")
     routing_history_size: PositiveInt = Field(1_000, description="Default in-process routing history.")
     metrics_history_size: PositiveInt = Field(100_000, description="Metrics kept in Redis before archiving.")
@@ -59,11 +64,30 @@ class Settings(BaseSettings):
     task_time_limit: PositiveInt = Field(360, description="Hard time limit of agent tasks (s).")
     max_redeliveries: PositiveInt = Field(3, description="Redeliveries of one message before it fails.")
 
+    task_queue: str = Field("coordination", description="Queue every task is sent to (workers consume it).")
+    pipeline_namespace: str = Field(
+        "pipeline", description="Component namespace of pipeline coordinations (signals, dependencies, contexts)."
+    )
+    agent_modules: str = Field(
+        "", description="Comma-separated modules defining @agent tasks; workers import them at start."
+    )
+    retry_backoff_base_seconds: float = Field(1.0, gt=0, description="First retry delay (doubles each retry).")
+    retry_backoff_max_seconds: float = Field(30.0, gt=0, description="Longest retry delay (before jitter).")
+    poll_interval_seconds: float = Field(1.0, gt=0, description="How often beat polls due dependency checks.")
+    archive_interval_seconds: float = Field(10.0, gt=0, description="How often beat archives history.")
+    archive_batch_size: PositiveInt = Field(5000, description="Rows per archive batch.")
+    retention_seconds: PositiveInt = Field(
+        3600, description="How long a finished coordination stays in Redis (after it was archived)."
+    )
+    requeue_after_seconds: PositiveInt = Field(
+        600, description="A queued agent whose message never started is re-sent after this long."
+    )
+
     flower_basic_auth: SecretStr | None = Field(
         None, description="user:password for Flower's basic authentication."
     )
 
-    @field_validator("namespace")
+    @field_validator("namespace", "pipeline_namespace", "task_queue")
     @classmethod
     def _namespace_is_a_key_segment(cls, value: str) -> str:
         if not _NAMESPACE_PATTERN.match(value):

@@ -6,6 +6,9 @@ Code written for the seed runs with only its imports changed::
     from coordination.metrics import MetricsCollector
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import (
@@ -68,12 +71,30 @@ from coordination.models.signals import (
 )
 from coordination.models.state import AgentCoordinationState, CodeGenerationState, StateChangeRecord
 from coordination.orchestrator import CoordinationOrchestrator
+from coordination.pipeline.status import AgentStatus, CoordinationStatus, coordination_status
 from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
 from coordination.state import ThreadSafeState
+from coordination.workflow import Workflow
+
+
+def agent(name: str, **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register ``function(run)`` as the agent ``name`` (a Celery task named ``agent.<name>``).
+
+    See :func:`tasks.agents.agent`; imported lazily so that importing ``coordination`` never builds Celery tasks.
+    """
+    from tasks.agents import agent as register
+
+    return register(name, **task_options)
+
 
 __all__ = [
+    "AgentStatus",
+    "CoordinationStatus",
+    "Workflow",
+    "agent",
+    "coordination_status",
     "AgentAssignment",
     "AgentCompletedSignal",
     "AgentCompletionConfig",

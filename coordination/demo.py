@@ -37,7 +37,7 @@ def _say(who: str, message: str) -> None:
 
 
 async def _agent_main(namespace: str, ready: Any) -> None:
-    from coordination import Dependency, DependencyResolver, SignalCoordinator, ThreadSafeState
+    from coordination import Dependency, DependencyResolver, DependencyType, SignalCoordinator, ThreadSafeState
     from coordination.context import ContextDistributor
 
     state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
@@ -45,39 +45,64 @@ async def _agent_main(namespace: str, ready: Any) -> None:
     resolver = DependencyResolver(signals, state=state)
     context = ContextDistributor(state).get_agent_context(COORDINATION_ID, "validator-gen")
     assert context is not None
-    _say("validator-gen", f"context v{context.context_version}: {context.agent_assignment.objective!r}, "
-         f"waits for {context.agent_assignment.dependencies}")
-    stream = signals.subscribe_to_signals(COORDINATION_ID, "validator-gen", ["agent_completed", "agent_initialized"])
+    _say(
+        "validator-gen",
+        f"context v{context.context_version}: {context.agent_assignment.objective!r}, "
+        f"waits for {context.agent_assignment.dependencies}",
+    )
+    stream = signals.subscribe_to_signals(
+        COORDINATION_ID, "validator-gen", ["agent_completed", "agent_initialized"]
+    )
     dependencies = [
-        Dependency("validators_wait_for_models", "agent_completion", "model-gen", timeout=30),
-        Dependency("schema_registry_up", "resource_availability", "schema-registry", timeout=30,
-                   metadata={"check_interval_ms": 2000}),
-        Dependency("coverage_gate", "quality_gate", "coverage", timeout=30,
-                   metadata={"threshold": 0.8, "check_interval_ms": 2000}),
+        Dependency("validators_wait_for_models", DependencyType.AGENT_COMPLETION, "model-gen", timeout=30),
+        Dependency(
+            "schema_registry_up",
+            DependencyType.RESOURCE_AVAILABILITY,
+            "schema-registry",
+            timeout=30,
+            metadata={"check_interval_ms": 2000},
+        ),
+        Dependency(
+            "coverage_gate",
+            DependencyType.QUALITY_GATE,
+            "coverage",
+            timeout=30,
+            metadata={"threshold": 0.8, "check_interval_ms": 2000},
+        ),
     ]
     started = time.perf_counter()
 
     async def wait(dep: Dependency) -> None:
         result = await resolver.resolve_dependency(COORDINATION_ID, dep, owner="validator-gen")
-        _say("validator-gen", f"dependency [bold]{dep.dependency_id}[/] {result.status.value} after "
-             f"{(time.perf_counter() - started) * 1000:.0f} ms (check interval "
-             f"{dep.metadata.get('check_interval_ms', 'n/a')} ms: woken by the event, not a poll)")
+        _say(
+            "validator-gen",
+            f"dependency [bold]{dep.dependency_id}[/] {result.status.value} after "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms (check interval "
+            f"{dep.metadata.get('check_interval_ms', 'n/a')} ms: woken by the event, not a poll)",
+        )
 
     async def listen() -> None:
         seen = 0
         async for signal in stream:
-            _say("validator-gen", f"received {signal.signal_type.value} from {signal.sender_agent_id} "
-                 f"{signal.event_data}")
+            _say(
+                "validator-gen",
+                f"received {signal.signal_type.value} from {signal.sender_agent_id} {signal.event_data}",
+            )
             seen += 1
             if signal.signal_type.value == "agent_completed":
                 break
 
     ready.set()
     await asyncio.gather(listen(), *(wait(dep) for dep in dependencies))
-    state.update({"generated_validators": {"UserValidator": "validators/user.py"}}, changed_by="validator-gen")
-    await signals.emit(COORDINATION_ID, "agent_completed",
-                       {"agent_id": "validator-gen", "quality_score": 0.93, "result_summary": "3 validators"},
-                       sender_agent_id="validator-gen")
+    state.update(
+        {"generated_validators": {"UserValidator": "validators/user.py"}}, changed_by="validator-gen"
+    )
+    await signals.emit(
+        COORDINATION_ID,
+        "agent_completed",
+        {"agent_id": "validator-gen", "quality_score": 0.93, "result_summary": "3 validators"},
+        sender_agent_id="validator-gen",
+    )
     _say("validator-gen", "done: wrote generated_validators and signalled agent_completed")
 
 
@@ -124,14 +149,21 @@ async def _coordinator(namespace: str, environment: dict[str, str]) -> None:
 
     watching = asyncio.create_task(validator_done())
 
-    await signals.emit(COORDINATION_ID, "agent_initialized", {"agent_id": "model-gen"}, sender_agent_id="model-gen")
-    state.update({"generated_models": {"User": "models/user.py"}, "completed_tasks": ["model-gen"]},
-                 changed_by="model-gen")
+    await signals.emit(
+        COORDINATION_ID, "agent_initialized", {"agent_id": "model-gen"}, sender_agent_id="model-gen"
+    )
+    state.update(
+        {"generated_models": {"User": "models/user.py"}, "completed_tasks": ["model-gen"]},
+        changed_by="model-gen",
+    )
     await asyncio.sleep(0.3)
     _say("coordinator", "model-gen finished: signalling agent_completed")
-    await signals.emit(COORDINATION_ID, "agent_completed",
-                       {"agent_id": "model-gen", "quality_score": 0.95, "result_summary": "Generated 5 models"},
-                       sender_agent_id="model-gen")
+    await signals.emit(
+        COORDINATION_ID,
+        "agent_completed",
+        {"agent_id": "model-gen", "quality_score": 0.95, "result_summary": "Generated 5 models"},
+        sender_agent_id="model-gen",
+    )
     await asyncio.sleep(0.3)
     _say("coordinator", "marking resource schema-registry available")
     await resolver.mark_resource_available("schema-registry")
@@ -146,16 +178,31 @@ async def _coordinator(namespace: str, environment: dict[str, str]) -> None:
     agent.join(30)
 
     router = SmartRoutingOrchestrator(metrics, state)
-    router.add_router(ConditionalRouter(rules=[
-        ConditionalRule(rule_id="low-quality", name="Retry on low quality", condition_key="quality_score",
-                        condition_operator="<", condition_value=0.8, decision="retry", priority=90),
-    ]))
+    router.add_router(
+        ConditionalRouter(
+            rules=[
+                ConditionalRule(
+                    rule_id="low-quality",
+                    name="Retry on low quality",
+                    condition_key="quality_score",
+                    condition_operator="<",
+                    condition_value=0.8,
+                    decision="retry",
+                    priority=90,
+                ),
+            ]
+        )
+    )
     router.add_router(StateAnalysisRouter())
     router.add_router(PriorityRouter())
-    decision = router.route({"quality_score": 0.93, "completed_tasks": ["model-gen", "validator-gen"]},
-                            current_task="packager")
-    _say("coordinator", f"routing for packager: [bold]{decision['decision']}[/] by {decision['strategy']} "
-         f"({decision['reasoning']}) in {decision['routing_time_ms'] * 1000:.1f} µs")
+    decision = router.route(
+        {"quality_score": 0.93, "completed_tasks": ["model-gen", "validator-gen"]}, current_task="packager"
+    )
+    _say(
+        "coordinator",
+        f"routing for packager: [bold]{decision['decision']}[/] by {decision['strategy']} "
+        f"({decision['reasoning']}) in {decision['routing_time_ms'] * 1000:.1f} µs",
+    )
     router.persist_history()
     await metrics.stop()
     _summary(state, signals, resolver, metrics)
@@ -166,14 +213,19 @@ def _summary(state: Any, signals: Any, resolver: Any, metrics: Any) -> None:
     table.add_column("component")
     table.add_column("figure")
     figures = signals.get_signal_metrics(COORDINATION_ID)
-    table.add_row("signals", f"{figures.total_signals_sent} sent, {figures.total_signals_received} received, "
-                  f"emit→delivery avg {figures.average_propagation_ms:.2f} ms (max {figures.max_propagation_ms:.2f})")
+    table.add_row(
+        "signals",
+        f"{figures.total_signals_sent} sent, {figures.total_signals_received} received, "
+        f"emit→delivery avg {figures.average_propagation_ms:.2f} ms (max {figures.max_propagation_ms:.2f})",
+    )
     for dep_id, status in resolver.list_dependencies(COORDINATION_ID).items():
         detail = resolver.get_dependency_status(COORDINATION_ID, dep_id)
         table.add_row("dependency", f"{dep_id}: {status}, waited {detail['wait_ms']:.0f} ms")
     history = state.get_history(limit=3)
     table.add_row("state", f"version {state.get_version()}, keys {sorted(state.keys())}")
-    table.add_row("state history", "; ".join(f"v{r.version} {r.operation} {r.key} by {r.changed_by}" for r in history))
+    table.add_row(
+        "state history", "; ".join(f"v{r.version} {r.operation} {r.key} by {r.changed_by}" for r in history)
+    )
     recorded = metrics.read_metrics(limit=1000)
     names = sorted({metric.metric_name for metric in recorded})
     table.add_row("metrics", f"{len(recorded)} read back from Redis: {', '.join(names)}")
@@ -197,8 +249,10 @@ def run_demo() -> int:
         os.environ["COORD_RESULT_BACKEND_URL"] = embedded.url(1)
         reload_settings()
         reset_clients()
-        console.print(f"[yellow]No Redis reachable at {url}: running on an embedded in-process server "
-                      f"({embedded.url(2)})[/]")
+        console.print(
+            f"[yellow]No Redis reachable at {url}: running on an embedded in-process server "
+            f"({embedded.url(2)})[/]"
+        )
     environment = {key: value for key, value in os.environ.items() if key.startswith("COORD_")}
     namespace = f"demo-{uuid.uuid4().hex[:8]}"
     try:

@@ -27,7 +27,12 @@ from coordination.models.dependencies import (
     DependencyType,
 )
 from coordination.signals import SettledDependency
-from coordination.store.connection import async_client, sync_client
+from coordination.store.connection import (
+    async_client,
+    cancellation_requests,
+    raise_lost_cancellation,
+    sync_client,
+)
 from coordination.store.scripts import script
 
 if TYPE_CHECKING:
@@ -76,7 +81,8 @@ class DependencyResolver:
     ) -> None:
         if not isinstance(max_concurrent_resolutions, int) or max_concurrent_resolutions <= 0:
             raise InvalidInputError(
-                "max_concurrent_resolutions", f"must be a positive integer, got {max_concurrent_resolutions!r}"
+                "max_concurrent_resolutions",
+                f"must be a positive integer, got {max_concurrent_resolutions!r}",
             )
         self.signal_coordinator = signal_coordinator
         self.metrics = metrics_collector
@@ -104,7 +110,7 @@ class DependencyResolver:
         started = time.perf_counter()
         args = self._registration_args(coordination_id, dependency, owner)
         async with self._slot():
-            status, deadline_ms, _ready = await script("deps_register").run_async(async_client(), [], args)
+            status, deadline_ms, _ready = await script("deps_register").run_async(async_client(), [], [*args, "0"])
         dependency.status = DependencyStatus.IN_PROGRESS
         if status == "pending":
             status = await self._wait(coordination_id, dependency, float(deadline_ms))
@@ -112,6 +118,7 @@ class DependencyResolver:
 
     async def _wait(self, coordination_id: str, dependency: Dependency, deadline_ms: float) -> str:
         key = f"{coordination_id}/{dependency.dependency_id}"
+        cancelled_before = cancellation_requests()
         listener = await listener_for(self._keys.dependency_events)
         interval_ms = self._check_interval_ms(dependency)
         while True:
@@ -120,6 +127,7 @@ class DependencyResolver:
                 # Check after subscribing: a settlement that happened before the subscription is seen here,
                 # one that happens after it completes the future. At the deadline this check times it out.
                 status = await self._check(coordination_id, dependency.dependency_id)
+                raise_lost_cancellation(cancelled_before)
                 if status != "pending":
                     return status
                 remaining = max(0.0, deadline_ms / 1000 - time.time())
@@ -136,11 +144,18 @@ class DependencyResolver:
 
     async def _check(self, coordination_id: str, dependency_id: str) -> str:
         async with self._slot():
-            status, _ready, _deadline = await script("deps_check").run_async(
+            status, *_rest = await script("deps_check").run_async(
                 async_client(),
                 [],
-                [self._keys.namespace_prefix, self._keys.coordination_prefix, _now_ms(), coordination_id,
-                 dependency_id, "check", "waiter"],
+                [
+                    self._keys.namespace_prefix,
+                    self._keys.coordination_prefix,
+                    _now_ms(),
+                    coordination_id,
+                    dependency_id,
+                    "check",
+                    "waiter",
+                ],
             )
         return str(status)
 
@@ -154,15 +169,24 @@ class DependencyResolver:
         if status == DependencyStatus.RESOLVED.value:
             dependency.mark_resolved()
             return DependencyResolutionResult(
-                coordination_id, dependency.dependency_id, True, DependencyStatus.RESOLVED, duration,
+                coordination_id,
+                dependency.dependency_id,
+                True,
+                DependencyStatus.RESOLVED,
+                duration,
                 attempts=dependency.retry_count + 1,
             )
         record = self._record(coordination_id, dependency.dependency_id)
         message = record.get("error") or f"dependency ended as {status}"
         dependency.mark_failed(message)
         return DependencyResolutionResult(
-            coordination_id, dependency.dependency_id, False, DependencyStatus.FAILED, duration,
-            attempts=dependency.retry_count + 1, error_message=message,
+            coordination_id,
+            dependency.dependency_id,
+            False,
+            DependencyStatus.FAILED,
+            duration,
+            attempts=dependency.retry_count + 1,
+            error_message=message,
         )
 
     async def resolve_agent_dependencies(self, coordination_id: str, agent_context: dict[str, Any]) -> bool:
@@ -183,6 +207,13 @@ class DependencyResolver:
         if owner is not None:
             validate_id(owner, "agent_context.agent_id")
         dependencies = [self._parse(index, spec) for index, spec in enumerate(specs)]
+        # Check every registration before registering any: a bad id in a later spec must leave nothing behind
+        # (and must not leave the earlier dependencies waiting out their time-outs).
+        for index, dependency in enumerate(dependencies):
+            try:
+                self._registration_args(coordination_id, dependency, owner)
+            except InvalidInputError as error:
+                raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
         started = time.perf_counter()
         try:
             results = await asyncio.gather(
@@ -215,10 +246,14 @@ class DependencyResolver:
         return True
 
     def register_sync(
-        self, coordination_id: str, dependency: Dependency, *, owner: str | None = None
+        self, coordination_id: str, dependency: Dependency, *, owner: str | None = None, precounted: bool = False
     ) -> SettledDependency | None:
-        """Register without waiting (for Celery workers and beat); return the settlement if immediate."""
-        args = self._registration_args(coordination_id, dependency, owner)
+        """Register without waiting (for Celery workers and beat); return the settlement if immediate.
+
+        ``precounted`` tells that the caller already counted this dependency in the owner's pending count (the
+        pipeline counts all of an agent's dependencies first, so it cannot look ready half-way).
+        """
+        args = [*self._registration_args(coordination_id, dependency, owner), "1" if precounted else "0"]
         status, _deadline, ready = script("deps_register")(sync_client(), [], args)
         if status == "pending":
             return None
@@ -253,7 +288,9 @@ class DependencyResolver:
         await self.state.aset(gate_state_key(gate_id), value, changed_by="dependency_resolver")
         return await self._wake_async("gate", gate_id)
 
-    def mark_resource_available_sync(self, resource_id: str, available: bool = True) -> list[SettledDependency]:
+    def mark_resource_available_sync(
+        self, resource_id: str, available: bool = True
+    ) -> list[SettledDependency]:
         """Blocking :meth:`mark_resource_available_detailed` (CLI, workers)."""
         validate_id(resource_id, "resource_id")
         if not isinstance(available, bool):
@@ -277,8 +314,14 @@ class DependencyResolver:
         return [SettledDependency.parse(item) for item in reply]
 
     def _wake_args(self, kind: str, target: str) -> list[Any]:
-        return [self._keys.namespace_prefix, self._keys.coordination_prefix, _now_ms(), kind, target,
-                f"{kind}:{target}"]
+        return [
+            self._keys.namespace_prefix,
+            self._keys.coordination_prefix,
+            _now_ms(),
+            kind,
+            target,
+            f"{kind}:{target}",
+        ]
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -350,7 +393,9 @@ class DependencyResolver:
 
     def __repr__(self) -> str:
         sessions = sync_client().scard(self._keys.coordinations)
-        return f"DependencyResolver(coordination_sessions={sessions}, state_version={self.state.get_version()})"
+        return (
+            f"DependencyResolver(coordination_sessions={sessions}, state_version={self.state.get_version()})"
+        )
 
     # -- internals -------------------------------------------------------------------------------------------
 
@@ -378,12 +423,18 @@ class DependencyResolver:
         return {dep_id: status for dep_id, status in zip(ids, pipe.execute(), strict=True) if status}
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
-        value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])
+        value = dependency.metadata.get(
+            "check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type]
+        )
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or math.isnan(value):
-            raise InvalidInputError("metadata.check_interval_ms", f"must be a non-negative number, got {value!r}")
+            raise InvalidInputError(
+                "metadata.check_interval_ms", f"must be a non-negative number, got {value!r}"
+            )
         return int(value)
 
-    def _registration_args(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[Any]:
+    def _registration_args(
+        self, coordination_id: str, dependency: Dependency, owner: str | None
+    ) -> list[Any]:
         validate_id(coordination_id, "coordination_id")
         validate_id(dependency.dependency_id, "dependency_id")
         validate_id(dependency.target, "target")
@@ -395,7 +446,9 @@ class DependencyResolver:
             target = validate_id(metadata["agent_id"], "metadata.agent_id")
         threshold = 0.0
         if dependency.dependency_type is DependencyType.QUALITY_GATE:
-            threshold = _checked_score(metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold")
+            threshold = _checked_score(
+                metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold"
+            )
         require_success = metadata.get("require_success", True)
         if not isinstance(require_success, bool):
             raise InvalidInputError("metadata.require_success", f"must be a bool, got {require_success!r}")
@@ -420,7 +473,16 @@ class DependencyResolver:
         where = f"dependencies[{index}]"
         if not isinstance(spec, dict):
             raise InvalidInputError(where, f"must be a dict, got {type(spec).__name__}")
-        known = {"id", "dependency_id", "type", "dependency_type", "target", "timeout", "max_retries", "metadata"}
+        known = {
+            "id",
+            "dependency_id",
+            "type",
+            "dependency_type",
+            "target",
+            "timeout",
+            "max_retries",
+            "metadata",
+        }
         unknown = set(spec) - known
         if unknown:
             raise InvalidInputError(f"{where}.{sorted(unknown)[0]}", "is not a dependency field")

@@ -1,8 +1,11 @@
-"""Pure planning helpers: dependency-graph validation and ordering (no I/O)."""
+"""Pure planning: dependency-graph ordering, retry back-off, and routing decisions turned into plans (no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from coordination.errors import WorkflowError
 
@@ -45,3 +48,141 @@ def topological_order(depends_on: Mapping[str, Sequence[str]], field: str = "dep
     for agent in depends_on:
         visit(agent, [])
     return order
+
+
+# -- retries -----------------------------------------------------------------------------------------------------
+
+
+def compute_backoff(attempt: int, base: float, maximum: float, rand: Callable[[], float] = random.random) -> float:
+    """Delay before retry number ``attempt`` (1 = first retry): exponential, bounded, with jitter.
+
+    The ceiling doubles per retry from ``base`` up to ``maximum``; the delay is drawn uniformly from the upper half
+    of it ("equal jitter"), so retries of many agents spread out but never come sooner than half the ceiling.
+    """
+    if attempt < 1:
+        raise ValueError("attempt must be at least 1")
+    ceiling = min(maximum, base * (2 ** (attempt - 1)))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+# -- decisions into actions --------------------------------------------------------------------------------------
+
+Outcome = Literal["completed", "failed", "skipped", "retrying", "timed_out", "rearmed"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the pipeline does after a routing decision (pure data; the dispatcher carries it out).
+
+    Attributes:
+        outcome: what becomes of the routed agent.
+        retry_delay: seconds before the next attempt (outcome ``retrying``).
+        enqueue: other agents to start now (a BRANCH target, PARALLEL members).
+        skip: other agents to mark skipped (SKIP with a ``next_task``).
+        end: ``completed`` (END) or ``failed`` (ERROR, or a failure nothing can recover) ends the coordination.
+        reason: why, for status and signals.
+    """
+
+    outcome: Outcome
+    reason: str
+    retry_delay: float | None = None
+    enqueue: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    end: Literal["completed", "failed"] | None = None
+
+
+def routing_state(
+    result: Mapping[str, Any] | None,
+    *,
+    event: str,
+    attempt: int,
+    completed: Sequence[str],
+    priority: int,
+    error: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The state the routers see after an agent attempt or a dependency time-out.
+
+    The agent's result fields come first (``quality_score``, ``summary``, ...), then the pipeline's own keys.
+    """
+    state: dict[str, Any] = dict(result or {})
+    state.update(extra or {})
+    state.update(
+        {
+            "event": event,
+            "attempt": attempt,
+            "retry_count": attempt - 1,
+            "completed_tasks": list(completed),
+            "task_priority": priority,
+        }
+    )
+    if error:
+        state["error"] = error
+    return state
+
+
+def plan_after_attempt(
+    decision: str,
+    *,
+    failed: bool,
+    attempt: int,
+    max_attempts: int,
+    next_task: str | None,
+    parallel_tasks: Sequence[str] = (),
+    reasoning: str = "",
+    backoff: Callable[[int], float],
+) -> Plan:
+    """Turn the routing decision after an agent attempt into a plan.
+
+    On success: CONTINUE/CONDITIONAL complete the agent; PARALLEL also starts the other members of its group;
+    RETRY re-runs it while attempts remain (then fails); SKIP skips ``next_task`` if given, else discards this
+    result and marks the agent skipped; BRANCH completes it and starts ``next_task``; END completes it and ends the
+    coordination; ERROR fails it and the coordination.
+    On failure (the agent raised): SKIP marks it skipped (its dependents go on); BRANCH skips it and starts
+    ``next_task`` (a fallback); ERROR and END fail the coordination; anything else retries while attempts remain.
+    """
+    can_retry = attempt < max_attempts
+
+    def retry_or_fail(why: str) -> Plan:
+        if can_retry:
+            return Plan("retrying", why, retry_delay=backoff(attempt))
+        return Plan("failed", f"retries exhausted after {attempt} attempt(s): {why}", end="failed")
+
+    if failed:
+        if decision == "skip":
+            return Plan("skipped", reasoning or "failure skipped by routing")
+        if decision == "branch" and next_task:
+            return Plan("skipped", reasoning or f"failure branched to {next_task}", enqueue=(next_task,))
+        if decision in ("error", "end"):
+            return Plan("failed", reasoning or "failure ends the coordination", end="failed")
+        return retry_or_fail(reasoning or "the agent raised an error")
+    if decision == "retry":
+        return retry_or_fail(reasoning or "routing asked for a retry")
+    if decision == "skip":
+        if next_task:
+            return Plan("completed", reasoning, skip=(next_task,))
+        return Plan("skipped", reasoning or "result skipped by routing")
+    if decision == "branch" and next_task:
+        return Plan("completed", reasoning, enqueue=(next_task,))
+    if decision == "parallel":
+        return Plan("completed", reasoning, enqueue=tuple(parallel_tasks))
+    if decision == "end":
+        return Plan("completed", reasoning or "routing ended the coordination", end="completed")
+    if decision == "error":
+        return Plan("failed", reasoning or "routing failed the coordination", end="failed")
+    return Plan("completed", reasoning)
+
+
+def plan_after_timeout(decision: str, *, rearms_left: int, next_task: str | None, reasoning: str = "") -> Plan:
+    """Turn the routing decision after a dependency time-out into a plan for the waiting agent.
+
+    RETRY restarts the dependency's clock while its ``max_retries`` allow; SKIP skips the agent (its dependents go
+    on); BRANCH skips it and starts ``next_task``; anything else times the agent out and fails the coordination.
+    """
+    if decision == "retry" and rearms_left > 0:
+        return Plan("rearmed", reasoning or "dependency clock restarted")
+    if decision == "skip":
+        return Plan("skipped", reasoning or "dependency timed out; agent skipped")
+    if decision == "branch" and next_task:
+        return Plan("skipped", reasoning or f"dependency timed out; branched to {next_task}", enqueue=(next_task,))
+    return Plan("timed_out", reasoning or "a dependency timed out", end="failed")

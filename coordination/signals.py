@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _FIELDS_PER_SIGNAL = 10
-_BLOCK_MS = 5000
+# XREAD BLOCK time of a subscription: well below the client's socket timeout (5 s by default in redis-py 8),
+# so an idle read never ends in a socket time-out error; an abandoned read also ends within this time.
+_BLOCK_MS = 1000
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -85,7 +87,9 @@ class SignalCoordinator:
         max_history_size: int = 10000,
     ) -> None:
         if not isinstance(max_history_size, int) or max_history_size <= 0:
-            raise InvalidInputError("max_history_size", f"must be a positive integer, got {max_history_size!r}")
+            raise InvalidInputError(
+                "max_history_size", f"must be a positive integer, got {max_history_size!r}"
+            )
         self.state = state
         self.metrics = metrics_collector
         self._max_history_size = max_history_size
@@ -109,7 +113,9 @@ class SignalCoordinator:
         :meth:`emit` for a variant that also raises on unknown types and returns the stored signal.
         """
         try:
-            await self.emit(coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata)
+            await self.emit(
+                coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata
+            )
         except UnknownSignalTypeError as error:
             logger.error("signal refused for coordination %r: %s", coordination_id, error)
             return False
@@ -186,7 +192,13 @@ class SignalCoordinator:
             signal, values = self._build(coordination_id, spec, where, now)
             built.append(signal)
             flat.extend(values)
-        keys = [ckeys.signals, ckeys.signal_ids, ckeys.signal_order, ckeys.signal_metrics, self._keys.coordinations]
+        keys = [
+            ckeys.signals,
+            ckeys.signal_ids,
+            ckeys.signal_order,
+            ckeys.signal_metrics,
+            self._keys.coordinations,
+        ]
         args: list[Any] = [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
@@ -203,7 +215,12 @@ class SignalCoordinator:
         self, coordination_id: str, spec: Mapping[str, Any], where: str, now: float
     ) -> tuple[CoordinationSignal, list[Any]]:
         unknown = set(spec) - {
-            "event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id",
+            "event_type",
+            "event_data",
+            "sender_agent_id",
+            "recipient_agents",
+            "metadata",
+            "signal_id",
         }
         if unknown:
             raise InvalidInputError(f"{where}{sorted(unknown)[0]}", "is not a signal field")
@@ -229,7 +246,7 @@ class SignalCoordinator:
         data_json = jsonutil.dumps(event_data, f"{where}event_data", self._data_limit)
         meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit)
         signal = CoordinationSignal.model_construct(
-            signal_id=validate_id(signal_id, f"{where}signal_id") if signal_id is not None else None,
+            signal_id=validate_id(signal_id, f"{where}signal_id") if signal_id is not None else str(uuid.uuid4()),
             signal_type=SignalType(type_value),
             sender_agent_id=sender,
             recipient_agents=recipients,
@@ -239,11 +256,10 @@ class SignalCoordinator:
             coordination_id=coordination_id,
             stream_id=None,
         )
-        if signal.signal_id is None:
-            signal.__dict__["signal_id"] = str(uuid.uuid4())
         completing = ""
         success = "1"
-        if type_value == SignalType.AGENT_COMPLETED.value:
+        # A skipped agent counts as done for the agents that wait for it (the pipeline's SKIP decision).
+        if type_value in (SignalType.AGENT_COMPLETED.value, SignalType.AGENT_SKIPPED.value):
             agents = {sender}
             subject = event_data.get("agent_id")
             if isinstance(subject, str) and subject:
@@ -280,7 +296,10 @@ class SignalCoordinator:
             tags = {"signal_type": signal.signal_type.value, "coordination_id": signal.coordination_id}
             self.metrics.record_counter_nowait("signals_sent", 1, tags=tags)
             self.metrics.record_timing_nowait(
-                "signal_emit_time_ms", elapsed / len(signals), tags=tags, correlation_id=signal.coordination_id
+                "signal_emit_time_ms",
+                elapsed / len(signals),
+                tags=tags,
+                correlation_id=signal.coordination_id,
             )
 
     # -- subscription ----------------------------------------------------------------------------------------
@@ -330,7 +349,9 @@ class SignalCoordinator:
         if self.metrics is not None:
             for signal in delivered:
                 self.metrics.record_counter_nowait(
-                    "signals_received", 1, tags={"signal_type": signal.signal_type.value, "agent_id": agent_id}
+                    "signals_received",
+                    1,
+                    tags={"signal_type": signal.signal_type.value, "agent_id": agent_id},
                 )
             for delay in delays:
                 self.metrics.record_timing_nowait(
@@ -388,7 +409,12 @@ class SignalCoordinator:
         """Delete a coordination's signals, ids and figures; return False if there were none."""
         ckeys = self._keys.coordination(coordination_id)
         removed = sync_client().delete(
-            ckeys.signals, ckeys.signal_ids, ckeys.signal_order, ckeys.signal_metrics, ckeys.completed, ckeys.failed
+            ckeys.signals,
+            ckeys.signal_ids,
+            ckeys.signal_order,
+            ckeys.signal_metrics,
+            ckeys.completed,
+            ckeys.failed,
         )
         return bool(removed)
 
@@ -419,13 +445,17 @@ class SignalCoordinator:
     ) -> list[dict[str, Any]]:
         """Return the history as JSON-ready dicts, newest first (seed adapter)."""
         filters = {"signal_type": event_type} if event_type else None
-        return [signal.model_dump(mode="json") for signal in self.get_signal_history(coordination_id, filters)]
+        return [
+            signal.model_dump(mode="json") for signal in self.get_signal_history(coordination_id, filters)
+        ]
 
 
 class SignalStream(AsyncIterator[CoordinationSignal]):
     """An async iterator over one subscription; holds nothing in Redis, so abandoning it leaks nothing."""
 
-    def __init__(self, coordinator: SignalCoordinator, subscription: SignalSubscription, ckeys: CoordinationKeys):
+    def __init__(
+        self, coordinator: SignalCoordinator, subscription: SignalSubscription, ckeys: CoordinationKeys
+    ):
         self.subscription = subscription
         self._coordinator = coordinator
         self._ckeys = ckeys
@@ -446,7 +476,20 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         self._pending.clear()
 
     async def _read(self) -> None:
-        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        read = asyncio.ensure_future(
+            async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        )
+        try:
+            # asyncio.wait, not a plain await: on Python 3.11 redis-py's internal wait_for can swallow a
+            # cancellation, and the caller would then block until the read ends. Here the caller stops at once;
+            # an abandoned read has no effect (the cursor only moves when a reply is used).
+            await asyncio.wait({read})
+        except asyncio.CancelledError:
+            read.cancel()
+            _background.add(read)
+            read.add_done_callback(_discard_read)
+            raise
+        reply = read.result()
         if not reply:
             return
         entries = reply[0][1]
@@ -487,8 +530,13 @@ def _matches(signal: CoordinationSignal, filters: dict[str, Any]) -> bool:
     return True
 
 
+def _discard_read(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so an error of an abandoned read is not reported as unhandled
+
+
 def _forget(task: asyncio.Task[Any]) -> None:
     _background.discard(task)
     if not task.cancelled() and task.exception() is not None:
         logger.warning("recording signal deliveries failed: %s", task.exception())
-

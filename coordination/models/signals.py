@@ -25,6 +25,7 @@ class SignalType(str, Enum):
     COORDINATION_FINISHED = "coordination_finished"
     AGENT_FAILED = "agent_failed"
     AGENT_SKIPPED = "agent_skipped"
+    AGENT_RETRYING = "agent_retrying"
     DEPENDENCY_TIMEOUT = "dependency_timeout"
 
 
@@ -44,7 +45,9 @@ class CoordinationSignal(StrictModel):
     event_data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     coordination_id: str = Field(min_length=1, max_length=128)
-    stream_id: str | None = Field(default=None, description="Position in the coordination's stream (replay offset).")
+    stream_id: str | None = Field(
+        default=None, description="Position in the coordination's stream (replay offset)."
+    )
 
 
 class AgentInitializedSignal(StrictModel):

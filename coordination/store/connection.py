@@ -33,7 +33,9 @@ def store_url() -> str:
     return str(get_settings().redis_url)
 
 
-def sync_client(url: str | None = None) -> redis.Redis:
+# The clients are typed ``Any``: with decode_responses=True every reply is ``str``, which redis-py's annotations
+# (``bytes | str | None`` unions on every command) cannot express; callers know the shape of each reply.
+def sync_client(url: str | None = None) -> Any:
     """Return this process's blocking client for ``url`` (default: the coordination store).
 
     A client created before ``fork()`` is never reused in the child: the cache is keyed by process id.
@@ -49,7 +51,7 @@ def sync_client(url: str | None = None) -> redis.Redis:
     return client
 
 
-def async_client(url: str | None = None) -> aioredis.Redis:
+def async_client(url: str | None = None) -> Any:
     """Return the asyncio client for ``url`` bound to the running event loop.
 
     asyncio connections belong to one loop, so each loop gets its own client; it is dropped with the loop.
@@ -74,3 +76,20 @@ def reset_clients() -> None:
             client.close()
         _sync_clients.clear()
     _async_clients.clear()
+
+
+def cancellation_requests() -> int:
+    """Return how many cancellations of the running task are pending (see :func:`raise_lost_cancellation`)."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def raise_lost_cancellation(baseline: int) -> None:
+    """Raise ``CancelledError`` if the running task was cancelled since ``baseline`` but is still running.
+
+    On Python 3.11, ``asyncio.wait_for`` (which redis-py uses around socket writes) swallows a cancellation that
+    arrives as its inner operation completes. Loops that await Redis commands call this after each command, so
+    a cancelled waiter stops instead of waiting out its time-out.
+    """
+    if cancellation_requests() > baseline:
+        raise asyncio.CancelledError

@@ -92,6 +92,35 @@ class CoordinationKeys:
         """Set of agents that completed with an error."""
         return f"{self.base}:failed"
 
+    @property
+    def workflow(self) -> str:
+        """String: the validated workflow JSON of a pipeline coordination."""
+        return f"{self.base}:workflow"
+
+    @property
+    def input(self) -> str:
+        """String: the input JSON a pipeline coordination was submitted with."""
+        return f"{self.base}:input"
+
+    @property
+    def meta(self) -> str:
+        """Hash: a pipeline coordination's status, times and counters."""
+        return f"{self.base}:meta"
+
+    def agent(self, agent_id: str) -> str:
+        """Hash: one agent's run record (status, attempt, times, quality, error, result)."""
+        return f"{self.base}:agent:{agent_id}"
+
+    @property
+    def agent_prefix(self) -> str:
+        """Prefix of the agent run records (Lua scripts append the agent id)."""
+        return f"{self.base}:agent:"
+
+    @property
+    def agents(self) -> str:
+        """List: the agent ids of a pipeline coordination, in dependency order."""
+        return f"{self.base}:agents"
+
     def agent_waiters(self, agent_id: str) -> str:
         """Set of dependency ids waiting for ``agent_id`` to complete."""
         return f"{self.base}:waiters:agent:{agent_id}"
@@ -154,6 +183,20 @@ class Keys:
     def dependency_events(self) -> str:
         """Pub/sub channel announcing resolved or timed-out dependencies."""
         return f"{self._tagged}:dep-events"
+
+    @property
+    def active(self) -> str:
+        """Set of pipeline coordinations still running."""
+        return f"{self._tagged}:active"
+
+    @property
+    def finished(self) -> str:
+        """Sorted set of finished pipeline coordinations by finish time (ms), for archiving and expiry."""
+        return f"{self._tagged}:finished"
+
+    def lock(self, name: str) -> str:
+        """String: a short lock held by one periodic task run."""
+        return f"{self._tagged}:lock:{name}"
 
     @property
     def routing_history(self) -> str:

@@ -36,9 +36,9 @@ class LuaScript:
     async def run_async(self, client: aioredis.Redis, keys: KeyArgs, args: Args) -> Any:
         """Run the script with an asyncio client."""
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)  # type: ignore[misc]
+            return await client.eval(self.source, len(keys), *keys, *args)
 
 
 def _read(name: str) -> str:

@@ -47,7 +47,9 @@ async def test_a_four_agent_workflow_is_coordinated_in_dependency_order(namespac
     player = asyncio.create_task(
         _run_agents(orchestrator, ["model-gen", "validator-gen", "test-gen", "packager"], completed)
     )
-    result = await orchestrator.coordinate_workflow("codegen", ASSIGNMENTS, {"type_registry": {"User": "model"}})
+    result = await orchestrator.coordinate_workflow(
+        "codegen", ASSIGNMENTS, {"type_registry": {"User": "model"}}
+    )
     coordination_id = await player
 
     assert "error" not in result
@@ -61,8 +63,10 @@ async def test_a_four_agent_workflow_is_coordinated_in_dependency_order(namespac
     routed = [detail["agent_id"] for detail in result["routing_details"]]
     assert routed.index("model-gen") < routed.index("validator-gen") < routed.index("packager")
     assert {detail["dependency_id"] for detail in result["dependency_details"]} == {
-        "validator-gen_waits_for_model-gen", "test-gen_waits_for_model-gen",
-        "packager_waits_for_validator-gen", "packager_waits_for_test-gen",
+        "validator-gen_waits_for_model-gen",
+        "test-gen_waits_for_model-gen",
+        "packager_waits_for_validator-gen",
+        "packager_waits_for_test-gen",
     }
     assert await orchestrator.check_dependency_status(coordination_id, "packager_waits_for_test-gen")
     context = await orchestrator.get_agent_context(coordination_id, "packager")
@@ -76,11 +80,14 @@ async def test_a_four_agent_workflow_is_coordinated_in_dependency_order(namespac
 async def test_a_dependency_that_never_completes_ends_the_coordination_with_an_error(namespace):
     orchestrator = CoordinationOrchestrator(ThreadSafeState(namespace=namespace), dependency_timeout=0.3)
     result = await orchestrator.coordinate_workflow(
-        "stuck", {"a": {"objective": "a", "tasks": []}, "b": {"objective": "b", "tasks": [], "dependencies": ["a"]}}
+        "stuck",
+        {"a": {"objective": "a", "tasks": []}, "b": {"objective": "b", "tasks": [], "dependencies": ["a"]}},
     )
     assert "Timeout after 0.3s" in result["error"]
     assert result["dependencies_resolved"] == 0
-    status = orchestrator.dependency_resolver.get_dependency_status(result["coordination_id"], "b_waits_for_a")
+    status = orchestrator.dependency_resolver.get_dependency_status(
+        result["coordination_id"], "b_waits_for_a"
+    )
     assert status["status"] == "timeout"
 
 
@@ -88,12 +95,17 @@ async def test_a_dependency_that_never_completes_ends_the_coordination_with_an_e
     ("assignments", "error", "field"),
     [
         ({"a": {"tasks": [], "dependencies": ["ghost"]}}, WorkflowError, "agent_assignments['a']"),
-        ({"a": {"tasks": [], "dependencies": ["b"]}, "b": {"tasks": [], "dependencies": ["a"]}}, WorkflowError,
-         "agent_assignments"),
+        (
+            {"a": {"tasks": [], "dependencies": ["b"]}, "b": {"tasks": [], "dependencies": ["a"]}},
+            WorkflowError,
+            "agent_assignments",
+        ),
         ({"bad id": {"tasks": []}}, InvalidIdError, "agent_assignments"),
     ],
 )
-async def test_an_invalid_workflow_is_refused_before_anything_is_written(namespace, assignments, error, field):
+async def test_an_invalid_workflow_is_refused_before_anything_is_written(
+    namespace, assignments, error, field
+):
     orchestrator = CoordinationOrchestrator(ThreadSafeState(namespace=namespace))
     with pytest.raises(error) as raised:
         await orchestrator.coordinate_workflow("wf", assignments)

@@ -6,8 +6,12 @@ from coordination.planning import topological_order
 
 def test_agents_come_after_the_agents_they_depend_on():
     order = topological_order(
-        {"packager": ["validator-gen", "test-gen"], "validator-gen": ["model-gen"], "test-gen": ["model-gen"],
-         "model-gen": []}
+        {
+            "packager": ["validator-gen", "test-gen"],
+            "validator-gen": ["model-gen"],
+            "test-gen": ["model-gen"],
+            "model-gen": [],
+        }
     )
     assert order.index("model-gen") < order.index("validator-gen") < order.index("packager")
     assert order.index("test-gen") < order.index("packager")

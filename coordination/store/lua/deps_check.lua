@@ -1,13 +1,13 @@
 -- Re-check one dependency: settle it if its condition holds, time it out if its deadline passed, otherwise
 -- (mode 'poll') schedule its next check in the due-set.
 -- ARGV: NS, CP, NOW, cid, id, mode ('check'|'poll'), checked_by
--- Returns {status, ready_owner, deadline_ms}; status 'unknown' when there is no such dependency.
+-- Returns {status, ready_owner, deadline_ms, owner, type}; status 'unknown' when there is no such dependency.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, id, mode, by = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local rec = read_record(coord_key(cid, 'dep:' .. id))
 if rec == nil then
   redis.call('ZREM', NS .. ':due', cid .. '/' .. id)
-  return {'unknown', '', '0'}
+  return {'unknown', '', '0', '', ''}
 end
 local status, ready = dep_evaluate(rec, by)
 if status == 'pending' then
@@ -26,4 +26,4 @@ if status == 'pending' then
     redis.call('ZADD', NS .. ':due', next_check, cid .. '/' .. id)
   end
 end
-return {status, ready, rec['deadline_ms']}
+return {status, ready, rec['deadline_ms'], rec['owner'] or '', rec['type']}

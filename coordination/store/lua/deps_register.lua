@@ -1,6 +1,6 @@
 -- Register a dependency (idempotent) and settle it at once if its condition already holds.
 -- ARGV: NS, CP, NOW, cid, id, type, target, owner, threshold, require_success, timeout_ms, check_ms,
---       metadata_json, ttl_ms
+--       metadata_json, ttl_ms, precounted ('1' when the caller already counted it in agent-pending)
 -- Returns {status, deadline_ms, ready_owner}
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, id, dtype, target, owner = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -18,7 +18,7 @@ redis.call('HSET', key, 'id', id, 'cid', cid, 'type', dtype, 'target', target, '
   'deadline_ms', deadline, 'timeout_ms', timeout_ms, 'check_ms', check_ms, 'metadata', ARGV[13])
 redis.call('SADD', coord_key(cid, 'deps'), id)
 redis.call('SADD', NS .. ':coordinations', cid)
-if owner ~= '' then
+if owner ~= '' and ARGV[15] ~= '1' then
   redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, 1)
 end
 local member = cid .. '/' .. id
@@ -33,8 +33,14 @@ if dtype ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline th
 end
 redis.call('ZADD', NS .. ':due', next_check, member)
 if ttl > 0 then
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', coord_key(cid, 'deps'), ttl)
+  -- A private state's keys expire when idle: every key this registration wrote or extended.
+  for _, written in ipairs({key, coord_key(cid, 'deps'), NS .. ':coordinations', waiters_key(dtype, cid, target),
+                            NS .. ':due'}) do
+    redis.call('PEXPIRE', written, ttl)
+  end
+  if owner ~= '' then
+    redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
+  end
 end
 
 local status, ready = dep_evaluate(read_record(key), 'registration')

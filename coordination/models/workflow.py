@@ -1,0 +1,181 @@
+"""Workflow declarations (pure): agents, dependencies, routing and shared intelligence, validated as a whole.
+
+A workflow is declared in YAML, JSON or Python and validated before anything is written: unknown agents,
+dependency cycles, bad operators, bad ids and unknown fields are errors that name the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from coordination.errors import WorkflowError
+from coordination.ids import validate_id
+from coordination.models.base import StrictModel
+from coordination.models.context import ResourceAllocation, SharedIntelligence
+from coordination.models.dependencies import DependencyType
+from coordination.models.routing import (
+    ConditionalRule,
+    ParallelizationHint,
+    PriorityRoutingConfig,
+    RoutingDecision,
+    RoutingStrategy,
+)
+from coordination.planning import topological_order
+
+MAX_WORKFLOW_NAME = 64
+
+
+class AgentSpec(StrictModel):
+    """One agent of a workflow.
+
+    ``task`` is the name given to ``@agent(...)`` (default: the agent id). ``depends_on`` lists agents whose
+    completion this agent waits for (a shorthand for agent-completion dependencies). An agent with
+    ``start: on_branch`` runs only when a routing rule branches to it.
+    """
+
+    task: str | None = None
+    objective: str = ""
+    tasks: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    input_data: dict[str, Any] = Field(default_factory=dict)
+    output_requirements: dict[str, Any] = Field(default_factory=dict)
+    success_criteria: dict[str, Any] = Field(default_factory=dict)
+    resources: ResourceAllocation = Field(default_factory=ResourceAllocation)
+    priority: int = Field(default=50, ge=0, le=100)
+    start: Literal["auto", "on_branch"] = "auto"
+
+    @field_validator("task")
+    @classmethod
+    def _task_is_an_id(cls, value: str | None) -> str | None:
+        return None if value is None else validate_id(value, "task")
+
+
+class DependencySpec(StrictModel):
+    """A dependency that one agent (``agent``) waits for before it is enqueued."""
+
+    id: str
+    agent: str
+    type: DependencyType
+    target: str
+    timeout: float = Field(default=120.0, gt=0, description="Seconds from submission; fractional allowed.")
+    check_interval_ms: int | None = Field(default=None, ge=0)
+    threshold: float = Field(default=0.8, ge=0.0, le=1.0, description="Quality gates: the passing score.")
+    require_success: bool = True
+    max_retries: int = Field(default=0, ge=0, description="How often a RETRY decision may restart its clock.")
+
+    @field_validator("id", "agent", "target")
+    @classmethod
+    def _is_an_id(cls, value: str) -> str:
+        return validate_id(value, "id")
+
+
+class RoutingRuleSpec(ConditionalRule):
+    """A conditional rule, optionally limited to some agents (empty ``agents`` = every agent)."""
+
+    agents: list[str] = Field(default_factory=list)
+
+    def rule(self) -> ConditionalRule:
+        """Return the plain rule (without ``agents``)."""
+        return ConditionalRule(**self.model_dump(exclude={"agents"}))
+
+
+class StateAnalysisSpec(StrictModel):
+    """Settings of the state-analysis router."""
+
+    max_complexity_score: float = Field(default=0.8, ge=0.0, le=1.0)
+    error_handling_decision: RoutingDecision = RoutingDecision.RETRY
+
+
+class RoutingSpec(StrictModel):
+    """How each agent's outcome is routed (see docs/routing.md for how decisions are consolidated)."""
+
+    rules: list[RoutingRuleSpec] = Field(default_factory=list)
+    parallel: list[ParallelizationHint] = Field(default_factory=list)
+    priority: PriorityRoutingConfig | None = None
+    state_analysis: StateAnalysisSpec | None = None
+    weights: dict[RoutingStrategy, float] = Field(default_factory=dict)
+
+
+class WorkflowSpec(StrictModel):
+    """A whole workflow, validated as a unit."""
+
+    name: str
+    description: str = ""
+    modules: list[str] = Field(default_factory=list, description="Modules that define the agents' tasks.")
+    agents: dict[str, AgentSpec] = Field(min_length=1)
+    dependencies: list[DependencySpec] = Field(default_factory=list)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    shared_intelligence: SharedIntelligence = Field(default_factory=SharedIntelligence)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_short_id(cls, value: str) -> str:
+        validate_id(value, "name")
+        if len(value) > MAX_WORKFLOW_NAME:
+            raise ValueError(f"must be at most {MAX_WORKFLOW_NAME} characters (it prefixes coordination ids)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkflowSpec:
+        for agent_id in self.agents:
+            validate_id(agent_id, "agents")
+        seen: set[str] = set()
+        for index, dependency in enumerate(self.dependencies):
+            where = f"dependencies[{index}]"
+            if dependency.id in seen:
+                raise WorkflowError(f"{where}.id", f"duplicate dependency id {dependency.id!r}")
+            seen.add(dependency.id)
+            if dependency.agent not in self.agents:
+                raise WorkflowError(f"{where}.agent", f"unknown agent {dependency.agent!r}")
+            if dependency.type is DependencyType.AGENT_COMPLETION and dependency.target not in self.agents:
+                raise WorkflowError(f"{where}.target", f"unknown agent {dependency.target!r}")
+        for index, rule in enumerate(self.routing.rules):
+            for agent in rule.agents:
+                if agent not in self.agents:
+                    raise WorkflowError(f"routing.rules[{index}].agents", f"unknown agent {agent!r}")
+            if rule.decision is RoutingDecision.BRANCH and not rule.next_task:
+                raise WorkflowError(f"routing.rules[{index}].next_task", "a branch rule needs a next_task")
+            if rule.next_task is not None and rule.next_task not in self.agents:
+                raise WorkflowError(f"routing.rules[{index}].next_task", f"unknown agent {rule.next_task!r}")
+        for index, hint in enumerate(self.routing.parallel):
+            for agent in [*hint.task_group, *hint.dependencies]:
+                if agent not in self.agents:
+                    raise WorkflowError(f"routing.parallel[{index}]", f"unknown agent {agent!r}")
+        topological_order(self.upstream(), "agents")
+        return self
+
+    def upstream(self) -> dict[str, list[str]]:
+        """Agent id -> the agents whose completion it waits for (``depends_on`` and completion dependencies)."""
+        graph = {agent_id: list(spec.depends_on) for agent_id, spec in self.agents.items()}
+        for dependency in self.dependencies:
+            if dependency.type is DependencyType.AGENT_COMPLETION and dependency.target not in graph[dependency.agent]:
+                graph[dependency.agent].append(dependency.target)
+        return graph
+
+    def all_dependencies(self) -> list[DependencySpec]:
+        """Every dependency, with ``depends_on`` shorthands expanded (id ``<agent>.after.<target>``)."""
+        expanded = list(self.dependencies)
+        declared = {(d.agent, d.target) for d in self.dependencies if d.type is DependencyType.AGENT_COMPLETION}
+        for agent_id, spec in self.agents.items():
+            for target in spec.depends_on:
+                if (agent_id, target) not in declared:
+                    expanded.append(
+                        DependencySpec(
+                            id=f"{agent_id}.after.{target}"[:128],
+                            agent=agent_id,
+                            type=DependencyType.AGENT_COMPLETION,
+                            target=target,
+                            timeout=float(spec.resources.max_execution_time_ms) / 1000 * 10,
+                        )
+                    )
+        return expanded
+
+    def task_name(self, agent_id: str) -> str:
+        """The registered ``@agent`` name that runs ``agent_id``."""
+        return self.agents[agent_id].task or agent_id
+
+    def order(self) -> list[str]:
+        """Agents in dependency order."""
+        return topological_order(self.upstream(), "agents")

@@ -1,0 +1,129 @@
+"""Agent and coordination records of the pipeline, changed only through Lua scripts (first caller wins)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from coordination import jsonutil
+from coordination.store.connection import sync_client
+from coordination.store.keys import CoordinationKeys, Keys
+from coordination.store.scripts import script
+
+TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out"})
+
+
+def now_ms() -> int:
+    """Current time in milliseconds (the unit every record uses)."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Records:
+    """Lua-backed transitions of one namespace's pipeline records."""
+
+    keys: Keys
+
+    def coordination(self, coordination_id: str) -> CoordinationKeys:
+        """Keys of one coordination."""
+        return self.keys.coordination(coordination_id)
+
+    def create(
+        self, coordination_id: str, name: str, workflow_json: str, input_json: str, auto: list[str], dormant: list[str]
+    ) -> bool:
+        """Create the records of a new coordination; False if the id exists.
+
+        ``auto`` agents start when their dependencies are met; ``dormant`` ones only when a branch starts them.
+        """
+        ck = self.coordination(coordination_id)
+        created = script("pipeline_create")(
+            sync_client(),
+            [ck.workflow, ck.input, ck.meta, ck.agents, self.keys.active],
+            [now_ms(), coordination_id, name, workflow_json, input_json, ck.agent_prefix, len(auto), *auto, *dormant],
+        )
+        return bool(created)
+
+    def enqueue(self, coordination_id: str, agent_id: str, mode: str, attempt: int = 0, requeue_after_ms: int = 0) -> int:
+        """Claim the right to send an agent's message; return the attempt to send, or 0 if someone else did."""
+        ck = self.coordination(coordination_id)
+        send, detail = script("agent_enqueue")(
+            sync_client(), [ck.meta, ck.agent(agent_id)], [now_ms(), mode, attempt, requeue_after_ms]
+        )
+        return int(detail) if int(send) == 1 else 0
+
+    def start(self, coordination_id: str, agent_id: str, attempt: int, task_id: str, max_deliveries: int) -> tuple[str, str]:
+        """Admit one delivery: ('run' | 'stale' | 'duplicate' | 'exhausted' | 'cancelled', detail)."""
+        ck = self.coordination(coordination_id)
+        verdict, detail = script("agent_start")(
+            sync_client(), [ck.meta, ck.agent(agent_id)], [now_ms(), attempt, task_id, max_deliveries]
+        )
+        return str(verdict), str(detail)
+
+    def settle(
+        self,
+        coordination_id: str,
+        agent_id: str,
+        *,
+        mode: str,
+        attempt: int,
+        outcome: str,
+        result: dict[str, Any] | None = None,
+        quality: float | None = None,
+        error: str = "",
+        decision: str = "",
+    ) -> tuple[bool, str]:
+        """Record an outcome once. Returns (first, final coordination status or '')."""
+        ck = self.coordination(coordination_id)
+        verdict, final = script("agent_settle")(
+            sync_client(),
+            [ck.meta, ck.agent(agent_id), self.keys.active, self.keys.finished],
+            [
+                now_ms(), coordination_id, mode, attempt, outcome,
+                jsonutil.dumps(result, "result") if result is not None else "",
+                "" if quality is None else repr(float(quality)),
+                error[:2000], decision,
+            ],
+        )
+        return verdict == "first", str(final)
+
+    def end(self, coordination_id: str, final: str, reason: str) -> bool:
+        """End a running coordination early; agents not started are skipped. True if this call ended it."""
+        ck = self.coordination(coordination_id)
+        ended, _status = script("coordination_end")(
+            sync_client(),
+            [ck.meta, ck.agents, self.keys.active, self.keys.finished],
+            [now_ms(), coordination_id, final, reason[:2000], ck.agent_prefix],
+        )
+        return bool(int(ended))
+
+    def agent(self, coordination_id: str, agent_id: str) -> dict[str, str]:
+        """One agent's record."""
+        return dict(sync_client().hgetall(self.coordination(coordination_id).agent(agent_id)))
+
+    def meta(self, coordination_id: str) -> dict[str, str]:
+        """The coordination's record."""
+        return dict(sync_client().hgetall(self.coordination(coordination_id).meta))
+
+    def agent_ids(self, coordination_id: str) -> list[str]:
+        """The coordination's agents in dependency order."""
+        return list(sync_client().lrange(self.coordination(coordination_id).agents, 0, -1))
+
+    def completed_agents(self, coordination_id: str) -> list[str]:
+        """Agents whose completion satisfied their dependents (completed or skipped)."""
+        return sorted(sync_client().smembers(self.coordination(coordination_id).completed))
+
+    def workflow_json(self, coordination_id: str) -> str | None:
+        """The stored workflow declaration."""
+        value = sync_client().get(self.coordination(coordination_id).workflow)
+        return None if value is None else str(value)
+
+    def input(self, coordination_id: str) -> Any:
+        """The input the coordination was submitted with."""
+        value = sync_client().get(self.coordination(coordination_id).input)
+        return None if value is None else jsonutil.loads(value)
+
+    def pending_counts(self, coordination_id: str) -> dict[str, int]:
+        """Agent id -> number of its dependencies still pending."""
+        raw = sync_client().hgetall(self.coordination(coordination_id).agent_pending)
+        return {agent: int(count) for agent, count in raw.items()}

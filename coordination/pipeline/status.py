@@ -1,0 +1,144 @@
+"""What a user reads about a coordination: overall status and, per agent, status, times, attempts, quality."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from coordination import jsonutil
+from coordination.ids import validate_id
+from coordination.pipeline.components import Components, components
+from coordination.pipeline.records import Records
+from coordination.store.connection import sync_client
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromtimestamp(int(float(value)) / 1000, UTC)
+
+
+class AgentStatus(BaseModel):
+    """One agent of a coordination."""
+
+    agent_id: str
+    status: str = Field(description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out")
+    attempts: int = 0
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    quality: float | None = None
+    decision: str | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+class DependencyView(BaseModel):
+    """One dependency of a coordination, with how long its agent waited."""
+
+    dependency_id: str
+    agent_id: str | None
+    dependency_type: str
+    target: str
+    status: str
+    wait_ms: float | None = None
+
+
+class CoordinationStatus(BaseModel):
+    """A coordination as a whole, live from Redis or, after expiry, from the archive."""
+
+    coordination_id: str
+    workflow: str
+    status: str = Field(description="running, completed or failed")
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    agents: list[AgentStatus] = Field(default_factory=list)
+    dependencies: list[DependencyView] = Field(default_factory=list)
+    signals: int = 0
+    routing_decisions: int = 0
+    source: Literal["redis", "archive"] = "redis"
+
+    @property
+    def finished(self) -> bool:
+        """True once the coordination completed or failed."""
+        return self.status in ("completed", "failed")
+
+    def agent(self, agent_id: str) -> AgentStatus:
+        """One agent's status (KeyError if unknown)."""
+        for item in self.agents:
+            if item.agent_id == agent_id:
+                return item
+        raise KeyError(agent_id)
+
+
+def read_status(coordination_id: str, parts: Components | None = None) -> CoordinationStatus | None:
+    """The live status from Redis, or None when Redis no longer (or never) had the coordination."""
+    validate_id(coordination_id, "coordination_id")
+    parts = parts or components()
+    records = Records(parts.keys)
+    meta = records.meta(coordination_id)
+    if not meta:
+        return None
+    agents = []
+    for agent_id in records.agent_ids(coordination_id):
+        raw = records.agent(coordination_id, agent_id)
+        started, finished = raw.get("started_ms"), raw.get("finished_ms")
+        agents.append(
+            AgentStatus(
+                agent_id=agent_id,
+                status=raw.get("status", "unknown"),
+                attempts=int(raw.get("attempt", 0)),
+                queued_at=_time(raw.get("queued_ms")),
+                started_at=_time(started),
+                finished_at=_time(finished),
+                duration_ms=float(finished) - float(started) if started and finished else None,
+                quality=float(raw["quality"]) if raw.get("quality") else None,
+                decision=raw.get("decision") or None,
+                error=raw.get("error") or None,
+                result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
+            )
+        )
+    dependencies = []
+    for dependency_id in sorted(parts.resolver.list_dependencies(coordination_id)):
+        view = parts.resolver.get_dependency_status(coordination_id, dependency_id)
+        dependencies.append(
+            DependencyView(
+                dependency_id=dependency_id, agent_id=view.get("owner"), dependency_type=view["dependency_type"],
+                target=view["target"], status=view["status"], wait_ms=view.get("wait_ms"),
+            )
+        )
+    signals = int(sync_client().hget(parts.keys.coordination(coordination_id).signal_metrics, "sent") or 0)
+    return CoordinationStatus(
+        coordination_id=coordination_id,
+        workflow=meta.get("name", ""),
+        status=meta.get("status", "unknown"),
+        created_at=_time(meta.get("created_ms")),
+        finished_at=_time(meta.get("finished_ms")),
+        error=meta.get("error") or None,
+        agents=agents,
+        dependencies=dependencies,
+        signals=signals,
+        routing_decisions=int(meta.get("decisions", 0)),
+    )
+
+
+def coordination_status(coordination_id: str) -> CoordinationStatus:
+    """The status of a coordination, live or archived.
+
+    Raises:
+        KeyError: neither Redis nor the archive knows the coordination.
+    """
+    live = read_status(coordination_id)
+    if live is not None:
+        return live
+    try:
+        from coordination.archive.reader import archived_status
+    except ImportError:  # the archive is optional for readers without PostgreSQL drivers
+        archived = None
+    else:
+        archived = archived_status(coordination_id)
+    if archived is None:
+        raise KeyError(f"no coordination {coordination_id!r} in Redis or in the archive")
+    return archived

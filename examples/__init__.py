@@ -1,0 +1,1 @@
+"""Examples used by `coord demo` and the tests."""

@@ -1,0 +1,47 @@
+"""The ``@agent`` decorator: a user function becomes a Celery task with a stable name, ``agent.<name>``.
+
+The task receives ids only (``coordination_id, agent_id, attempt``) and runs the attempt through the pipeline
+runtime, which loads the context, runs the function once per delivery, and routes the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from config.celery_app import app
+from coordination.errors import InvalidInputError
+from coordination.ids import validate_id
+from coordination.pipeline.runtime import AgentFunction, execute_attempt
+from tasks.names import agent_task
+
+
+def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
+    """Register ``function(run)`` as the agent ``name``.
+
+    Args:
+        name: the agent task's name (``agent.<name>`` in Celery and Flower); workflows refer to it.
+        task_options: extra Celery task options (``queue``, ``soft_time_limit``, ``rate_limit``, ...).
+
+    Raises:
+        InvalidInputError: ``name`` is not a valid id, or another function is already registered under it.
+    """
+    validate_id(name, "name")
+    task_name = agent_task(name)
+
+    def decorate(function: AgentFunction) -> Any:
+        existing = app.tasks.get(task_name)
+        if existing is not None and getattr(existing, "agent_function", None) not in (None, function):
+            same = getattr(existing.agent_function, "__qualname__", None) == getattr(function, "__qualname__", "")
+            if not same:
+                raise InvalidInputError("name", f"an agent named {name!r} is already registered")
+
+        @app.task(name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, **task_options)  # type: ignore[untyped-decorator]
+        def run_agent(self: Any, coordination_id: str, agent_id: str, attempt: int) -> dict[str, Any]:
+            return execute_attempt(function, coordination_id, agent_id, int(attempt), str(self.request.id or ""))
+
+        run_agent.agent_function = function
+        run_agent.agent_name = name
+        return run_agent
+
+    return decorate

@@ -1,0 +1,44 @@
+"""Dependency events and checks as Celery tasks (resources, quality gates, on-demand checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.celery_app import app
+from coordination.pipeline.components import components
+from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.polling import poll_due_dependencies
+from coordination.pipeline.spec_cache import workflow_of
+from coordination.signals import SettledDependency
+from tasks import names
+
+
+def start_unblocked(settled: list[SettledDependency]) -> list[str]:
+    """Enqueue the pipeline agents that settled dependencies made ready."""
+    dispatcher = Dispatcher(components())
+    started: list[str] = []
+    for item in settled:
+        if item.ready_agent and dispatcher.records.meta(item.coordination_id):
+            spec = workflow_of(dispatcher.records, item.coordination_id)
+            started += dispatcher.enqueue_settled(spec, [item])
+    return started
+
+
+@app.task(name=names.MARK_RESOURCE)  # type: ignore[untyped-decorator]
+def mark_resource(resource_id: str, available: bool = True) -> dict[str, Any]:
+    """Mark a resource (un)available; agents waiting on it start at once."""
+    settled = components().resolver.mark_resource_available_sync(resource_id, available)
+    return {"resource_id": resource_id, "available": available, "started": start_unblocked(settled)}
+
+
+@app.task(name=names.SET_GATE)  # type: ignore[untyped-decorator]
+def set_gate(gate_id: str, score: float) -> dict[str, Any]:
+    """Score a quality gate; agents whose threshold it meets start at once."""
+    settled = components().resolver.update_quality_gate_score_sync(gate_id, score)
+    return {"gate_id": gate_id, "score": score, "started": start_unblocked(settled)}
+
+
+@app.task(name=names.CHECK_DEPENDENCIES)  # type: ignore[untyped-decorator]
+def check_dependencies() -> dict[str, Any]:
+    """Run the due dependency checks now (what beat's poll does, on demand)."""
+    return poll_due_dependencies().as_dict()

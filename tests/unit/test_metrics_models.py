@@ -1,0 +1,297 @@
+"""Metric and alert models, and the alert rule engine: seed shapes, strict checking, aware UTC timestamps."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from coordination.errors import InvalidInputError
+from coordination.metrics import Alert, AlertRule, AlertSeverity, Metric, MetricType
+from coordination.metrics.alerting import AlertNotifier, AlertRuleEngine, KafkaAlertNotifier, LogAlertNotifier
+from coordination.metrics.models import AlertEvent, MetricEvent, build_metric
+from coordination.metrics.storage import KafkaMetricsWriter, PostgreSQLMetricsWriter
+
+
+def _metric(name: str = "routing_decision_time_ms", value: float = 1.5, **extra: object) -> Metric:
+    return Metric(metric_name=name, metric_type=MetricType.TIMING, value=value, unit="ms", **extra)  # type: ignore[arg-type]
+
+
+# -- Metric ----------------------------------------------------------------------------------------------
+
+
+def test_a_metric_gets_an_id_an_aware_utc_timestamp_and_empty_tags_by_default() -> None:
+    metric = _metric()
+
+    assert len(metric.metric_id) == 36
+    assert metric.timestamp.tzinfo is not None
+    assert metric.timestamp.utcoffset() == timedelta(0)
+    assert metric.tags == {}
+    assert metric.correlation_id is None and metric.agent_id is None
+
+
+def test_enum_values_are_the_seeds() -> None:
+    assert [m.value for m in MetricType] == ["timing", "counter", "gauge", "rate"]
+    assert [s.value for s in AlertSeverity] == ["CRITICAL", "WARNING", "INFO"]
+
+
+def test_a_tag_value_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"tags\.count"):
+        _metric(tags={"count": 3})
+
+
+def test_an_unknown_field_is_refused_instead_of_silently_dropped() -> None:
+    with pytest.raises(ValidationError, match="colour"):
+        _metric(colour="red")
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101])
+def test_a_metric_name_must_have_1_to_100_characters(name: str) -> None:
+    with pytest.raises(ValidationError, match="metric_name"):
+        _metric(name=name)
+
+
+@pytest.mark.parametrize("unit", ["", "u" * 21])
+def test_a_unit_must_have_1_to_20_characters(unit: str) -> None:
+    with pytest.raises(ValidationError, match="unit"):
+        Metric(metric_name="m", metric_type=MetricType.GAUGE, value=1.0, unit=unit)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_value_that_json_cannot_carry_is_refused(value: float) -> None:
+    with pytest.raises(ValidationError, match="value"):
+        _metric(value=value)
+
+
+def test_a_naive_timestamp_is_taken_as_utc_and_an_aware_one_is_converted_to_utc() -> None:
+    naive = _metric(timestamp=datetime(2024, 5, 1, 12, 0, 0))
+    plus_two = _metric(timestamp=datetime(2024, 5, 1, 14, 0, 0, tzinfo=timezone(timedelta(hours=2))))
+
+    assert naive.timestamp == datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    assert plus_two.timestamp == naive.timestamp
+    assert plus_two.timestamp.tzinfo == UTC
+
+
+def test_a_metric_survives_a_json_round_trip_unchanged() -> None:
+    metric = _metric(tags={"decision": "continue"}, correlation_id="coord-1", agent_id="model-gen")
+
+    assert Metric.model_validate_json(metric.model_dump_json()) == metric
+    assert metric.model_dump(mode="json")["timestamp"].endswith("Z")
+
+
+def test_assignment_is_validated_like_construction() -> None:
+    metric = _metric()
+
+    with pytest.raises(ValidationError):
+        metric.tags = {"n": 1}  # type: ignore[dict-item]
+
+
+def test_the_stats_entry_carries_the_keys_the_seed_guide_reads() -> None:
+    metric = _metric(name="context_distribution_per_agent_ms", value=12.5, tags={"coordination_id": "c1"})
+
+    entry = metric.as_stats_entry()
+
+    assert entry["name"] == "context_distribution_per_agent_ms"
+    assert entry["value"] == 12.5
+    assert entry["type"] == "timing"
+    assert entry["unit"] == "ms"
+    assert entry["tags"] == {"coordination_id": "c1"}
+    assert entry["timestamp"] == metric.timestamp.isoformat()
+    assert entry["correlation_id"] is None
+
+
+def test_build_metric_names_the_offending_tag_in_the_package_error() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        build_metric("m", MetricType.COUNTER, 1, "count", {"agent_count": 3})  # type: ignore[dict-item]
+
+    assert caught.value.field == "tags.agent_count"
+    assert "string" in caught.value.problem
+
+
+def test_build_metric_names_a_bad_name() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        build_metric("", MetricType.COUNTER, 1, "count")
+
+    assert caught.value.field == "metric_name"
+
+
+# -- AlertRule and Alert ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "fires"),
+    [
+        ("gt", 10.0, False),
+        ("gt", 10.1, True),
+        ("gte", 10.0, True),
+        ("gte", 9.9, False),
+        ("lt", 10.0, False),
+        ("lt", 9.9, True),
+        ("lte", 10.0, True),
+        ("lte", 10.1, False),
+    ],
+)
+def test_a_rule_fires_when_the_value_crosses_its_threshold(operator: str, value: float, fires: bool) -> None:
+    rule = AlertRule(metric_name="m_ms", threshold=10.0, operator=operator, severity=AlertSeverity.WARNING)
+
+    alert = rule.evaluate(_metric(name="m_ms", value=value))
+
+    assert (alert is not None) is fires
+
+
+def test_an_alert_carries_the_rule_and_metric_details_and_the_formatted_message() -> None:
+    rule = AlertRule(metric_name="m_ms", threshold=5.0, operator="gt", severity=AlertSeverity.CRITICAL)
+    metric = _metric(name="m_ms", value=7.5, tags={"agent_id": "a"}, correlation_id="c9")
+
+    alert = rule.evaluate(metric)
+
+    assert alert is not None
+    assert alert.severity is AlertSeverity.CRITICAL
+    assert (alert.metric_name, alert.threshold, alert.actual_value) == ("m_ms", 5.0, 7.5)
+    assert alert.message == "m_ms gt 5.0: actual=7.5"
+    assert alert.tags == {"agent_id": "a"}
+    assert alert.correlation_id == "c9"
+    assert alert.timestamp.tzinfo == UTC
+
+
+def test_a_rule_ignores_other_metrics() -> None:
+    rule = AlertRule(metric_name="m_ms", threshold=0.0, operator="gt", severity=AlertSeverity.INFO)
+
+    assert rule.evaluate(_metric(name="other_ms", value=99.0)) is None
+
+
+def test_an_unknown_operator_is_refused() -> None:
+    with pytest.raises(ValidationError, match="operator"):
+        AlertRule(metric_name="m", threshold=1.0, operator="eq", severity=AlertSeverity.INFO)
+
+
+def test_a_message_template_with_an_unknown_placeholder_is_refused_when_the_rule_is_declared() -> None:
+    with pytest.raises(ValidationError, match="message_template"):
+        AlertRule(
+            metric_name="m",
+            threshold=1.0,
+            operator="gt",
+            severity=AlertSeverity.INFO,
+            message_template="{agent}",
+        )
+
+
+def test_rules_and_alerts_are_immutable() -> None:
+    rule = AlertRule(metric_name="m", threshold=1.0, operator="gt", severity=AlertSeverity.INFO)
+    alert = Alert(severity=AlertSeverity.INFO, metric_name="m", threshold=1.0, actual_value=2.0, message="hi")
+
+    with pytest.raises(ValidationError):
+        rule.threshold = 2.0  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        alert.message = "changed"  # type: ignore[misc]
+
+
+# -- events ----------------------------------------------------------------------------------------------
+
+
+def test_a_metric_event_wraps_a_metric_in_the_seed_envelope() -> None:
+    metric = _metric(tags={"k": "v"}, correlation_id="c1")
+
+    event = MetricEvent.from_metric(metric)
+
+    assert (event.event_type, event.event_version, event.source_service) == (
+        "metric.recorded",
+        "v1",
+        "omninode-bridge",
+    )
+    assert event.correlation_id == "c1"
+    assert event.payload.metric_id == metric.metric_id
+    assert event.payload.metric_type == "timing"
+    assert event.timestamp.tzinfo == UTC
+
+
+def test_an_alert_event_wraps_an_alert() -> None:
+    alert = Alert(severity=AlertSeverity.WARNING, metric_name="m", threshold=1.0, actual_value=2.0, message="x")
+
+    event = AlertEvent.from_alert(alert)
+
+    assert event.event_type == "alert.triggered"
+    assert event.payload.alert_id == alert.alert_id
+
+
+# -- AlertRuleEngine -------------------------------------------------------------------------------------
+
+
+class _Recorder(AlertNotifier):
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    async def notify(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+class _Broken(AlertNotifier):
+    async def notify(self, alert: Alert) -> None:
+        raise RuntimeError("notifier down")
+
+
+def _rule(name: str = "m_ms", threshold: float = 1.0) -> AlertRule:
+    return AlertRule(metric_name=name, threshold=threshold, operator="gt", severity=AlertSeverity.WARNING)
+
+
+async def test_the_engine_returns_and_notifies_the_alerts_of_a_metric() -> None:
+    recorder = _Recorder()
+    engine = AlertRuleEngine(rules=[_rule(), _rule(threshold=100.0), _rule(name="other")], notifiers=[recorder])
+
+    alerts = await engine.evaluate_metric(_metric(name="m_ms", value=5.0))
+
+    assert len(alerts) == 1
+    assert recorder.alerts == alerts
+
+
+async def test_a_failing_notifier_does_not_stop_the_others() -> None:
+    recorder = _Recorder()
+    engine = AlertRuleEngine(rules=[_rule()], notifiers=[_Broken(), recorder, LogAlertNotifier()])
+
+    alerts = await engine.evaluate_metric(_metric(name="m_ms", value=5.0))
+
+    assert len(alerts) == 1
+    assert recorder.alerts == alerts
+
+
+def test_rules_are_listed_and_found_by_metric_name() -> None:
+    first, second, third = _rule(), _rule(threshold=9.0), _rule(name="other")
+    engine = AlertRuleEngine()
+    for rule in (first, second, third):
+        engine.add_rule(rule)
+
+    assert engine.get_rules() == [first, second, third]
+    assert engine.get_rules_for_metric("m_ms") == [first, second]
+    assert engine.get_rules_for_metric("missing") == []
+
+
+def test_adding_a_rule_with_the_same_id_replaces_it() -> None:
+    rule = _rule()
+    engine = AlertRuleEngine(rules=[rule])
+
+    engine.add_rule(rule.model_copy(update={"threshold": 50.0}))
+
+    assert [r.threshold for r in engine.get_rules_for_metric("m_ms")] == [50.0]
+
+
+def test_the_engine_refuses_what_is_not_a_rule_or_a_notifier() -> None:
+    engine = AlertRuleEngine()
+
+    with pytest.raises(InvalidInputError, match="rule"):
+        engine.add_rule({"metric_name": "m"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="notifier"):
+        engine.add_notifier(print)  # type: ignore[arg-type]
+
+
+def test_kafka_classes_say_that_their_client_library_is_not_installed() -> None:
+    with pytest.raises(RuntimeError, match="Kafka client library"):
+        KafkaAlertNotifier("localhost:9092")
+    with pytest.raises(RuntimeError, match="Kafka client library"):
+        KafkaMetricsWriter("localhost:9092")
+
+
+def test_the_postgresql_writer_points_to_the_beat_archive() -> None:
+    with pytest.raises(NotImplementedError, match="beat archive"):
+        PostgreSQLMetricsWriter("postgresql://localhost/db")
