@@ -33,7 +33,7 @@ from coordination.store.connection import (
     raise_lost_cancellation,
     sync_client,
 )
-from coordination.store.scripts import script
+from coordination.store.scripts import run_atomically, run_atomically_async, script
 
 if TYPE_CHECKING:
     from coordination.metrics.collector import MetricsCollector
@@ -272,10 +272,7 @@ class DependencyResolver:
         validate_id(resource_id, "resource_id")
         if not isinstance(available, bool):
             raise InvalidInputError("available", f"must be a bool, got {type(available).__name__}")
-        await self.state.aset(resource_state_key(resource_id), available, changed_by="dependency_resolver")
-        if not available:
-            return []
-        return await self._wake_async("resource", resource_id)
+        return await self._set_and_wake_async(resource_state_key(resource_id), available, "resource", resource_id)
 
     async def update_quality_gate_score(self, gate_id: str, score: float) -> None:
         """Set a quality gate's score (0..1); dependencies whose threshold it meets resolve at once."""
@@ -285,8 +282,7 @@ class DependencyResolver:
         """Like :meth:`update_quality_gate_score`, returning the dependencies it settled."""
         validate_id(gate_id, "gate_id")
         value = _checked_score(score, "score")
-        await self.state.aset(gate_state_key(gate_id), value, changed_by="dependency_resolver")
-        return await self._wake_async("gate", gate_id)
+        return await self._set_and_wake_async(gate_state_key(gate_id), value, "gate", gate_id)
 
     def mark_resource_available_sync(
         self, resource_id: str, available: bool = True
@@ -295,23 +291,29 @@ class DependencyResolver:
         validate_id(resource_id, "resource_id")
         if not isinstance(available, bool):
             raise InvalidInputError("available", f"must be a bool, got {type(available).__name__}")
-        self.state.set(resource_state_key(resource_id), available, changed_by="dependency_resolver")
-        return self._wake_sync("resource", resource_id) if available else []
+        return self._set_and_wake_sync(resource_state_key(resource_id), available, "resource", resource_id)
 
     def update_quality_gate_score_sync(self, gate_id: str, score: float) -> list[SettledDependency]:
         """Blocking :meth:`update_quality_gate_score_detailed` (CLI, workers)."""
         validate_id(gate_id, "gate_id")
         value = _checked_score(score, "score")
-        self.state.set(gate_state_key(gate_id), value, changed_by="dependency_resolver")
-        return self._wake_sync("gate", gate_id)
+        return self._set_and_wake_sync(gate_state_key(gate_id), value, "gate", gate_id)
 
-    async def _wake_async(self, kind: str, target: str) -> list[SettledDependency]:
-        reply = await script("deps_wake").run_async(async_client(), [], self._wake_args(kind, target))
-        return [SettledDependency.parse(item) for item in reply]
+    # The state write and the wake-up run in one MULTI/EXEC: one round trip, and the waiters are evaluated
+    # against exactly the value just written.
+    async def _set_and_wake_async(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
+        keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
+        _written, woken = await run_atomically_async(
+            async_client(), [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))]
+        )
+        return [SettledDependency.parse(item) for item in woken]
 
-    def _wake_sync(self, kind: str, target: str) -> list[SettledDependency]:
-        reply = script("deps_wake")(sync_client(), [], self._wake_args(kind, target))
-        return [SettledDependency.parse(item) for item in reply]
+    def _set_and_wake_sync(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
+        keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
+        _written, woken = run_atomically(
+            sync_client(), [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))]
+        )
+        return [SettledDependency.parse(item) for item in woken]
 
     def _wake_args(self, kind: str, target: str) -> list[Any]:
         return [

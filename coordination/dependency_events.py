@@ -12,9 +12,11 @@ import logging
 import weakref
 from typing import Any
 
-from coordination.store.connection import async_client
+from coordination.store.connection import async_client, cancellation_requests, raise_lost_cancellation
 
 logger = logging.getLogger(__name__)
+
+_READ_TIMEOUT_S = 1.0
 
 
 class _Listener:
@@ -27,10 +29,17 @@ class _Listener:
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"dep-events:{channel}")
 
     async def _run(self) -> None:
+        cancelled_before = cancellation_requests()
         pubsub = async_client().pubsub()
         try:
             await pubsub.subscribe(self.channel)
-            async for message in pubsub.listen():
+            while True:
+                # Bounded reads, each followed by a check: on Python 3.11 redis-py can swallow a cancellation
+                # (see raise_lost_cancellation), and an unbounded listen() would then never end.
+                message = await pubsub.get_message(timeout=_READ_TIMEOUT_S)
+                raise_lost_cancellation(cancelled_before)
+                if message is None:
+                    continue
                 kind = message.get("type")
                 if kind == "subscribe":
                     self.subscribed.set()
@@ -64,9 +73,7 @@ class _Listener:
                 del self.waiting[key]
 
 
-_listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Listener]] = (
-    weakref.WeakKeyDictionary()
-)
+_listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Listener]] = weakref.WeakKeyDictionary()
 
 
 async def listener_for(channel: str, timeout: float = 2.0) -> _Listener | None:

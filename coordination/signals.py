@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from config.settings import get_settings
 from coordination import jsonutil
 from coordination.errors import InvalidInputError, UnknownSignalTypeError
 from coordination.ids import validate_id
+from coordination.models.base import fast_uuid4, prevalidated
 from coordination.models.signals import (
     SIGNAL_TYPE_VALUES,
     CoordinationSignal,
@@ -44,6 +44,22 @@ _FIELDS_PER_SIGNAL = 10
 # so an idle read never ends in a socket time-out error; an abandoned read also ends within this time.
 _BLOCK_MS = 1000
 _background: set[asyncio.Task[Any]] = set()
+
+
+_SPEC_FIELDS = frozenset(
+    {"event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id"}
+)
+
+
+class _Moment:
+    """The emission time of one batch, in the three forms a stored signal needs."""
+
+    __slots__ = ("iso", "posix", "timestamp")
+
+    def __init__(self, timestamp: datetime, posix: str) -> None:
+        self.timestamp = timestamp
+        self.iso = timestamp.isoformat()
+        self.posix = posix
 
 
 @dataclass(frozen=True)
@@ -185,11 +201,13 @@ class SignalCoordinator:
             raise InvalidInputError("signals", "must contain at least one signal")
         ckeys = self._keys.coordination(coordination_id)
         now = time.time()
+        # One timestamp for the whole batch: they are emitted by one script, in one instant.
+        moment = _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
         built: list[CoordinationSignal] = []
         flat: list[Any] = []
         for index, spec in enumerate(specs):
             where = f"signals[{index}]." if len(specs) > 1 else ""
-            signal, values = self._build(coordination_id, spec, where, now)
+            signal, values = self._build(coordination_id, spec, where, moment)
             built.append(signal)
             flat.extend(values)
         keys = [
@@ -212,16 +230,9 @@ class SignalCoordinator:
         return built, keys, args
 
     def _build(
-        self, coordination_id: str, spec: Mapping[str, Any], where: str, now: float
+        self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment
     ) -> tuple[CoordinationSignal, list[Any]]:
-        unknown = set(spec) - {
-            "event_type",
-            "event_data",
-            "sender_agent_id",
-            "recipient_agents",
-            "metadata",
-            "signal_id",
-        }
+        unknown = spec.keys() - _SPEC_FIELDS
         if unknown:
             raise InvalidInputError(f"{where}{sorted(unknown)[0]}", "is not a signal field")
         raw_type = spec.get("event_type")
@@ -243,18 +254,22 @@ class SignalCoordinator:
         for position, recipient in enumerate(recipients):
             validate_id(recipient, f"{where}recipient_agents[{position}]")
         signal_id = spec.get("signal_id")
-        data_json = jsonutil.dumps(event_data, f"{where}event_data", self._data_limit)
-        meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit)
-        signal = CoordinationSignal.model_construct(
-            signal_id=validate_id(signal_id, f"{where}signal_id") if signal_id is not None else str(uuid.uuid4()),
-            signal_type=SignalType(type_value),
-            sender_agent_id=sender,
-            recipient_agents=recipients,
-            timestamp=datetime.fromtimestamp(now, tz=UTC),
-            event_data=event_data,
-            metadata=metadata,
-            coordination_id=coordination_id,
-            stream_id=None,
+        data_json = jsonutil.dumps(event_data, f"{where}event_data", self._data_limit) if event_data else "{}"
+        meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit) if metadata else "{}"
+        # Every field was checked above: build the model without validating it again (hot path).
+        signal = prevalidated(
+            CoordinationSignal,
+            {
+                "signal_id": validate_id(signal_id, f"{where}signal_id") if signal_id is not None else fast_uuid4(),
+                "signal_type": SignalType(type_value),
+                "sender_agent_id": sender,
+                "recipient_agents": recipients,
+                "timestamp": moment.timestamp,
+                "event_data": event_data,
+                "metadata": metadata,
+                "coordination_id": coordination_id,
+                "stream_id": None,
+            },
         )
         completing = ""
         success = "1"
@@ -271,9 +286,9 @@ class SignalCoordinator:
             signal.signal_id,
             type_value,
             sender,
-            jsonutil.dumps(recipients, "recipient_agents"),
-            signal.timestamp.isoformat(),
-            repr(now),
+            jsonutil.dumps(recipients, "recipient_agents") if recipients else "[]",
+            moment.iso,
+            moment.posix,
             data_json,
             meta_json,
             completing,

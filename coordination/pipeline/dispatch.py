@@ -99,10 +99,17 @@ class Dispatcher:
               mode: str = "finish") -> bool:
         """Carry out ``plan`` for one agent; False when another delivery already did (nothing done)."""
         outcome = "skipped" if plan.outcome == "rearmed" else plan.outcome
+        if plan.enqueue:
+            # Before settling: settling the last open agent would finish the coordination, and a branch target
+            # must be counted open first. Enqueueing is idempotent, so a duplicate delivery changes nothing.
+            pending = self.records.pending_counts(coordination_id)
+            ready = [other for other in plan.enqueue if pending.get(other, 0) <= 0]
+            self.enqueue(spec, coordination_id, ready, mode="branch")
+        if outcome in ("failed", "timed_out") and plan.reason and plan.reason != error:
+            error = f"{plan.reason}; last error: {error}" if error and error not in plan.reason else plan.reason
         first, final = self.records.settle(
             coordination_id, agent_id, mode=mode, attempt=attempt, outcome=outcome, result=result,
-            quality=quality, error=error or (plan.reason if outcome in ("failed", "timed_out") else ""),
-            decision=decision,
+            quality=quality, error=error, decision=decision,
         )
         if not first:
             logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)
@@ -135,10 +142,6 @@ class Dispatcher:
             if first_skip:
                 self.announce_done(spec, coordination_id, other, 0, True, {"reason": f"skipped by {agent_id}"})
                 final = final or skip_final
-        if plan.enqueue:
-            pending = self.records.pending_counts(coordination_id)
-            ready = [other for other in plan.enqueue if pending.get(other, 0) <= 0]
-            self.enqueue(spec, coordination_id, ready, mode="branch")
         if plan.end and self.records.end(coordination_id, plan.end, plan.reason or decision):
             final = plan.end
         self.finished(coordination_id, final or self._final_if_done(coordination_id), plan.reason)

@@ -156,7 +156,7 @@ def execute_attempt(function: AgentFunction, coordination_id: str, agent_id: str
     plan = plan_after_attempt(
         decision["decision"], failed=bool(error), attempt=attempt, max_attempts=max_attempts,
         next_task=decision.get("next_task"), parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
-        reasoning=decision.get("reasoning", ""),
+        reasoning=error or decision.get("reasoning", ""),
         backoff=lambda n: compute_backoff(n, settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
     )
     applied = dispatcher.apply(spec, coordination_id, agent_id, attempt, plan, result=result, quality=quality,

@@ -12,6 +12,7 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:{N}:dep-events            pub/sub channel announcing resolved dependencies
     R:{N}:routing               stream routing history records (for the archive)
     R:{N}:coordinations         set    coordination ids seen in this namespace
+    R:{N}:archive:cursors       hash   what the PostgreSQL archive already holds (stream id per source)
     R:N:coord:{C}:...           per-coordination keys (see :class:`CoordinationKeys`)
     R:metrics                   stream flushed metrics (for reading back and archiving)
 
@@ -207,6 +208,11 @@ class Keys:
     def coordinations(self) -> str:
         """Set of coordination ids seen in this namespace."""
         return f"{self._tagged}:coordinations"
+
+    @property
+    def archive_cursors(self) -> str:
+        """Hash: source -> last stream id committed to the PostgreSQL archive (see coordination.archive.writer)."""
+        return f"{self._tagged}:archive:cursors"
 
     @property
     def coordination_prefix(self) -> str:

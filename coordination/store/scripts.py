@@ -58,3 +58,43 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
 def script(name: str) -> LuaScript:
     """Return the script ``lua/<name>.lua`` (with its prelude; loaded once per process)."""
     return LuaScript(name, _PRELUDES.get(name, ()))
+
+
+ScriptCall = tuple[LuaScript, KeyArgs, Args]
+
+
+async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) -> list[Any]:
+    """Run several scripts in one MULTI/EXEC round trip, in order, and return their replies.
+
+    Used where one event is two steps (write a value, then wake whoever waits on it): one round trip instead of
+    two, and no other command runs in between.
+    """
+    for attempt in range(2):
+        async with client.pipeline(transaction=True) as pipe:
+            for lua, keys, args in calls:
+                pipe.evalsha(lua.sha, len(keys), *keys, *args)
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt:
+                    raise
+        # The server does not know a script yet (first use, or its cache was flushed): load them and retry.
+        for lua, _keys, _args in calls:
+            await client.script_load(lua.source)
+    raise AssertionError("unreachable")
+
+
+def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
+    """Blocking :func:`run_atomically_async`."""
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=True)
+        for lua, keys, args in calls:
+            pipe.evalsha(lua.sha, len(keys), *keys, *args)
+        try:
+            return list(pipe.execute())
+        except NoScriptError:
+            if attempt:
+                raise
+        for lua, _keys, _args in calls:
+            client.script_load(lua.source)
+    raise AssertionError("unreachable")

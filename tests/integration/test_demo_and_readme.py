@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run_demo(environment: dict[str, str]) -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "coordination.cli", "demo"], env=environment, capture_output=True, text=True,
-        timeout=120, cwd=ROOT,
+        [sys.executable, "-m", "coordination.cli", "demo"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
@@ -32,23 +36,53 @@ def test_the_demo_resolves_every_dependency_across_two_processes(redis_server):
 
 
 def test_the_demo_runs_on_an_embedded_server_when_no_redis_is_reachable():
-    environment = {**os.environ, "COLUMNS": "200", "COORD_REDIS_URL": "redis://127.0.0.1:1/2",
-                   "COORD_BROKER_URL": "redis://127.0.0.1:1/0", "COORD_RESULT_BACKEND_URL": "redis://127.0.0.1:1/1"}
+    environment = {
+        **os.environ,
+        "COLUMNS": "200",
+        "COORD_REDIS_URL": "redis://127.0.0.1:1/2",
+        "COORD_BROKER_URL": "redis://127.0.0.1:1/0",
+        "COORD_RESULT_BACKEND_URL": "redis://127.0.0.1:1/1",
+    }
     output = _run_demo(environment)
     assert "running on an embedded in-process server" in output
     assert "coverage_gate: resolved" in output
 
 
-def test_the_readme_example_runs_and_prints_what_it_promises(redis_server, capsys):
+def test_the_readme_examples_run_and_do_what_they_promise(redis_server, capsys):
+    import uuid
+
+    import redis
+
+    from config.celery_app import app
+    from config.settings import get_settings
+    from coordination import coordination_status
+
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "the README has a python example"
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    assert len(blocks) == 2, "the README has the pipeline example and the components example"
+
+    queue = f"readme-{uuid.uuid4().hex[:8]}"  # no worker consumes it: the submitted messages stay put
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        pipeline: dict = {"__name__": "readme"}
+        exec(compile(blocks[0], "README.md", "exec"), pipeline)
+    finally:
+        app.conf.task_default_queue = previous
+        broker = redis.Redis.from_url(str(get_settings().broker_url))
+        assert broker.llen(queue) == 1  # exactly the one agent whose dependencies are met was enqueued
+        broker.delete(queue)
+    status = coordination_status(pipeline["coordination_id"])
+    assert status.agent("summarise").status == "queued"
+    assert status.agent("publish").status == "waiting"
+
+    exec(compile(blocks[1], "README.md", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4
     assert printed[0] == "Generate validators"
     assert printed[1].startswith("DependencyStatus.RESOLVED {'agent_id': 'model-gen'}")
     assert printed[2] == "retry"
+    assert printed[3].endswith("metrics recorded")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -117,9 +117,7 @@ def test_increment_retry_allows_up_to_max_retries() -> None:
 
 
 def test_to_dict_is_json_ready_and_from_dict_round_trips() -> None:
-    dependency = Dependency(
-        "d1", "resource_availability", "db", timeout=1.5, metadata={"check_interval_ms": 50}
-    )
+    dependency = Dependency("d1", "resource_availability", "db", timeout=1.5, metadata={"check_interval_ms": 50})
     dependency.mark_resolved()
 
     data = dependency.to_dict()

@@ -10,6 +10,8 @@ local cid, max_history, ttl, n = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 
 
 local out = {}
 local ready = {}
+local sent, by_type = 0, {}
+local remembered = redis.call('LLEN', order)
 for i = 0, n - 1 do
   local b = 8 + i * 10
   local signal_id, stype = ARGV[b], ARGV[b + 1]
@@ -22,11 +24,13 @@ for i = 0, n - 1 do
       'sent', ARGV[b + 5], 'data', ARGV[b + 6], 'meta', ARGV[b + 7])
     redis.call('HSET', ids, signal_id, entry)
     redis.call('RPUSH', order, signal_id)
-    if redis.call('LLEN', order) > max_history then
+    remembered = remembered + 1
+    if remembered > max_history then
       redis.call('HDEL', ids, redis.call('LPOP', order))
+      remembered = remembered - 1
     end
-    redis.call('HINCRBY', metrics, 'sent', 1)
-    redis.call('HINCRBY', metrics, 'type:' .. stype, 1)
+    sent = sent + 1
+    by_type[stype] = (by_type[stype] or 0) + 1
     out[#out + 1] = entry
     local completing = ARGV[b + 8]
     if completing ~= '' then
@@ -37,6 +41,13 @@ for i = 0, n - 1 do
         wake_waiters(coord_key(cid, 'waiters:agent:' .. agent), cid, 'signal:' .. signal_id, ready)
       end
     end
+  end
+end
+-- Counters once per batch, not once per signal.
+if sent > 0 then
+  redis.call('HINCRBY', metrics, 'sent', sent)
+  for stype, count in pairs(by_type) do
+    redis.call('HINCRBY', metrics, 'type:' .. stype, count)
   end
 end
 redis.call('SADD', coordinations, cid)

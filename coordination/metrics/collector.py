@@ -1,0 +1,557 @@
+"""MetricsCollector: an in-process ring buffer, flushed in the background to a Redis stream, readable back.
+
+Record path (``record_*`` and ``record_*_nowait``): validate, append to the ring buffer, and wake the flusher
+when ``batch_size`` metrics are pending. No I/O, no event loop, no task creation. The ``*_nowait`` variants
+never raise: a bad metric is logged at debug level and dropped, so instrumentation cannot break the code it
+measures (seed weakness 18).
+
+Flush path: a daemon thread (started by :meth:`MetricsCollector.start`) flushes every ``flush_interval_ms``,
+or sooner when woken, with the blocking Redis client, so it works alike in sync Celery workers and in asyncio
+code. Each batch is one pipeline of ``XADD ... MAXLEN ~``. A failed write puts the batch back in the buffer
+for the next attempt. Flushed metrics are evaluated by the alert engine in that same thread.
+
+Unlike the seed, a collector without Kafka or PostgreSQL does not drop its batches (seed weakness 26): Redis
+is always the sink, metrics can be read back with :meth:`MetricsCollector.read_metrics` from any process, and
+beat archives them to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import math
+import os
+import threading
+import warnings
+import weakref
+from collections import deque
+from typing import Any
+
+from coordination.errors import CoordinationError, InvalidInputError, StoreUnavailableError
+from coordination.metrics.alerting import AlertRuleEngine
+from coordination.metrics.models import Metric, MetricType, build_metric, build_metric_fast
+from coordination.metrics.ring_buffer import RingBuffer
+from coordination.metrics.storage import RedisMetricsWriter, kafka_unavailable_message
+
+logger = logging.getLogger(__name__)
+
+STATS_METRICS_LIMIT = 1000
+"""How many recent metrics ``get_stats()["metrics"]`` holds."""
+
+_STOP_TIMEOUT_S = 10.0
+
+
+def _positive_int(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInputError(field, f"must be a positive integer, got {value!r}")
+    return value
+
+
+class MetricsCollector:
+    """Collects timing, counter, gauge and rate metrics; flushes them to Redis; reads them back.
+
+    Args:
+        buffer_size: ring buffer capacity; when full, the oldest unflushed metric is overwritten (logged).
+        batch_size: metrics per Redis pipeline; that many pending metrics wake the flusher early.
+        flush_interval_ms: period of the background flush once :meth:`start` was called.
+        kafka_enabled: the seed published to Kafka; no Kafka client is a dependency here, so enabling it makes
+            :meth:`start` warn that metrics stay in Redis.
+        postgres_enabled: the seed wrote to PostgreSQL from the collector; here beat archives the Redis stream
+            to PostgreSQL, and :meth:`start` logs that.
+        writer: where batches go (keyword only, not in the seed); default: the shared Redis metrics stream.
+
+    Raises:
+        InvalidInputError: a size or interval is not a positive integer.
+    """
+
+    def __init__(
+        self,
+        buffer_size: int = 10000,
+        batch_size: int = 100,
+        flush_interval_ms: int = 1000,
+        kafka_enabled: bool = True,
+        postgres_enabled: bool = True,
+        *,
+        writer: RedisMetricsWriter | None = None,
+    ) -> None:
+        self._buffer: RingBuffer[Metric] = RingBuffer(_positive_int(buffer_size, "buffer_size"))
+        self._batch_size = _positive_int(batch_size, "batch_size")
+        self._flush_interval_ms = _positive_int(flush_interval_ms, "flush_interval_ms")
+        self.kafka_enabled = bool(kafka_enabled)
+        self.postgres_enabled = bool(postgres_enabled)
+        self._writer = writer if writer is not None else RedisMetricsWriter()
+        self._alert_engine: AlertRuleEngine | None = None
+        self._init_runtime()
+        self._started = False
+        _live_collectors.add(self)
+
+    def _init_runtime(self) -> None:
+        # Everything a forked child must not share with its parent (see _reset_after_fork).
+        self._state_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._inflight: list[Metric] = []
+        self._alert_queue: deque[Metric] = deque()
+        self._already_queued: set[str] = set()
+        self._flushed_mark = 0
+        self._flushed_total = 0
+        self._flush_errors = 0
+        self._store_failing = False
+        self._warned_full = False
+        self._restart_needed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(
+        self,
+        kafka_bootstrap_servers: str | None = None,
+        postgres_url: str | None = None,
+        alert_engine: AlertRuleEngine | None = None,
+    ) -> None:
+        """Start the background flusher (idempotent). Does no I/O; see :meth:`start_sync`.
+
+        Args:
+            kafka_bootstrap_servers: accepted for compatibility; Kafka is unavailable (a warning says so).
+            postgres_url: accepted for compatibility; beat archives to ``settings.database_url``.
+            alert_engine: evaluates every flushed metric (in the flusher thread).
+        """
+        self.start_sync(kafka_bootstrap_servers, postgres_url, alert_engine, _stacklevel=3)
+
+    def start_sync(
+        self,
+        kafka_bootstrap_servers: str | None = None,
+        postgres_url: str | None = None,
+        alert_engine: AlertRuleEngine | None = None,
+        *,
+        _stacklevel: int = 2,
+    ) -> None:
+        """Synchronous :meth:`start`, for sync code such as a Celery worker's process-init hook."""
+        if alert_engine is not None and not isinstance(alert_engine, AlertRuleEngine):
+            raise InvalidInputError("alert_engine", f"must be an AlertRuleEngine, got {type(alert_engine).__name__}")
+        with self._state_lock:
+            if alert_engine is not None:
+                self._alert_engine = alert_engine
+            if self._started:
+                return
+            self._announce_sinks(kafka_bootstrap_servers, postgres_url, _stacklevel + 1)
+            self._stop_event.clear()
+            self._start_thread()
+            self._started = True
+
+    def _start_thread(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"metrics-flusher-{id(self):x}", daemon=True)
+        self._thread.start()
+
+    def _announce_sinks(self, kafka_servers: str | None, postgres_url: str | None, stacklevel: int) -> None:
+        # The seed silently dropped every batch when Kafka/PostgreSQL were not configured; say where they go.
+        if self.kafka_enabled:
+            if kafka_servers:
+                reason = "kafka_bootstrap_servers were given, but " + kafka_unavailable_message()
+            else:
+                reason = "kafka_enabled=True but no kafka_bootstrap_servers were given; " + (
+                    f"metrics stay in the Redis stream {self._writer.stream!r} "
+                    "(read them with read_metrics(); beat archives them to PostgreSQL)"
+                )
+            logger.warning("MetricsCollector: %s", reason)
+            warnings.warn(f"MetricsCollector: {reason}", UserWarning, stacklevel=stacklevel)
+        if self.postgres_enabled:
+            logger.info(
+                "MetricsCollector: metrics are archived to PostgreSQL by the beat archive task from the "
+                "Redis stream %r; the collector itself does not write to PostgreSQL%s",
+                self._writer.stream,
+                " (postgres_url is not used: the archive uses settings.database_url)" if postgres_url else "",
+            )
+
+    async def stop(self) -> None:
+        """Stop the flusher and flush what is left (runs the blocking work in a thread)."""
+        await asyncio.to_thread(self.stop_sync)
+
+    def stop_sync(self, timeout: float = _STOP_TIMEOUT_S) -> None:
+        """Synchronous :meth:`stop`: join the flusher (it flushes on its way out), then flush any stragglers.
+
+        A final flush that cannot reach Redis is logged, not raised; the metrics stay buffered.
+        """
+        with self._state_lock:
+            thread = self._thread
+            self._started = False
+            self._restart_needed = False
+            self._stop_event.set()
+            self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.warning("MetricsCollector: flusher did not finish within %.1f s", timeout)
+        with self._state_lock:
+            if self._thread is thread:
+                self._thread = None
+            self._alert_queue.clear()
+            self._already_queued.clear()
+        try:
+            self.flush_now()
+        except CoordinationError as error:
+            pending = self._buffer.size()
+            logger.warning("MetricsCollector: final flush failed, %d metrics kept: %s", pending, error)
+
+    @property
+    def running(self) -> bool:
+        """Tell whether the background flusher is running."""
+        return self._started
+
+    # -- record path (no I/O) --------------------------------------------------------------------------------
+
+    async def record_timing(
+        self,
+        metric_name: str,
+        duration_ms: float,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record a duration in milliseconds (unit ``ms``).
+
+        Raises:
+            InvalidInputError: a bad name, value or tag (tag values must be strings); nothing is recorded.
+        """
+        self._append(build_metric(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id))
+
+    async def record_counter(
+        self,
+        metric_name: str,
+        count: int = 1,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record a count (unit ``count``).
+
+        Raises:
+            InvalidInputError: a bad name, value or tag; nothing is recorded.
+        """
+        self._append(build_metric(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id))
+
+    async def record_gauge(
+        self,
+        metric_name: str,
+        value: float,
+        unit: str,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record a gauge value in ``unit``.
+
+        Raises:
+            InvalidInputError: a bad name, value, unit or tag; nothing is recorded.
+        """
+        self._append(build_metric(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id))
+
+    async def record_rate(
+        self,
+        metric_name: str,
+        rate_percent: float,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record a rate in percent (unit ``%``).
+
+        Raises:
+            InvalidInputError: a bad name, value or tag; nothing is recorded.
+        """
+        self._append(build_metric(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id))
+
+    def record_timing_nowait(
+        self,
+        metric_name: str,
+        duration_ms: float,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Like :meth:`record_timing`, synchronous; never raises (a bad metric is logged at debug level)."""
+        self._record_nowait(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id)
+
+    def record_counter_nowait(
+        self,
+        metric_name: str,
+        count: int = 1,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Like :meth:`record_counter`, synchronous; never raises."""
+        self._record_nowait(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id)
+
+    def record_gauge_nowait(
+        self,
+        metric_name: str,
+        value: float,
+        unit: str,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Like :meth:`record_gauge`, synchronous; never raises."""
+        self._record_nowait(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id)
+
+    def record_rate_nowait(
+        self,
+        metric_name: str,
+        rate_percent: float,
+        tags: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Like :meth:`record_rate`, synchronous; never raises."""
+        self._record_nowait(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id)
+
+    def _record_nowait(
+        self,
+        metric_name: str,
+        metric_type: MetricType,
+        value: float,
+        unit: str,
+        tags: dict[str, str] | None,
+        correlation_id: str | None,
+    ) -> None:
+        try:
+            self._append(build_metric_fast(metric_name, metric_type, value, unit, tags, correlation_id))
+        except InvalidInputError as error:
+            logger.debug("metric %r not recorded: %s", metric_name, error)
+        except Exception:  # a metric must never break the code it measures
+            logger.debug("metric %r not recorded", metric_name, exc_info=True)
+
+    def _append(self, metric: Metric) -> None:
+        if self._restart_needed:
+            self._restart_after_fork()
+        full = self._buffer.is_full()
+        self._buffer.write_nowait(metric)
+        if full and not self._warned_full:
+            self._warned_full = True
+            logger.warning(
+                "MetricsCollector: buffer of %d is full; the oldest unflushed metrics are overwritten (%s)",
+                self._buffer.capacity(),
+                self._full_reason(),
+            )
+        if self._started and self._buffer.size() >= self._batch_size and not self._wake.is_set():
+            self._wake.set()
+
+    def _full_reason(self) -> str:
+        if self._store_failing:
+            return "flushes to Redis are failing"
+        if self._started:
+            return "metrics are recorded faster than they are flushed; raise buffer_size or batch_size"
+        return "the collector is not started: call start(), or flush() regularly"
+
+    # -- flush path ------------------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Flush every pending metric to Redis now (the blocking work runs in a thread).
+
+        Raises:
+            StoreUnavailableError: Redis could not be reached; the metrics stay buffered for the next flush.
+        """
+        await asyncio.to_thread(self.flush_now)
+
+    def flush_now(self) -> int:
+        """Flush every pending metric to Redis now, synchronously; return how many were written.
+
+        Raises:
+            StoreUnavailableError: Redis could not be reached; the metrics stay buffered for the next flush.
+        """
+        written = self._flush_all()
+        if self._alert_queue and self._thread is not None and threading.current_thread() is not self._thread:
+            self._wake.set()  # alerts are evaluated in the flusher thread
+        return written
+
+    def _flush_all(self) -> int:
+        with self._flush_lock:
+            mark = self._buffer.written()
+            rounds = max(1, math.ceil(self._buffer.size() / self._batch_size))
+            written = 0
+            for _ in range(rounds):  # bounded: writers recording meanwhile are flushed next time
+                batch = self._buffer.read_batch(self._batch_size)
+                if not batch:
+                    break
+                queued = self._queue_for_alerts(batch)
+                self._inflight = batch  # read_metrics() still sees the batch while it is being written
+                try:
+                    written += self._writer.write_batch(batch)
+                except Exception as error:
+                    self._buffer.requeue(batch)
+                    if queued:  # do not evaluate them twice when the retry succeeds
+                        self._already_queued.update(m.metric_id for m in batch)
+                    self._flush_errors += 1
+                    if isinstance(error, StoreUnavailableError):
+                        raise
+                    raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
+                finally:
+                    self._inflight = []
+            self._flushed_mark = mark
+            self._flushed_total += written
+            self._warned_full = False
+            return written
+
+    def _queue_for_alerts(self, batch: list[Metric]) -> bool:
+        thread = self._thread
+        if self._alert_engine is None or thread is None or not thread.is_alive():
+            return False  # only the flusher thread evaluates alerts; without it nothing would drain the queue
+        if len(self._already_queued) > 2 * self._buffer.capacity():
+            self._already_queued.clear()  # ids of requeued metrics that were overwritten meanwhile
+        if self._already_queued:  # a requeued batch was queued on its first attempt
+            fresh = [m for m in batch if m.metric_id not in self._already_queued]
+            self._already_queued.difference_update(m.metric_id for m in batch)
+            batch = fresh
+        self._alert_queue.extend(batch)
+        return True
+
+    def _run(self) -> None:
+        interval = self._flush_interval_ms / 1000.0
+        loop = asyncio.new_event_loop()  # private loop for the engine's async notifiers
+        try:
+            while not self._stop_event.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                self._background_flush()
+                self._evaluate_alerts(loop)
+            self._background_flush()
+            self._evaluate_alerts(loop)
+        finally:
+            loop.close()
+
+    def _background_flush(self) -> None:
+        try:
+            self._flush_all()
+        except StoreUnavailableError as error:
+            # Warn when failures start, not on every interval while Redis is down.
+            log = logger.debug if self._store_failing else logger.warning
+            log("MetricsCollector: flush failed, %d metrics kept for retry: %s", self._buffer.size(), error)
+            self._store_failing = True
+        except Exception:
+            logger.exception("MetricsCollector: flush failed")
+        else:
+            if self._store_failing:
+                logger.info("MetricsCollector: flushing to Redis again")
+            self._store_failing = False
+
+    def _evaluate_alerts(self, loop: asyncio.AbstractEventLoop) -> None:
+        engine = self._alert_engine
+        queue = self._alert_queue
+        while queue:
+            batch = [queue.popleft() for _ in range(min(len(queue), self._batch_size))]
+            if engine is None:
+                continue
+            try:
+                loop.run_until_complete(_evaluate_batch(engine, batch))
+            except Exception:
+                logger.exception("MetricsCollector: alert evaluation failed")
+
+    # -- read path -------------------------------------------------------------------------------------------
+
+    def read_metrics(self, metric_name: str | None = None, limit: int = 1000) -> list[Metric]:
+        """Return up to ``limit`` recent metrics, newest first.
+
+        They are the flushed metrics in Redis (recorded by any process) plus this collector's unflushed ones.
+
+        Args:
+            metric_name: only metrics of this name; None for all.
+            limit: the largest number returned.
+
+        Raises:
+            InvalidInputError: ``limit`` is not a positive integer.
+            StoreUnavailableError: Redis could not be reached.
+        """
+        _positive_int(limit, "limit")
+        # Local first: a metric flushed after this snapshot is in Redis by the time Redis is read.
+        local = [*self._inflight, *self._buffer.peek_all()]
+        if metric_name is not None:
+            local = [m for m in local if m.metric_name == metric_name]
+        stored = self._writer.read_recent(metric_name, limit)
+        return _merge_newest_first(local, stored, limit)
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Return buffer figures and the most recent metrics.
+
+        Keys: the seed's ``buffer_size`` (pending metrics), ``buffer_capacity``, ``metrics_since_flush``; plus
+        ``metrics`` (up to 1000 recent metric dicts, newest first, with keys ``name``, ``value``, ``type``,
+        ``unit``, ``tags``, ``timestamp``, ``correlation_id``, ``metric_id``, ``agent_id``),
+        ``metrics_flushed``, ``metrics_overwritten``, ``flush_errors`` and ``running``. If Redis cannot be
+        reached, ``metrics`` holds only this collector's unflushed metrics and ``store_error`` says why.
+        """
+        stats = self._buffer_stats()
+        try:
+            recent = await asyncio.to_thread(self.read_metrics, None, STATS_METRICS_LIMIT)
+        except StoreUnavailableError as error:
+            logger.warning("MetricsCollector.get_stats: %s", error)
+            stats["store_error"] = str(error)
+            local = [*self._inflight, *self._buffer.peek_all()]
+            recent = _merge_newest_first(local, [], STATS_METRICS_LIMIT)
+        stats["metrics"] = [metric.as_stats_entry() for metric in recent]
+        return stats
+
+    def _buffer_stats(self) -> dict[str, Any]:
+        return {
+            "buffer_size": self._buffer.size(),
+            "buffer_capacity": self._buffer.capacity(),
+            "metrics_since_flush": self._buffer.written() - self._flushed_mark,
+            "metrics_flushed": self._flushed_total,
+            "metrics_overwritten": self._buffer.overwritten(),
+            "flush_errors": self._flush_errors,
+            "running": self._started,
+        }
+
+    # -- fork safety -----------------------------------------------------------------------------------------
+
+    def _reset_after_fork(self) -> None:
+        # Locks may have been held by another thread at fork time; buffered metrics belong to the parent.
+        was_started = self._started
+        self._init_runtime()
+        self._buffer.reset_after_fork()
+        self._restart_needed = was_started
+
+    def _restart_after_fork(self) -> None:
+        with self._state_lock:
+            if self._restart_needed and self._started:
+                self._restart_needed = False
+                self._stop_event.clear()
+                self._start_thread()
+
+    def __repr__(self) -> str:
+        return (
+            f"MetricsCollector(buffer={self._buffer.size()}/{self._buffer.capacity()}, "
+            f"batch_size={self._batch_size}, flush_interval_ms={self._flush_interval_ms}, "
+            f"running={self._started})"
+        )
+
+
+async def _evaluate_batch(engine: AlertRuleEngine, batch: list[Metric]) -> None:
+    for metric in batch:
+        await engine.evaluate_metric(metric)
+
+
+def _merge_newest_first(local: list[Metric], stored: list[Metric], limit: int) -> list[Metric]:
+    seen: set[str] = set()
+    merged: list[Metric] = []
+    for metric in (*local, *stored):
+        if metric.metric_id not in seen:
+            seen.add(metric.metric_id)
+            merged.append(metric)
+    merged.sort(key=lambda m: m.timestamp, reverse=True)
+    return merged[:limit]
+
+
+_live_collectors: weakref.WeakSet[MetricsCollector] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for collector in list(_live_collectors):
+        collector._reset_after_fork()
+
+
+def _flush_started_collectors_at_exit() -> None:
+    # Daemon threads die with the interpreter: give started collectors their final flush.
+    for collector in list(_live_collectors):
+        if collector.running:
+            try:
+                collector.stop_sync(timeout=2.0)
+            except Exception:
+                logger.debug("MetricsCollector: final flush at exit failed", exc_info=True)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_flush_started_collectors_at_exit)

@@ -1,0 +1,321 @@
+"""Metric and alert models (pure): the seed's fields, defaults and constraints, with strict checking.
+
+Differences from the seed: unknown fields are errors (``extra="forbid"``), timestamps are aware UTC datetimes
+(a naive value is taken as UTC), metric values must be finite (JSON cannot carry NaN or infinity), and an
+alert rule's message template is checked when the rule is declared rather than when it first fires.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator
+
+from coordination.errors import InvalidInputError
+from coordination.models.base import FrozenModel, StrictModel, fast_uuid4, prevalidated, utcnow
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The seed wrote naive utcnow() values: a naive timestamp means UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _new_id() -> str:
+    return fast_uuid4()
+
+
+class MetricType(StrEnum):
+    """Kind of a metric."""
+
+    TIMING = "timing"
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    RATE = "rate"
+
+
+class AlertSeverity(StrEnum):
+    """Severity of an alert (upper-case values, as in the seed)."""
+
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+
+class Metric(StrictModel):
+    """One recorded measurement.
+
+    Attributes:
+        metric_id: unique id (uuid4 string).
+        metric_name: name, 1..100 characters (for example ``routing_decision_time_ms``).
+        metric_type: timing, counter, gauge or rate.
+        value: the measurement; must be finite.
+        unit: unit, 1..20 characters (``ms``, ``count``, ``%``, ``bytes``, ...).
+        tags: string tags for filtering and grouping; non-string values are refused.
+        timestamp: when it was recorded (aware UTC).
+        correlation_id: optional id for tracing (usually the coordination id).
+        agent_id: optional agent id.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    metric_id: str = Field(default_factory=_new_id)
+    metric_name: str = Field(min_length=1, max_length=100)
+    metric_type: MetricType
+    value: float = Field(allow_inf_nan=False)
+    unit: str = Field(min_length=1, max_length=20)
+    tags: dict[str, str] = Field(default_factory=dict)
+    timestamp: UtcDatetime = Field(default_factory=utcnow)
+    correlation_id: str | None = None
+    agent_id: str | None = None
+
+    def as_stats_entry(self) -> dict[str, Any]:
+        """Return the JSON-friendly dict used in ``MetricsCollector.get_stats()["metrics"]``.
+
+        It carries the short keys the seed guide's monitoring snippets read (``name``, ``value``, ``type``,
+        ``unit``, ``tags``, ``timestamp``, ``correlation_id``) plus ``metric_id`` and ``agent_id``.
+        """
+        return {
+            "metric_id": self.metric_id,
+            "name": self.metric_name,
+            "value": self.value,
+            "type": self.metric_type.value,
+            "unit": self.unit,
+            "tags": dict(self.tags),
+            "timestamp": self.timestamp.isoformat(),
+            "correlation_id": self.correlation_id,
+            "agent_id": self.agent_id,
+        }
+
+
+class Alert(FrozenModel):
+    """An alert raised by an :class:`AlertRule`."""
+
+    alert_id: str = Field(default_factory=_new_id)
+    severity: AlertSeverity
+    metric_name: str = Field(min_length=1, max_length=100)
+    threshold: float
+    actual_value: float
+    message: str = Field(min_length=1)
+    timestamp: UtcDatetime = Field(default_factory=utcnow)
+    tags: dict[str, str] = Field(default_factory=dict)
+    correlation_id: str | None = None
+
+
+_OPERATORS: Final = ("gt", "lt", "gte", "lte")
+
+
+class AlertRule(FrozenModel):
+    """A threshold on one metric name.
+
+    Attributes:
+        rule_id: unique id (uuid4 string).
+        metric_name: the metric watched.
+        threshold: the value compared with.
+        operator: ``gt``, ``lt``, ``gte`` or ``lte`` (``value <operator> threshold`` fires the rule).
+        severity: severity of the alert.
+        message_template: ``str.format`` template; may use ``{metric_name}``, ``{operator}``, ``{threshold}``,
+            ``{value}``.
+    """
+
+    rule_id: str = Field(default_factory=_new_id)
+    metric_name: str = Field(min_length=1, max_length=100)
+    threshold: float
+    operator: str = Field(pattern=r"^(gt|lt|gte|lte)$")
+    severity: AlertSeverity
+    message_template: str = Field(default="{metric_name} {operator} {threshold}: actual={value}", min_length=1)
+
+    @field_validator("message_template")
+    @classmethod
+    def _template_formats(cls, value: str) -> str:
+        # Fail when the rule is declared, not later inside the flusher when it first fires.
+        try:
+            value.format(metric_name="m", operator="gt", threshold=0.0, value=0.0)
+        except (KeyError, IndexError, ValueError, AttributeError) as error:
+            raise ValueError(
+                "must be a str.format template using only {metric_name}, {operator}, {threshold}, {value}"
+                f" ({type(error).__name__}: {error})"
+            ) from error
+        return value
+
+    def evaluate(self, metric: Metric) -> Alert | None:
+        """Return an alert if ``metric`` is the watched metric and crosses the threshold, else None."""
+        if metric.metric_name != self.metric_name:
+            return None
+        value = metric.value
+        if self.operator == "gt":
+            triggered = value > self.threshold
+        elif self.operator == "lt":
+            triggered = value < self.threshold
+        elif self.operator == "gte":
+            triggered = value >= self.threshold
+        else:
+            triggered = value <= self.threshold
+        if not triggered:
+            return None
+        message = self.message_template.format(
+            metric_name=metric.metric_name, operator=self.operator, threshold=self.threshold, value=value
+        )
+        return Alert(
+            severity=self.severity,
+            metric_name=metric.metric_name,
+            threshold=self.threshold,
+            actual_value=value,
+            message=message or f"{metric.metric_name} {self.operator} {self.threshold}",
+            tags=dict(metric.tags),
+            correlation_id=metric.correlation_id,
+        )
+
+
+class MetricEventPayload(StrictModel):
+    """Payload of a ``metric.recorded`` event (the seed's Kafka message)."""
+
+    metric_id: str
+    metric_name: str
+    metric_type: str
+    value: float
+    unit: str
+    tags: dict[str, str]
+    agent_id: str | None = None
+    correlation_id: str | None = None
+
+
+class MetricEvent(FrozenModel):
+    """A ``metric.recorded`` event in the seed's envelope (``OnexEnvelopeV1``)."""
+
+    event_type: str = "metric.recorded"
+    event_version: str = "v1"
+    event_id: str = Field(default_factory=_new_id)
+    timestamp: UtcDatetime = Field(default_factory=utcnow)
+    source_service: str = "omninode-bridge"
+    correlation_id: str | None = None
+    payload: MetricEventPayload
+
+    @classmethod
+    def from_metric(cls, metric: Metric) -> MetricEvent:
+        """Wrap ``metric`` in an event envelope."""
+        payload = MetricEventPayload(
+            metric_id=metric.metric_id,
+            metric_name=metric.metric_name,
+            metric_type=metric.metric_type.value,
+            value=metric.value,
+            unit=metric.unit,
+            tags=dict(metric.tags),
+            agent_id=metric.agent_id,
+            correlation_id=metric.correlation_id,
+        )
+        return cls(correlation_id=metric.correlation_id, payload=payload)
+
+
+class AlertEventPayload(StrictModel):
+    """Payload of an ``alert.triggered`` event."""
+
+    alert_id: str
+    severity: AlertSeverity
+    metric_name: str
+    threshold: float
+    actual_value: float
+    message: str
+    tags: dict[str, str]
+
+
+class AlertEvent(FrozenModel):
+    """An ``alert.triggered`` event in the seed's envelope."""
+
+    event_type: str = "alert.triggered"
+    event_version: str = "v1"
+    event_id: str = Field(default_factory=_new_id)
+    timestamp: UtcDatetime = Field(default_factory=utcnow)
+    source_service: str = "omninode-bridge"
+    correlation_id: str | None = None
+    payload: AlertEventPayload
+
+    @classmethod
+    def from_alert(cls, alert: Alert) -> AlertEvent:
+        """Wrap ``alert`` in an event envelope."""
+        payload = AlertEventPayload(
+            alert_id=alert.alert_id,
+            severity=alert.severity,
+            metric_name=alert.metric_name,
+            threshold=alert.threshold,
+            actual_value=alert.actual_value,
+            message=alert.message,
+            tags=dict(alert.tags),
+        )
+        return cls(correlation_id=alert.correlation_id, payload=payload)
+
+
+def build_metric(
+    metric_name: str,
+    metric_type: MetricType,
+    value: float,
+    unit: str,
+    tags: dict[str, str] | None = None,
+    correlation_id: str | None = None,
+) -> Metric:
+    """Build and validate a metric, turning validation failures into the package's input error.
+
+    Raises:
+        InvalidInputError: a field is invalid; ``field`` names it (``tags.<key>`` for a bad tag value).
+    """
+    try:
+        return Metric(
+            metric_name=metric_name,
+            metric_type=metric_type,
+            value=value,
+            unit=unit,
+            tags={} if tags is None else tags,
+            correlation_id=correlation_id,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "metric"
+        problem = f"{first['msg']} (got {first.get('input')!r:.60})"
+        raise InvalidInputError(field, problem) from error
+
+
+def build_metric_fast(
+    metric_name: str,
+    metric_type: MetricType,
+    value: float,
+    unit: str,
+    tags: dict[str, str] | None = None,
+    correlation_id: str | None = None,
+) -> Metric:
+    """Like :func:`build_metric`, for hot paths: the same checks done by hand, then no pydantic validation.
+
+    Anything unusual (a value that is not a plain finite number, a tag that is not a string, ...) falls back to
+    :func:`build_metric`, which raises the package's input error naming the field.
+    """
+    if (
+        type(metric_name) is str
+        and 0 < len(metric_name) <= 100
+        and type(unit) is str
+        and 0 < len(unit) <= 20
+        and type(value) in (int, float)
+        and math.isfinite(value)
+        and (correlation_id is None or type(correlation_id) is str)
+        and (tags is None or (type(tags) is dict and all(type(k) is str and type(v) is str for k, v in tags.items())))
+    ):
+        return prevalidated(
+            Metric,
+            {
+                "metric_id": _new_id(),
+                "metric_name": metric_name,
+                "metric_type": metric_type,
+                "value": float(value),
+                "unit": unit,
+                "tags": {} if tags is None else dict(tags),
+                "timestamp": utcnow(),
+                "correlation_id": correlation_id,
+                "agent_id": None,
+            },
+        )
+    return build_metric(metric_name, metric_type, value, unit, tags, correlation_id)

@@ -1,0 +1,1 @@
+"""Pydantic models of the coordination package (pure: no I/O imports)."""

@@ -1,0 +1,46 @@
+"""Agents used by the end-to-end tests; their behaviour is driven by the coordination input."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from config.settings import get_settings
+from coordination import agent
+from coordination.store.connection import sync_client
+
+
+def count_run(run: Any) -> int:
+    """Count this agent's runs (any attempt) in Redis, under the test session's root prefix."""
+    key = f"{get_settings().namespace}:runs:{run.coordination_id}:{run.agent_id}"
+    client = sync_client()
+    client.expire(key, 600)
+    return int(client.incr(key))
+
+
+def runs_of(coordination_id: str, agent_id: str) -> int:
+    """How many times an agent's function ran."""
+    return int(sync_client().get(f"{get_settings().namespace}:runs:{coordination_id}:{agent_id}") or 0)
+
+
+@agent("e2e-step")
+def step(run: Any) -> dict[str, Any]:
+    """Succeed after an optional delay; quality from input["quality"][agent] (default 0.9)."""
+    count_run(run)
+    sync_client().set(f"{get_settings().namespace}:pid:{run.coordination_id}:{run.agent_id}", os.getpid(), ex=600)
+    settings = (run.input or {}).get(run.agent_id, {})
+    time.sleep(float(settings.get("sleep", 0)))
+    if run.attempt <= int(settings.get("fail_attempts", 0)):
+        raise RuntimeError(f"planned failure on attempt {run.attempt}")
+    gate = settings.get("gate")
+    quality = float(settings.get("quality", 0.9))
+    if gate:
+        run.report_quality(gate, quality)
+    return {"summary": f"{run.agent_id} done", "quality_score": quality}
+
+
+def pid_of(coordination_id: str, agent_id: str) -> int | None:
+    """The process id that last ran an agent."""
+    value = sync_client().get(f"{get_settings().namespace}:pid:{coordination_id}:{agent_id}")
+    return None if value is None else int(value)

@@ -1,0 +1,121 @@
+"""End-to-end fixtures: real worker and beat processes on a queue and namespace of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.settings import reload_settings
+from coordination.store.connection import reset_clients
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _environment(queue: str, namespace: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "COORD_TASK_QUEUE": queue,
+        "COORD_PIPELINE_NAMESPACE": namespace,
+        "COORD_AGENT_MODULES": "tests.e2e.agents,examples.codegen",
+        "COORD_RETRY_BACKOFF_BASE_SECONDS": "0.4",
+        "COORD_RETRY_BACKOFF_MAX_SECONDS": "2",
+        "COORD_POLL_INTERVAL_SECONDS": "0.25",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+class Services:
+    """Worker and beat processes of one test module."""
+
+    def __init__(self, environment: dict[str, str], tmp: Path) -> None:
+        self.environment = environment
+        self.tmp = tmp
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(self, name: str, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-n", f"{name}@%h",
+             "-c", str(concurrency), "-l", "warning", "--without-mingle", "--without-gossip",
+             "-Q", self.environment["COORD_TASK_QUEUE"]],
+            env=self.environment, cwd=ROOT, stdout=open(self.tmp / f"{name}.log", "wb"), stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def start_beat(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", "beat", "-l", "warning",
+             "-s", str(self.tmp / "beat-schedule")],
+            env=self.environment, cwd=ROOT, stdout=open(self.tmp / "beat.log", "wb"), stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def wait_for_workers(self, count: int = 1, timeout: float = 30.0) -> None:
+        from config.celery_app import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            replies = app.control.inspect(timeout=0.5).ping() or {}
+            mine = [node for node in replies if node.split("@")[0].startswith("e2e-")]
+            if len(mine) >= count:
+                return
+        raise AssertionError("the worker did not answer in time")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A worker (2 processes) and beat, with this process's settings pointed at the same queue and namespace."""
+    suffix = uuid.uuid4().hex[:8]
+    environment = _environment(f"e2e-q-{suffix}", f"e2e-{suffix}")
+    saved = {key: os.environ.get(key) for key in environment if key.startswith("COORD_")}
+    os.environ.update({key: value for key, value in environment.items() if key.startswith("COORD_")})
+    reload_settings()
+    reset_clients()
+    import config.celery_app as celery_module
+
+    celery_module.app.conf.task_default_queue = environment["COORD_TASK_QUEUE"]
+    services = Services(environment, tmp_path_factory.mktemp("services"))
+    services.start_worker(f"e2e-{suffix}")
+    services.start_beat()
+    try:
+        services.wait_for_workers()
+        yield services
+    finally:
+        services.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reload_settings()
+        reset_clients()
+
+
+def wait_finished(coordination_id: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    """Poll the coordination's status until it finished."""
+    from coordination import coordination_status
+
+    deadline = time.monotonic() + timeout
+    status = coordination_status(coordination_id)
+    while not status.finished and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = coordination_status(coordination_id)
+    return status
