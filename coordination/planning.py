@@ -61,7 +61,7 @@ def compute_backoff(attempt: int, base: float, maximum: float, rand: Callable[[]
     """
     if attempt < 1:
         raise ValueError("attempt must be at least 1")
-    ceiling = min(maximum, base * (2 ** (attempt - 1)))
+    ceiling = min(maximum, base * 2.0 ** (attempt - 1))
     return ceiling / 2 + rand() * ceiling / 2
 
 

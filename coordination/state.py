@@ -59,9 +59,7 @@ class ThreadSafeState(Generic[T]):
         namespace: str | None = None,
     ) -> None:
         if not isinstance(max_history_size, int) or max_history_size <= 0:
-            raise InvalidInputError(
-                "max_history_size", f"must be a positive integer, got {max_history_size!r}"
-            )
+            raise InvalidInputError("max_history_size", f"must be a positive integer, got {max_history_size!r}")
         settings = get_settings()
         if namespace is None:
             self.namespace = f"private-{uuid.uuid4().hex}"
@@ -73,9 +71,7 @@ class ThreadSafeState(Generic[T]):
         self.max_history_size = max_history_size
         self.enable_snapshots = enable_snapshots
         self._value_limit = settings.max_state_value_bytes
-        self._counters = dict.fromkeys(
-            ("get_count", "set_count", "snapshot_count", "cache_hits", "cache_misses"), 0
-        )
+        self._counters = dict.fromkeys(("get_count", "set_count", "snapshot_count", "cache_hits", "cache_misses"), 0)
         if initial_state:
             pairs = self._encode_pairs(initial_state, "initial_state")
             script("state_init")(
@@ -163,9 +159,7 @@ class ThreadSafeState(Generic[T]):
 
     # -- writes ----------------------------------------------------------------------------------------------
 
-    def set(
-        self, key: str, value: T, changed_by: str | None = None, *, expected_version: int | None = None
-    ) -> None:
+    def set(self, key: str, value: T, changed_by: str | None = None, *, expected_version: int | None = None) -> None:
         """Set ``key`` to ``value`` and bump the version.
 
         Raises:
@@ -196,15 +190,16 @@ class ThreadSafeState(Generic[T]):
         """Asynchronous :meth:`set`, for code running in an event loop."""
         pairs = self._encode_pairs({key: value}, "value")
         script_args = self._write_args("set", pairs, changed_by, expected_version)
-        status, version = await script("state_write").run_async(
-            async_client(), self._state_keys(), script_args
-        )
+        status, version = await script("state_write").run_async(async_client(), self._state_keys(), script_args)
         self._check_status(int(status), int(version), expected_version)
         self._counters["set_count"] += 1
 
     def set_call(self, key: str, value: T, changed_by: str | None = None) -> tuple[list[str], list[Any]]:
-        """The keys and arguments of the script that :meth:`set` runs, to combine it with other scripts in one
-        atomic round trip (see ``coordination.store.scripts.run_atomically``). Validates like :meth:`set`."""
+        """Return the keys and arguments of the script that :meth:`set` runs.
+
+        For combining it with other scripts in one atomic round trip (``coordination.store.scripts.run_atomically``).
+        Validates like :meth:`set`.
+        """
         pairs = self._encode_pairs({key: value}, "value")
         return self._state_keys(), self._write_args("set", pairs, changed_by, None)
 
@@ -240,9 +235,7 @@ class ThreadSafeState(Generic[T]):
             )
         if status == -2:
             shown = None if int(oldest) < 0 else int(oldest) - 1
-            raise StateRollbackError(
-                "Rollback target is older than the retained history", target_version, shown
-            )
+            raise StateRollbackError("Rollback target is older than the retained history", target_version, shown)
 
     def clear_history(self) -> None:
         """Drop every change record (rollback is then impossible until new changes are made)."""
@@ -283,21 +276,13 @@ class ThreadSafeState(Generic[T]):
             pairs.append(jsonutil.dumps(value, f"{field}[{key!r}]", self._value_limit))
         return pairs
 
-    def _write_args(
-        self, op: str, args: list[str], changed_by: str | None, expected_version: int | None
-    ) -> list[Any]:
+    def _write_args(self, op: str, args: list[str], changed_by: str | None, expected_version: int | None) -> list[Any]:
         if expected_version is not None and (
-            not isinstance(expected_version, int)
-            or isinstance(expected_version, bool)
-            or expected_version < 0
+            not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0
         ):
-            raise InvalidInputError(
-                "expected_version", f"must be a non-negative integer, got {expected_version!r}"
-            )
+            raise InvalidInputError("expected_version", f"must be a non-negative integer, got {expected_version!r}")
         if changed_by is not None and not isinstance(changed_by, str):
-            raise InvalidInputError(
-                "changed_by", f"must be a string or None, got {type(changed_by).__name__}"
-            )
+            raise InvalidInputError("changed_by", f"must be a string or None, got {type(changed_by).__name__}")
         return [
             op,
             "" if expected_version is None else expected_version,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict

@@ -63,9 +63,7 @@ class Dependency:
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0:
             raise InvalidInputError("timeout", f"must be a positive number of seconds, got {self.timeout!r}")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise InvalidInputError(
-                "max_retries", f"must be a non-negative integer, got {self.max_retries!r}"
-            )
+            raise InvalidInputError("max_retries", f"must be a non-negative integer, got {self.max_retries!r}")
         if not isinstance(self.metadata, dict):
             raise InvalidInputError("metadata", f"must be a dict, got {type(self.metadata).__name__}")
         self.dependency_type = _as_enum(DependencyType, self.dependency_type, "dependency_type")

@@ -45,9 +45,7 @@ class CoordinationSignal(StrictModel):
     event_data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     coordination_id: str = Field(min_length=1, max_length=128)
-    stream_id: str | None = Field(
-        default=None, description="Position in the coordination's stream (replay offset)."
-    )
+    stream_id: str | None = Field(default=None, description="Position in the coordination's stream (replay offset).")
 
 
 class AgentInitializedSignal(StrictModel):

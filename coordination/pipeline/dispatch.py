@@ -30,8 +30,9 @@ class Dispatcher:
 
     # -- messages ----------------------------------------------------------------------------------------------
 
-    def send_agent(self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int,
-                   countdown: float | None = None) -> None:
+    def send_agent(
+        self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, countdown: float | None = None
+    ) -> None:
         """Send one agent attempt to the workers (a plain Celery message with ids only)."""
         from config.celery_app import app
 
@@ -41,7 +42,9 @@ class Dispatcher:
             countdown=countdown,
         )
 
-    def enqueue(self, spec: WorkflowSpec, coordination_id: str, agents: Iterable[str], mode: str = "ready") -> list[str]:
+    def enqueue(
+        self, spec: WorkflowSpec, coordination_id: str, agents: Iterable[str], mode: str = "ready"
+    ) -> list[str]:
         """Send the agents whose transition to ``queued`` this call wins; return them."""
         sent = []
         for agent_id in agents:
@@ -64,8 +67,9 @@ class Dispatcher:
 
     # -- signals -----------------------------------------------------------------------------------------------
 
-    def signal(self, coordination_id: str, signal_type: SignalType, sender: str, data: dict[str, Any],
-               signal_id: str) -> list[SettledDependency]:
+    def signal(
+        self, coordination_id: str, signal_type: SignalType, sender: str, data: dict[str, Any], signal_id: str
+    ) -> list[SettledDependency]:
         """Emit one signal with a deterministic id (re-emission after a crash stores nothing twice)."""
         outcome = self.parts.signals.emit_sync(
             coordination_id,
@@ -73,12 +77,16 @@ class Dispatcher:
         )
         return outcome.settled
 
-    def announce_done(self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, skipped: bool,
-                      data: dict[str, Any]) -> list[str]:
+    def announce_done(
+        self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, skipped: bool, data: dict[str, Any]
+    ) -> list[str]:
         """Tell everyone an agent is done (completed or skipped) and start the agents it unblocked."""
         kind = SignalType.AGENT_SKIPPED if skipped else SignalType.AGENT_COMPLETED
         settled = self.signal(
-            coordination_id, kind, agent_id, {"agent_id": agent_id, "attempt": attempt, **data},
+            coordination_id,
+            kind,
+            agent_id,
+            {"agent_id": agent_id, "attempt": attempt, **data},
             f"{coordination_id}.{agent_id}.a{attempt}.{kind.value}",
         )
         return self.enqueue_settled(spec, settled)
@@ -88,15 +96,29 @@ class Dispatcher:
         if not final:
             return
         self.signal(
-            coordination_id, SignalType.COORDINATION_FINISHED, "system",
-            {"status": final, "reason": reason}, f"{coordination_id}.finished",
+            coordination_id,
+            SignalType.COORDINATION_FINISHED,
+            "system",
+            {"status": final, "reason": reason},
+            f"{coordination_id}.finished",
         )
 
     # -- plans -------------------------------------------------------------------------------------------------
 
-    def apply(self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, plan: Plan, *,
-              result: dict[str, Any] | None, quality: float | None, error: str, decision: str,
-              mode: str = "finish") -> bool:
+    def apply(
+        self,
+        spec: WorkflowSpec,
+        coordination_id: str,
+        agent_id: str,
+        attempt: int,
+        plan: Plan,
+        *,
+        result: dict[str, Any] | None,
+        quality: float | None,
+        error: str,
+        decision: str,
+        mode: str = "finish",
+    ) -> bool:
         """Carry out ``plan`` for one agent; False when another delivery already did (nothing done)."""
         outcome = "skipped" if plan.outcome == "rearmed" else plan.outcome
         if plan.enqueue:
@@ -108,8 +130,15 @@ class Dispatcher:
         if outcome in ("failed", "timed_out") and plan.reason and plan.reason != error:
             error = f"{plan.reason}; last error: {error}" if error and error not in plan.reason else plan.reason
         first, final = self.records.settle(
-            coordination_id, agent_id, mode=mode, attempt=attempt, outcome=outcome, result=result,
-            quality=quality, error=error, decision=decision,
+            coordination_id,
+            agent_id,
+            mode=mode,
+            attempt=attempt,
+            outcome=outcome,
+            result=result,
+            quality=quality,
+            error=error,
+            decision=decision,
         )
         if not first:
             logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)
@@ -121,7 +150,9 @@ class Dispatcher:
             self.announce_done(spec, coordination_id, agent_id, attempt, True, summary)
         elif outcome == "retrying":
             self.signal(
-                coordination_id, SignalType.AGENT_RETRYING, agent_id,
+                coordination_id,
+                SignalType.AGENT_RETRYING,
+                agent_id,
                 {"agent_id": agent_id, "attempt": attempt, "retry_in_s": plan.retry_delay, **summary, "error": error},
                 f"{coordination_id}.{agent_id}.a{attempt}.retrying",
             )
@@ -130,13 +161,20 @@ class Dispatcher:
                 self.send_agent(spec, coordination_id, agent_id, next_attempt, countdown=plan.retry_delay)
         else:  # failed, timed_out
             self.signal(
-                coordination_id, SignalType.AGENT_FAILED, agent_id,
+                coordination_id,
+                SignalType.AGENT_FAILED,
+                agent_id,
                 {"agent_id": agent_id, "attempt": attempt, "error": error or plan.reason, "status": outcome},
                 f"{coordination_id}.{agent_id}.a{attempt}.failed",
             )
         for other in plan.skip:
             first_skip, skip_final = self.records.settle(
-                coordination_id, other, mode="mark", attempt=0, outcome="skipped", error=f"skipped by {agent_id}",
+                coordination_id,
+                other,
+                mode="mark",
+                attempt=0,
+                outcome="skipped",
+                error=f"skipped by {agent_id}",
                 decision="skip",
             )
             if first_skip:

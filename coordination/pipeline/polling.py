@@ -36,8 +36,12 @@ class PollReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {"checked": self.checked, "resolved": self.resolved, "timed_out": self.timed_out,
-                "enqueued": self.enqueued}
+        return {
+            "checked": self.checked,
+            "resolved": self.resolved,
+            "timed_out": self.timed_out,
+            "enqueued": self.enqueued,
+        }
 
 
 def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) -> PollReport:
@@ -50,9 +54,9 @@ def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) ->
     for member in due:
         coordination_id, _, dependency_id = member.partition("/")
         status, ready, _deadline, owner, _type = script("deps_check")(
-            sync_client(), [],
-            [keys.namespace_prefix, keys.coordination_prefix, now_ms(), coordination_id, dependency_id, "poll",
-             "beat"],
+            sync_client(),
+            [],
+            [keys.namespace_prefix, keys.coordination_prefix, now_ms(), coordination_id, dependency_id, "poll", "beat"],
         )
         report.checked += 1
         if status == "resolved":
@@ -72,8 +76,9 @@ def _enqueue_ready(dispatcher: Dispatcher, coordination_id: str, agents: list[st
     return dispatcher.enqueue(spec, coordination_id, agents)
 
 
-def handle_dependency_timeout(dispatcher: Dispatcher, coordination_id: str, dependency_id: str, owner: str,
-                              status: str) -> list[str]:
+def handle_dependency_timeout(
+    dispatcher: Dispatcher, coordination_id: str, dependency_id: str, owner: str, status: str
+) -> list[str]:
     """Route a dependency's time-out (or failure) for the agent that waited on it, and carry out the plan."""
     records = dispatcher.records
     if not records.meta(coordination_id):
@@ -84,15 +89,22 @@ def handle_dependency_timeout(dispatcher: Dispatcher, coordination_id: str, depe
         sync_client().hget(parts.keys.coordination(coordination_id).dependency(dependency_id), "rearms") or 0
     )
     dispatcher.signal(
-        coordination_id, SignalType.DEPENDENCY_TIMEOUT, "system",
+        coordination_id,
+        SignalType.DEPENDENCY_TIMEOUT,
+        "system",
         {"dependency_id": dependency_id, "agent_id": owner, "status": status},
         f"{coordination_id}.{dependency_id}.{status}.r{rearms_used}",
     )
     declared = next((d for d in spec.all_dependencies() if d.id == dependency_id), None)
     error = f"dependency {dependency_id!r} {'timed out' if status == 'timeout' else 'failed'}"
     state = routing_state(
-        None, event="dependency_timeout", attempt=1, completed=records.completed_agents(coordination_id),
-        priority=spec.agents[owner].priority, error=error, extra={"dependency_id": dependency_id},
+        None,
+        event="dependency_timeout",
+        attempt=1,
+        completed=records.completed_agents(coordination_id),
+        priority=spec.agents[owner].priority,
+        error=error,
+        extra={"dependency_id": dependency_id},
     )
     decision = orchestrator_for(coordination_id, spec, owner, parts.state).route(
         state, current_task=owner, correlation_id=coordination_id
@@ -100,21 +112,33 @@ def handle_dependency_timeout(dispatcher: Dispatcher, coordination_id: str, depe
     max_rearms = declared.max_retries if declared else 0
     plan = plan_after_timeout(
         decision["decision"] if status == "timeout" else "error",
-        rearms_left=max_rearms - rearms_used, next_task=decision.get("next_task"),
+        rearms_left=max_rearms - rearms_used,
+        next_task=decision.get("next_task"),
         reasoning=decision.get("reasoning", ""),
     )
     if plan.outcome == "rearmed":
         keys = parts.keys
         rearmed, _ = script("deps_rearm")(
-            sync_client(), [],
+            sync_client(),
+            [],
             [keys.namespace_prefix, keys.coordination_prefix, now_ms(), coordination_id, dependency_id, max_rearms],
         )
         if int(rearmed):
             logger.info("%s: dependency %s re-armed after its time-out", coordination_id, dependency_id)
             return []
         plan = plan_after_timeout("error", rearms_left=0, next_task=None, reasoning="no re-arms left")
-    dispatcher.apply(spec, coordination_id, owner, 0, plan, result=None, quality=None, error=error,
-                     decision=decision["decision"], mode="mark")
+    dispatcher.apply(
+        spec,
+        coordination_id,
+        owner,
+        0,
+        plan,
+        result=None,
+        quality=None,
+        error=error,
+        decision=decision["decision"],
+        mode="mark",
+    )
     return list(plan.enqueue)
 
 
@@ -141,8 +165,9 @@ def reconcile(parts: Components | None = None) -> list[str]:
             status = record.get("status")
             attempt = int(record.get("attempt", 0))
             if status in ("completed", "skipped") and agent_id not in done:
-                started += dispatcher.announce_done(spec, coordination_id, agent_id, attempt, status == "skipped",
-                                                    {"reconciled": True})
+                started += dispatcher.announce_done(
+                    spec, coordination_id, agent_id, attempt, status == "skipped", {"reconciled": True}
+                )
             elif status == "waiting" and pending.get(agent_id, 0) <= 0:
                 started += dispatcher.enqueue(spec, coordination_id, [agent_id])
             elif status == "queued":
@@ -150,7 +175,9 @@ def reconcile(parts: Components | None = None) -> list[str]:
                 if again:
                     dispatcher.send_agent(spec, coordination_id, agent_id, again)
                     started.append(agent_id)
-        if all(records.agent(coordination_id, a).get("status") in TERMINAL | {"dormant"}
-               for a in records.agent_ids(coordination_id)):
+        if all(
+            records.agent(coordination_id, a).get("status") in TERMINAL | {"dormant"}
+            for a in records.agent_ids(coordination_id)
+        ):
             dispatcher.finished(coordination_id, records.meta(coordination_id).get("status", ""))
     return started

@@ -44,7 +44,9 @@ class Records:
         )
         return bool(created)
 
-    def enqueue(self, coordination_id: str, agent_id: str, mode: str, attempt: int = 0, requeue_after_ms: int = 0) -> int:
+    def enqueue(
+        self, coordination_id: str, agent_id: str, mode: str, attempt: int = 0, requeue_after_ms: int = 0
+    ) -> int:
         """Claim the right to send an agent's message; return the attempt to send, or 0 if someone else did."""
         ck = self.coordination(coordination_id)
         send, detail = script("agent_enqueue")(
@@ -52,7 +54,9 @@ class Records:
         )
         return int(detail) if int(send) == 1 else 0
 
-    def start(self, coordination_id: str, agent_id: str, attempt: int, task_id: str, max_deliveries: int) -> tuple[str, str]:
+    def start(
+        self, coordination_id: str, agent_id: str, attempt: int, task_id: str, max_deliveries: int
+    ) -> tuple[str, str]:
         """Admit one delivery: ('run' | 'stale' | 'duplicate' | 'exhausted' | 'cancelled', detail)."""
         ck = self.coordination(coordination_id)
         verdict, detail = script("agent_start")(
@@ -79,10 +83,15 @@ class Records:
             sync_client(),
             [ck.meta, ck.agent(agent_id), self.keys.active, self.keys.finished],
             [
-                now_ms(), coordination_id, mode, attempt, outcome,
+                now_ms(),
+                coordination_id,
+                mode,
+                attempt,
+                outcome,
                 jsonutil.dumps(result, "result") if result is not None else "",
                 "" if quality is None else repr(float(quality)),
-                error[:2000], decision,
+                error[:2000],
+                decision,
             ],
         )
         return verdict == "first", str(final)

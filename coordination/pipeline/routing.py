@@ -16,8 +16,11 @@ _cache: OrderedDict[tuple[str, str], SmartRoutingOrchestrator] = OrderedDict()
 
 
 def build_orchestrator(spec: WorkflowSpec, agent_id: str, state: Any = None) -> SmartRoutingOrchestrator:
-    """Build the routers that apply to ``agent_id``: rules limited to it or to every agent, and the workflow's
-    parallel hints, priority and state-analysis settings. No routers at all means CONTINUE."""
+    """Build the routers that apply to ``agent_id``.
+
+    They are the rules limited to it or to every agent, and the workflow's parallel hints, priority and
+    state-analysis settings. No routers at all means CONTINUE.
+    """
     routing = spec.routing
     orchestrator = SmartRoutingOrchestrator(state=state, max_history_size=100, strategy_weights=routing.weights)
     rules = [rule.rule() for rule in routing.rules if not rule.agents or agent_id in rule.agents]

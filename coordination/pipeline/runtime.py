@@ -66,16 +66,25 @@ class AgentRun:
 
     def result_of(self, agent_id: str) -> dict[str, Any] | None:
         """The recorded result of another agent of this coordination (None if it has none)."""
-        raw = Dispatcher(self._parts).records.agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
+        raw = (
+            Dispatcher(self._parts).records.agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
+        )
         return None if raw is None else dict(jsonutil.loads(raw))
 
-    def signal(self, event_type: str | SignalType, data: dict[str, Any] | None = None,
-               recipients: list[str] | None = None) -> None:
+    def signal(
+        self, event_type: str | SignalType, data: dict[str, Any] | None = None, recipients: list[str] | None = None
+    ) -> None:
         """Send a signal to the other agents (e.g. ``inter_agent_message``)."""
         self._parts.signals.emit_sync(
             self.coordination_id,
-            [{"event_type": event_type, "event_data": data or {}, "sender_agent_id": self.agent_id,
-              "recipient_agents": recipients}],
+            [
+                {
+                    "event_type": event_type,
+                    "event_data": data or {},
+                    "sender_agent_id": self.agent_id,
+                    "recipient_agents": recipients,
+                }
+            ],
         )
 
     def report_quality(self, gate_id: str, score: float) -> None:
@@ -100,7 +109,9 @@ def coordination_state(coordination_id: str) -> ThreadSafeState[Any]:
     return ThreadSafeState(namespace=f"{get_settings().pipeline_namespace}.{coordination_id}"[:128])
 
 
-def execute_attempt(function: AgentFunction, coordination_id: str, agent_id: str, attempt: int, task_id: str) -> dict[str, Any]:
+def execute_attempt(
+    function: AgentFunction, coordination_id: str, agent_id: str, attempt: int, task_id: str
+) -> dict[str, Any]:
     """Run one delivery of an agent message and return a small summary for the result backend."""
     validate_id(coordination_id, "coordination_id")
     validate_id(agent_id, "agent_id")
@@ -114,10 +125,18 @@ def execute_attempt(function: AgentFunction, coordination_id: str, agent_id: str
     verdict, detail = records.start(coordination_id, agent_id, attempt, task_id, settings.max_redeliveries + 1)
     if verdict == "exhausted":
         reason = f"message delivered {detail} times without finishing; giving up"
-        plan = plan_after_attempt("error", failed=True, attempt=attempt, max_attempts=attempt, next_task=None,
-                                  reasoning=reason, backoff=lambda _n: 0.0)
-        dispatcher.apply(spec, coordination_id, agent_id, attempt, plan, result=None, quality=None, error=reason,
-                         decision="error")
+        plan = plan_after_attempt(
+            "error",
+            failed=True,
+            attempt=attempt,
+            max_attempts=attempt,
+            next_task=None,
+            reasoning=reason,
+            backoff=lambda _n: 0.0,
+        )
+        dispatcher.apply(
+            spec, coordination_id, agent_id, attempt, plan, result=None, quality=None, error=reason, decision="error"
+        )
         return {"agent": agent_id, "attempt": attempt, "status": "failed", "reason": reason}
     if verdict != "run":
         logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, detail)
@@ -125,12 +144,22 @@ def execute_attempt(function: AgentFunction, coordination_id: str, agent_id: str
 
     context = parts.contexts.get_agent_context(coordination_id, agent_id)
     dispatcher.signal(
-        coordination_id, SignalType.AGENT_INITIALIZED, agent_id,
+        coordination_id,
+        SignalType.AGENT_INITIALIZED,
+        agent_id,
         {"agent_id": agent_id, "attempt": attempt, "ready": True},
         f"{coordination_id}.{agent_id}.a{attempt}.initialized",
     )
-    run = AgentRun(coordination_id, agent_id, attempt, context, records.input(coordination_id),
-                   coordination_state(coordination_id), parts, spec)
+    run = AgentRun(
+        coordination_id,
+        agent_id,
+        attempt,
+        context,
+        records.input(coordination_id),
+        coordination_state(coordination_id),
+        parts,
+        spec,
+    )
     started = time.perf_counter()
     result: dict[str, Any] | None = None
     error = ""
@@ -146,23 +175,46 @@ def execute_attempt(function: AgentFunction, coordination_id: str, agent_id: str
 
     completed = records.completed_agents(coordination_id)
     agent_spec = spec.agents[agent_id]
-    state = routing_state(result, event="failed" if error else "completed", attempt=attempt, completed=[*completed, agent_id] if not error else completed,
-                          priority=agent_spec.priority, error=error or None)
+    state = routing_state(
+        result,
+        event="failed" if error else "completed",
+        attempt=attempt,
+        completed=[*completed, agent_id] if not error else completed,
+        priority=agent_spec.priority,
+        error=error or None,
+    )
     orchestrator = orchestrator_for(coordination_id, spec, agent_id, parts.state)
-    decision = orchestrator.route(state, current_task=agent_id, retry_count=attempt - 1,
-                                  correlation_id=coordination_id)
+    decision = orchestrator.route(state, current_task=agent_id, retry_count=attempt - 1, correlation_id=coordination_id)
     orchestrator.persist_history()
     max_attempts = 1 + agent_spec.resources.max_retry_attempts
     plan = plan_after_attempt(
-        decision["decision"], failed=bool(error), attempt=attempt, max_attempts=max_attempts,
-        next_task=decision.get("next_task"), parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
+        decision["decision"],
+        failed=bool(error),
+        attempt=attempt,
+        max_attempts=max_attempts,
+        next_task=decision.get("next_task"),
+        parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
         reasoning=error or decision.get("reasoning", ""),
         backoff=lambda n: compute_backoff(n, settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
     )
-    applied = dispatcher.apply(spec, coordination_id, agent_id, attempt, plan, result=result, quality=quality,
-                               error=error, decision=decision["decision"])
-    return {"agent": agent_id, "attempt": attempt, "status": plan.outcome if applied else "duplicate",
-            "decision": decision["decision"], "elapsed_ms": round(elapsed_ms, 3)}
+    applied = dispatcher.apply(
+        spec,
+        coordination_id,
+        agent_id,
+        attempt,
+        plan,
+        result=result,
+        quality=quality,
+        error=error,
+        decision=decision["decision"],
+    )
+    return {
+        "agent": agent_id,
+        "attempt": attempt,
+        "status": plan.outcome if applied else "duplicate",
+        "decision": decision["decision"],
+        "elapsed_ms": round(elapsed_ms, 3),
+    }
 
 
 def _normalise(value: Any) -> dict[str, Any]:

@@ -22,7 +22,9 @@ class AgentStatus(BaseModel):
     """One agent of a coordination."""
 
     agent_id: str
-    status: str = Field(description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out")
+    status: str = Field(
+        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out"
+    )
     attempts: int = 0
     queued_at: datetime | None = None
     started_at: datetime | None = None
@@ -105,8 +107,12 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         view = parts.resolver.get_dependency_status(coordination_id, dependency_id)
         dependencies.append(
             DependencyView(
-                dependency_id=dependency_id, agent_id=view.get("owner"), dependency_type=view["dependency_type"],
-                target=view["target"], status=view["status"], wait_ms=view.get("wait_ms"),
+                dependency_id=dependency_id,
+                agent_id=view.get("owner"),
+                dependency_type=view["dependency_type"],
+                target=view["target"],
+                status=view["status"],
+                wait_ms=view.get("wait_ms"),
             )
         )
     signals = int(sync_client().hget(parts.keys.coordination(coordination_id).signal_metrics, "sent") or 0)

@@ -69,20 +69,27 @@ def submit(spec: WorkflowSpec, input: Any = None, coordination_id: str | None = 
         # Count every dependency of an agent before registering any, so it cannot look ready half-way.
         sync_client().hset(ckeys.agent_pending, mapping=dict(counts))
     for item in dependencies:
-        metadata: dict[str, Any] = {"require_success": item.require_success, "threshold": item.threshold,
-                                    "max_retries": item.max_retries}
+        metadata: dict[str, Any] = {
+            "require_success": item.require_success,
+            "threshold": item.threshold,
+            "max_retries": item.max_retries,
+        }
         if item.check_interval_ms is not None:
             metadata["check_interval_ms"] = item.check_interval_ms
         parts.resolver.register_sync(
             cid,
-            Dependency(item.id, item.type, item.target, timeout=item.timeout, max_retries=item.max_retries,
-                       metadata=metadata),
+            Dependency(
+                item.id, item.type, item.target, timeout=item.timeout, max_retries=item.max_retries, metadata=metadata
+            ),
             owner=item.agent,
             precounted=True,
         )
     dispatcher.signal(
-        cid, SignalType.COORDINATION_STARTED, "system",
-        {"workflow": spec.name, "agents": order, "dependencies": len(dependencies)}, f"{cid}.started",
+        cid,
+        SignalType.COORDINATION_STARTED,
+        "system",
+        {"workflow": spec.name, "agents": order, "dependencies": len(dependencies)},
+        f"{cid}.started",
     )
     pending = records.pending_counts(cid)
     dispatcher.enqueue(spec, cid, [agent_id for agent_id in auto if pending.get(agent_id, 0) <= 0])

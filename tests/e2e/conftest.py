@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,22 +39,59 @@ class Services:
         self.environment = environment
         self.tmp = tmp
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Any] = []
+
+    def _log(self, name: str):  # type: ignore[no-untyped-def]
+        handle = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (kept open for the process's lifetime)
+        self.logs.append(handle)
+        return handle
 
     def start_worker(self, name: str, concurrency: int = 2) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-n", f"{name}@%h",
-             "-c", str(concurrency), "-l", "warning", "--without-mingle", "--without-gossip",
-             "-Q", self.environment["COORD_TASK_QUEUE"]],
-            env=self.environment, cwd=ROOT, stdout=open(self.tmp / f"{name}.log", "wb"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config.celery_app",
+                "worker",
+                "-n",
+                f"{name}@%h",
+                "-c",
+                str(concurrency),
+                "-l",
+                "warning",
+                "--without-mingle",
+                "--without-gossip",
+                "-Q",
+                self.environment["COORD_TASK_QUEUE"],
+            ],
+            env=self.environment,
+            cwd=ROOT,
+            stdout=self._log(name),
+            stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
         return process
 
     def start_beat(self) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config.celery_app", "beat", "-l", "warning",
-             "-s", str(self.tmp / "beat-schedule")],
-            env=self.environment, cwd=ROOT, stdout=open(self.tmp / "beat.log", "wb"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config.celery_app",
+                "beat",
+                "-l",
+                "warning",
+                "-s",
+                str(self.tmp / "beat-schedule"),
+            ],
+            env=self.environment,
+            cwd=ROOT,
+            stdout=self._log("beat"),
+            stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
         return process
@@ -78,6 +116,8 @@ class Services:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for handle in self.logs:
+            handle.close()
 
 
 @pytest.fixture(scope="module")

@@ -39,9 +39,21 @@ def flower(pipeline_services):
     port = _free_port()
     credentials = "operator:s3cret-for-tests"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "flower", f"--port={port}",
-         "--address=127.0.0.1", f"--basic-auth={credentials}"],
-        env=pipeline_services.environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "flower",
+            f"--port={port}",
+            "--address=127.0.0.1",
+            f"--basic-auth={credentials}",
+        ],
+        env=pipeline_services.environment,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -62,9 +74,13 @@ def flower(pipeline_services):
 def test_flower_requires_authentication_and_lists_the_agent_tasks(flower):
     url, credentials = flower
     time.sleep(1.0)  # let Flower's event receiver connect before the tasks run
-    coordination_id = Workflow(name="observed", agents={
-        "first": {"task": "e2e-step"}, "second": {"task": "e2e-step", "depends_on": ["first"]},
-    }).submit()
+    coordination_id = Workflow(
+        name="observed",
+        agents={
+            "first": {"task": "e2e-step"},
+            "second": {"task": "e2e-step", "depends_on": ["first"]},
+        },
+    ).submit()
     assert wait_finished(coordination_id).status == "completed"
 
     assert _get(f"{url}/api/tasks", None)[0] == 401

@@ -44,9 +44,7 @@ def test_the_example_pipeline_completes_with_its_retry_gate_and_resource(pipelin
 
 
 def test_a_failing_agent_is_retried_with_growing_back_off(pipeline_services):
-    workflow = Workflow(
-        name="flaky", agents={"worker-a": {"task": "e2e-step", "resources": {"max_retry_attempts": 3}}}
-    )
+    workflow = Workflow(name="flaky", agents={"worker-a": {"task": "e2e-step", "resources": {"max_retry_attempts": 3}}})
     coordination_id = workflow.submit(input={"worker-a": {"fail_attempts": 2}})
     status = wait_finished(coordination_id)
 
@@ -65,10 +63,13 @@ def test_a_failing_agent_is_retried_with_growing_back_off(pipeline_services):
 
 
 def test_retries_are_bounded_and_then_the_coordination_fails(pipeline_services):
-    workflow = Workflow(name="hopeless", agents={
-        "worker-a": {"task": "e2e-step", "resources": {"max_retry_attempts": 1}},
-        "after": {"task": "e2e-step", "depends_on": ["worker-a"]},
-    })
+    workflow = Workflow(
+        name="hopeless",
+        agents={
+            "worker-a": {"task": "e2e-step", "resources": {"max_retry_attempts": 1}},
+            "after": {"task": "e2e-step", "depends_on": ["worker-a"]},
+        },
+    )
     coordination_id = workflow.submit(input={"worker-a": {"fail_attempts": 99}})
     status = wait_finished(coordination_id)
 
@@ -87,11 +88,30 @@ def test_a_quality_gate_below_threshold_times_out_through_beat_and_routes_as_dec
             "checker": {"task": "e2e-step"},
             "publisher": {"task": "e2e-step", "depends_on": ["checker"]},
         },
-        dependencies=[{"id": "needs-quality", "agent": "checker", "type": "quality_gate", "target": "gate-q",
-                       "threshold": 0.8, "timeout": 1.0, "check_interval_ms": 200}],
-        routing={"rules": [{"rule_id": "skip-on-timeout", "name": "Skip the check when the gate times out",
-                            "agents": ["checker"], "condition_key": "event", "condition_operator": "==",
-                            "condition_value": "dependency_timeout", "decision": "skip"}]},
+        dependencies=[
+            {
+                "id": "needs-quality",
+                "agent": "checker",
+                "type": "quality_gate",
+                "target": "gate-q",
+                "threshold": 0.8,
+                "timeout": 1.0,
+                "check_interval_ms": 200,
+            }
+        ],
+        routing={
+            "rules": [
+                {
+                    "rule_id": "skip-on-timeout",
+                    "name": "Skip the check when the gate times out",
+                    "agents": ["checker"],
+                    "condition_key": "event",
+                    "condition_operator": "==",
+                    "condition_value": "dependency_timeout",
+                    "decision": "skip",
+                }
+            ]
+        },
     )
     started = time.monotonic()
     coordination_id = workflow.submit(input={"scorer": {"gate": "gate-q", "quality": 0.5}})
@@ -112,8 +132,15 @@ def test_a_dependency_time_out_without_a_rule_fails_the_coordination(pipeline_se
     workflow = Workflow(
         name="stuck",
         agents={"waiter": {"task": "e2e-step"}},
-        dependencies=[{"id": "needs-db", "agent": "waiter", "type": "resource_availability", "target": "no-such-db",
-                       "timeout": 0.5}],
+        dependencies=[
+            {
+                "id": "needs-db",
+                "agent": "waiter",
+                "type": "resource_availability",
+                "target": "no-such-db",
+                "timeout": 0.5,
+            }
+        ],
     )
     coordination_id = workflow.submit()
     status = wait_finished(coordination_id)
@@ -122,10 +149,13 @@ def test_a_dependency_time_out_without_a_rule_fails_the_coordination(pipeline_se
 
 
 def test_a_duplicate_agent_message_does_not_complete_twice_or_start_dependents_twice(pipeline_services):
-    workflow = Workflow(name="dupes", agents={
-        "first": {"task": "e2e-step"},
-        "second": {"task": "e2e-step", "depends_on": ["first"]},
-    })
+    workflow = Workflow(
+        name="dupes",
+        agents={
+            "first": {"task": "e2e-step"},
+            "second": {"task": "e2e-step", "depends_on": ["first"]},
+        },
+    )
     coordination_id = workflow.submit(input={"first": {"sleep": 0.5}})
     # The same agent message again, as a broker redelivery or a double send would produce it.
     app.send_task(agent_task("e2e-step"), args=[coordination_id, "first", 1])
@@ -144,11 +174,25 @@ def test_a_duplicate_agent_message_does_not_complete_twice_or_start_dependents_t
 def test_a_branch_rule_starts_a_dormant_agent(pipeline_services):
     workflow = Workflow(
         name="branchy",
-        agents={"triage": {"task": "e2e-step"}, "fix-up": {"task": "e2e-step", "start": "on_branch"},
-                "unused": {"task": "e2e-step", "start": "on_branch"}},
-        routing={"rules": [{"rule_id": "low", "name": "Low quality goes to fix-up", "agents": ["triage"],
-                            "condition_key": "quality_score", "condition_operator": "<", "condition_value": 0.5,
-                            "decision": "branch", "next_task": "fix-up"}]},
+        agents={
+            "triage": {"task": "e2e-step"},
+            "fix-up": {"task": "e2e-step", "start": "on_branch"},
+            "unused": {"task": "e2e-step", "start": "on_branch"},
+        },
+        routing={
+            "rules": [
+                {
+                    "rule_id": "low",
+                    "name": "Low quality goes to fix-up",
+                    "agents": ["triage"],
+                    "condition_key": "quality_score",
+                    "condition_operator": "<",
+                    "condition_value": 0.5,
+                    "decision": "branch",
+                    "next_task": "fix-up",
+                }
+            ]
+        },
     )
     coordination_id = workflow.submit(input={"triage": {"quality": 0.2}})
     status = wait_finished(coordination_id)
@@ -156,3 +200,76 @@ def test_a_branch_rule_starts_a_dormant_agent(pipeline_services):
     assert status.agent("fix-up").status == "completed"
     assert status.agent("unused").status == "dormant"
     assert runs_of(coordination_id, "unused") == 0
+
+
+def test_an_end_rule_finishes_the_coordination_and_skips_what_has_not_started(pipeline_services):
+    workflow = Workflow(
+        name="ending",
+        agents={"gate-keeper": {"task": "e2e-step"}, "later": {"task": "e2e-step", "depends_on": ["gate-keeper"]}},
+        routing={"rules": [{"rule_id": "done", "name": "Perfect result ends early", "agents": ["gate-keeper"],
+                            "condition_key": "quality_score", "condition_operator": ">=", "condition_value": 0.99,
+                            "decision": "end"}]},
+    )
+    coordination_id = workflow.submit(input={"gate-keeper": {"quality": 1.0}})
+    status = wait_finished(coordination_id)
+    assert status.status == "completed"
+    assert status.agent("gate-keeper").status == "completed"
+    assert status.agent("later").status == "skipped"
+    assert runs_of(coordination_id, "later") == 0
+
+
+def test_an_error_rule_fails_the_coordination(pipeline_services):
+    workflow = Workflow(
+        name="erroring",
+        agents={"inspector": {"task": "e2e-step"}, "later": {"task": "e2e-step", "depends_on": ["inspector"]}},
+        routing={"rules": [{"rule_id": "bad", "name": "Garbage stops everything", "agents": ["inspector"],
+                            "condition_key": "quality_score", "condition_operator": "<", "condition_value": 0.1,
+                            "decision": "error"}]},
+    )
+    coordination_id = workflow.submit(input={"inspector": {"quality": 0.0}})
+    status = wait_finished(coordination_id)
+    assert status.status == "failed"
+    assert status.agent("inspector").status == "failed"
+    assert status.agent("later").status == "skipped"
+
+
+def test_a_parallel_hint_fans_out_its_group_and_the_join_waits_for_all(pipeline_services):
+    workflow = Workflow(
+        name="fanout",
+        agents={
+            "plan": {"task": "e2e-step"},
+            "left": {"task": "e2e-step", "depends_on": ["plan"]},
+            "right": {"task": "e2e-step", "depends_on": ["plan"]},
+            "join": {"task": "e2e-step", "depends_on": ["left", "right"]},
+        },
+        routing={"parallel": [{"task_group": ["plan", "left", "right"]}]},
+    )
+    coordination_id = workflow.submit(input={"left": {"sleep": 0.3}, "right": {"sleep": 0.3}})
+    status = wait_finished(coordination_id)
+    assert status.status == "completed"
+    assert status.agent("plan").decision == "parallel"
+    left, right, join = status.agent("left"), status.agent("right"), status.agent("join")
+    assert left.started_at < right.finished_at and right.started_at < left.finished_at  # they overlapped
+    assert join.started_at >= max(left.finished_at, right.finished_at)
+    assert runs_of(coordination_id, "join") == 1
+
+
+def test_an_external_producer_completes_an_agent_with_a_plain_celery_message(pipeline_services):
+    workflow = Workflow(
+        name="external",
+        agents={"human-review": {"task": "e2e-step", "start": "on_branch"},
+                "publish": {"task": "e2e-step"}},
+        dependencies=[{"id": "reviewed", "agent": "publish", "type": "agent_completion", "target": "human-review",
+                       "timeout": 30}],
+    )
+    coordination_id = workflow.submit()
+    time.sleep(0.3)
+    assert coordination_status(coordination_id).agent("publish").status == "waiting"
+    # What a producer in any language sends: task name and JSON arguments only.
+    app.send_task("coordination.signals.emit",
+                  args=[coordination_id, "agent_completed", {"agent_id": "human-review", "verdict": "ok"}],
+                  kwargs={"sender_agent_id": "review-tool"})
+    status = wait_finished(coordination_id)
+    assert status.agent("publish").status == "completed"
+    dependency = next(d for d in status.dependencies if d.dependency_id == "reviewed")
+    assert dependency.status == "resolved"

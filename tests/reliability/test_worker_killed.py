@@ -9,14 +9,17 @@ import time
 from coordination import Workflow, coordination_status
 from coordination.pipeline.components import components
 from tests.e2e.agents import pid_of, runs_of
-from tests.e2e.conftest import pipeline_services, wait_finished  # noqa: F401  (fixture)
+from tests.e2e.conftest import wait_finished
 
 
 def test_an_agent_whose_worker_process_is_killed_is_redelivered_and_completes_once(pipeline_services):
-    workflow = Workflow(name="killed", agents={
-        "slow": {"task": "e2e-step"},
-        "after": {"task": "e2e-step", "depends_on": ["slow"]},
-    })
+    workflow = Workflow(
+        name="killed",
+        agents={
+            "slow": {"task": "e2e-step"},
+            "after": {"task": "e2e-step", "depends_on": ["slow"]},
+        },
+    )
     coordination_id = workflow.submit(input={"slow": {"sleep": 2.0}})
     deadline = time.monotonic() + 20
     while pid_of(coordination_id, "slow") is None and time.monotonic() < deadline:
