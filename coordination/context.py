@@ -48,6 +48,7 @@ from coordination.models.context import (
 )
 from coordination.store.connection import async_client, sync_client
 from coordination.store.keys import CoordinationKeys
+from coordination.store.scripts import script
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -135,7 +136,10 @@ class ContextDistributor:
         resource_allocations: dict[str, ResourceAllocation] | None = None,
         coordination_protocols: dict[str, CoordinationProtocols] | None = None,
     ) -> dict[str, AgentContext]:
-        """Build every agent's context and store them all, replacing the coordination's earlier distribution.
+        """Build every agent's context and store them all.
+
+        Each agent's new context replaces its earlier one; agents distributed earlier and not named here keep
+        theirs, so distributing in batches accumulates (call :meth:`clear_coordination_contexts` to start over).
 
         Args:
             coordination_state: must hold ``coordination_id``; ``session_id`` defaults to the coordination id.
@@ -147,6 +151,10 @@ class ContextDistributor:
         Returns:
             Agent id -> the stored context, in assignment order. Empty assignments return ``{}`` and write
             nothing.
+
+        Note:
+            The seed replaced the whole earlier distribution, which made its own "distribute in batches" recipe
+            keep only the last batch.
 
         Raises:
             InvalidInputError: a missing coordination id, an unknown assignment field, a value of the wrong
@@ -171,16 +179,9 @@ class ContextDistributor:
         ttl_ms = self._ttl_ms
         registry = self._keys.coordinations
         with _store_errors():
-            async with async_client().pipeline(transaction=True) as pipe:
-                pipe.delete(ck.contexts, ck.context_order)
-                pipe.hset(ck.contexts, mapping=plan.texts)  # type: ignore[arg-type]
-                pipe.rpush(ck.context_order, *plan.texts)
-                pipe.sadd(registry, plan.coordination_id)
-                if ttl_ms > 0:
-                    pipe.pexpire(ck.contexts, ttl_ms)
-                    pipe.pexpire(ck.context_order, ttl_ms)
-                    pipe.pexpire(registry, ttl_ms)
-                await pipe.execute()
+            await script("contexts_store").run_async(
+                async_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, ttl_ms)
+            )
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         self._record_distribution(plan, elapsed_ms)
         return plan.contexts
@@ -203,15 +204,9 @@ class ContextDistributor:
         ck = plan.keys
         registry = self._keys.coordinations
         with _store_errors():
-            pipe = sync_client().pipeline(transaction=True)
-            pipe.delete(ck.contexts, ck.context_order)
-            pipe.hset(ck.contexts, mapping=plan.texts)
-            pipe.rpush(ck.context_order, *plan.texts)
-            pipe.sadd(registry, plan.coordination_id)
-            if self._ttl_ms > 0:
-                for key in (ck.contexts, ck.context_order, registry):
-                    pipe.pexpire(key, self._ttl_ms)
-            pipe.execute()
+            script("contexts_store")(
+                sync_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, self._ttl_ms)
+            )
         self._record_distribution(plan, (time.perf_counter() - start) * 1000.0)
         return plan.contexts
 
@@ -261,9 +256,7 @@ class ContextDistributor:
                 "update_type", f"{section!r} is not one of {', '.join(SHARED_INTELLIGENCE_SECTIONS)}"
             )
         ck = self._keys.coordination(update_request.coordination_id)
-        targets = list(
-            dict.fromkeys(validate_id(a, "target_agents") for a in update_request.target_agents or ())
-        )
+        targets = list(dict.fromkeys(validate_id(a, "target_agents") for a in update_request.target_agents or ()))
         entries = _section_entries(section, update_request.update_data)
         bump = 1 if update_request.increment_version else 0
         limit = get_settings().max_context_bytes
@@ -305,7 +298,7 @@ class ContextDistributor:
         """
         order_key = self._keys.coordination(coordination_id).context_order
         with _store_errors():
-            agents: list[str] = sync_client().lrange(order_key, 0, -1)  # type: ignore[assignment]
+            agents: list[str] = sync_client().lrange(order_key, 0, -1)
         return agents
 
     def clear_coordination_contexts(self, coordination_id: str) -> bool:
@@ -330,7 +323,7 @@ class ContextDistributor:
                 pipe.srem(registry, coordination_id)
 
         with _store_errors():
-            replies: list[Any] = sync_client().transaction(clear, *others)  # type: ignore[assignment]
+            replies: list[Any] = sync_client().transaction(clear, *others)
         return bool(replies[0])
 
     def store_agent_context(self, context: AgentContext) -> None:
@@ -351,9 +344,7 @@ class ContextDistributor:
             plain = context.model_dump(mode="json")
         except PydanticSerializationError as error:
             raise NotSerializableError("context", f"is not JSON-serializable ({error})") from error
-        agent_id = validate_id(
-            plain["coordination_metadata"]["agent_id"], "context.coordination_metadata.agent_id"
-        )
+        agent_id = validate_id(plain["coordination_metadata"]["agent_id"], "context.coordination_metadata.agent_id")
         text = _checked_size(jsonutil.dumps(plain, "context"), agent_id, get_settings().max_context_bytes)
         # Mutable sections may have been changed after validation: check that the stored text reads back.
         _validated(AgentContext, text, "context")
@@ -390,9 +381,7 @@ class ContextDistributor:
         plan = _Distribution(coordination_id, self._keys.coordination(coordination_id))
         if not isinstance(agent_assignments, Mapping):
             raise InvalidInputError("agent_assignments", "must be a dict of agent id -> assignment dict")
-        allocations = _per_agent(
-            resource_allocations, ResourceAllocation, "resource_allocations", agent_assignments
-        )
+        allocations = _per_agent(resource_allocations, ResourceAllocation, "resource_allocations", agent_assignments)
         protocols = _per_agent(
             coordination_protocols, CoordinationProtocols, "coordination_protocols", agent_assignments
         )
@@ -500,16 +489,20 @@ def _store_errors() -> Iterator[None]:
         raise StoreUnavailableError(f"coordination store unreachable: {error}") from error
 
 
+def _store_args(plan: _Distribution, ttl_ms: int) -> list[Any]:
+    args: list[Any] = [ttl_ms, plan.coordination_id]
+    for agent_id, text in plan.texts.items():
+        args += (agent_id, text)
+    return args
+
+
 def _read_coordination_state(coordination_state: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(coordination_state, Mapping) or not coordination_state.get("coordination_id"):
         raise InvalidInputError(
             "coordination_state",
-            "must contain 'coordination_id' and 'session_id' "
-            "(a missing 'session_id' defaults to the coordination id)",
+            "must contain 'coordination_id' and 'session_id' (a missing 'session_id' defaults to the coordination id)",
         )
-    coordination_id = validate_id(
-        coordination_state["coordination_id"], "coordination_state['coordination_id']"
-    )
+    coordination_id = validate_id(coordination_state["coordination_id"], "coordination_state['coordination_id']")
     # The seed also required session_id, and its own orchestrator never passed one (every coordinate_workflow
     # call failed there): a missing session id now means "the coordination is the session".
     session_id = coordination_state.get("session_id") or coordination_id

@@ -240,9 +240,7 @@ class DependencyResolver:
                 "timestamp": datetime.now(UTC).isoformat(),
             },
         )
-        self._record_timing(
-            started, {"coordination_id": coordination_id, "dependency_count": str(len(dependencies))}
-        )
+        self._record_timing(started, {"coordination_id": coordination_id, "dependency_count": str(len(dependencies))})
         return True
 
     def register_sync(
@@ -284,9 +282,7 @@ class DependencyResolver:
         value = _checked_score(score, "score")
         return await self._set_and_wake_async(gate_state_key(gate_id), value, "gate", gate_id)
 
-    def mark_resource_available_sync(
-        self, resource_id: str, available: bool = True
-    ) -> list[SettledDependency]:
+    def mark_resource_available_sync(self, resource_id: str, available: bool = True) -> list[SettledDependency]:
         """Blocking :meth:`mark_resource_available_detailed` (CLI, workers)."""
         validate_id(resource_id, "resource_id")
         if not isinstance(available, bool):
@@ -304,14 +300,16 @@ class DependencyResolver:
     async def _set_and_wake_async(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
         keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
         _written, woken = await run_atomically_async(
-            async_client(), [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))]
+            async_client(),
+            [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
         )
         return [SettledDependency.parse(item) for item in woken]
 
     def _set_and_wake_sync(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
         keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
         _written, woken = run_atomically(
-            sync_client(), [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))]
+            sync_client(),
+            [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
         )
         return [SettledDependency.parse(item) for item in woken]
 
@@ -331,6 +329,11 @@ class DependencyResolver:
         """Return what is known of a dependency, from any process (seed shape)."""
         validate_id(dependency_id, "dependency_id")
         record = self._record(coordination_id, dependency_id)
+        if record.get("status") == DependencyStatus.PENDING.value and float(record["deadline_ms"]) <= _now_ms():
+            # Nobody is waiting (or beat does not poll this namespace): settle the overdue time-out now, so a
+            # reader never sees "pending" past the deadline.
+            self._settle_overdue(coordination_id, dependency_id)
+            record = self._record(coordination_id, dependency_id)
         if not record:
             return {
                 "dependency_id": dependency_id,
@@ -395,9 +398,7 @@ class DependencyResolver:
 
     def __repr__(self) -> str:
         sessions = sync_client().scard(self._keys.coordinations)
-        return (
-            f"DependencyResolver(coordination_sessions={sessions}, state_version={self.state.get_version()})"
-        )
+        return f"DependencyResolver(coordination_sessions={sessions}, state_version={self.state.get_version()})"
 
     # -- internals -------------------------------------------------------------------------------------------
 
@@ -421,22 +422,32 @@ class DependencyResolver:
             return {}
         pipe = client.pipeline(transaction=False)
         for dep_id in ids:
-            pipe.hget(ckeys.dependency(dep_id), "status")
-        return {dep_id: status for dep_id, status in zip(ids, pipe.execute(), strict=True) if status}
+            pipe.hmget(ckeys.dependency(dep_id), "status", "deadline_ms")
+        statuses: dict[str, str] = {}
+        now = _now_ms()
+        for dep_id, (status, deadline) in zip(ids, pipe.execute(), strict=True):
+            if status == DependencyStatus.PENDING.value and deadline and float(deadline) <= now:
+                status = self._settle_overdue(coordination_id, dep_id)
+            if status:
+                statuses[dep_id] = status
+        return statuses
+
+    def _settle_overdue(self, coordination_id: str, dependency_id: str) -> str:
+        status, *_rest = script("deps_check")(
+            sync_client(),
+            [],
+            [self._keys.namespace_prefix, self._keys.coordination_prefix, _now_ms(), coordination_id, dependency_id,
+             "check", "reader"],
+        )
+        return str(status)
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
-        value = dependency.metadata.get(
-            "check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type]
-        )
+        value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or math.isnan(value):
-            raise InvalidInputError(
-                "metadata.check_interval_ms", f"must be a non-negative number, got {value!r}"
-            )
+            raise InvalidInputError("metadata.check_interval_ms", f"must be a non-negative number, got {value!r}")
         return int(value)
 
-    def _registration_args(
-        self, coordination_id: str, dependency: Dependency, owner: str | None
-    ) -> list[Any]:
+    def _registration_args(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[Any]:
         validate_id(coordination_id, "coordination_id")
         validate_id(dependency.dependency_id, "dependency_id")
         validate_id(dependency.target, "target")
@@ -448,9 +459,7 @@ class DependencyResolver:
             target = validate_id(metadata["agent_id"], "metadata.agent_id")
         threshold = 0.0
         if dependency.dependency_type is DependencyType.QUALITY_GATE:
-            threshold = _checked_score(
-                metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold"
-            )
+            threshold = _checked_score(metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold")
         require_success = metadata.get("require_success", True)
         if not isinstance(require_success, bool):
             raise InvalidInputError("metadata.require_success", f"must be a bool, got {require_success!r}")

@@ -12,6 +12,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import DependencyTimeoutError, InvalidInputError
@@ -55,8 +57,10 @@ class CoordinationOrchestrator:
         routing_orchestrator: SmartRoutingOrchestrator | None = None,
         dependency_timeout: float = 120.0,
     ) -> None:
-        if isinstance(dependency_timeout, bool) or not isinstance(dependency_timeout, int | float) or (
-            dependency_timeout <= 0
+        if (
+            isinstance(dependency_timeout, bool)
+            or not isinstance(dependency_timeout, int | float)
+            or (dependency_timeout <= 0)
         ):
             raise InvalidInputError("dependency_timeout", f"must be a positive number, got {dependency_timeout!r}")
         self.state = state
@@ -101,11 +105,16 @@ class CoordinationOrchestrator:
                 raise InvalidInputError(f"agent_assignments[{agent_id!r}].dependencies", "must be a list")
             depends_on[agent_id] = list(upstream)
         order = topological_order(depends_on, "agent_assignments")
-        shared = (
-            SharedIntelligence.model_validate(shared_intelligence)
-            if isinstance(shared_intelligence, dict)
-            else shared_intelligence
-        )
+        try:
+            shared = (
+                SharedIntelligence.model_validate(shared_intelligence)
+                if isinstance(shared_intelligence, dict)
+                else shared_intelligence
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise InvalidInputError(f"shared_intelligence.{where}", str(first["msg"])) from None
 
         coordination_id = f"{workflow_id}-{uuid.uuid4().hex[:8]}"
         result: CoordinationResultDict = {
@@ -137,8 +146,10 @@ class CoordinationOrchestrator:
         ready_events = {agent: asyncio.Event() for agent in order}
         try:
             await asyncio.gather(
-                *(self._coordinate_agent(coordination_id, agent, depends_on[agent], ready_events, result)
-                  for agent in order)
+                *(
+                    self._coordinate_agent(coordination_id, agent, depends_on[agent], ready_events, result)
+                    for agent in order
+                )
             )
         except DependencyTimeoutError as error:
             result["error"] = str(error)
@@ -174,13 +185,19 @@ class CoordinationOrchestrator:
             await ready[other].wait()
         if self.enable_dependency_resolution:
             dependencies = [
-                Dependency(f"{agent_id}_waits_for_{other}", DependencyType.AGENT_COMPLETION, other,
-                           timeout=self.dependency_timeout)
+                Dependency(
+                    f"{agent_id}_waits_for_{other}",
+                    DependencyType.AGENT_COMPLETION,
+                    other,
+                    timeout=self.dependency_timeout,
+                )
                 for other in upstream
             ]
             outcomes = await asyncio.gather(
-                *(self.dependency_resolver.resolve_dependency(coordination_id, dep, owner=agent_id)
-                  for dep in dependencies)
+                *(
+                    self.dependency_resolver.resolve_dependency(coordination_id, dep, owner=agent_id)
+                    for dep in dependencies
+                )
             )
             for outcome in outcomes:
                 result["dependency_details"].append(outcome.to_dict())

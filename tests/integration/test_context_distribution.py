@@ -16,7 +16,6 @@ import pytest
 from pydantic import ValidationError
 
 from coordination.context import ContextDistributor
-from coordination.models.base import prevalidated as _prevalidated
 from coordination.errors import (
     InvalidIdError,
     InvalidInputError,
@@ -24,6 +23,7 @@ from coordination.errors import (
     PayloadTooLargeError,
 )
 from coordination.metrics import MetricsCollector
+from coordination.models.base import prevalidated as _prevalidated
 from coordination.models.context import (
     AgentContext,
     ContextUpdateRequest,
@@ -171,13 +171,20 @@ async def test_listing_follows_distribution_order(distributor: ContextDistributo
     assert distributor.list_coordination_contexts("other") == []
 
 
-async def test_a_new_distribution_replaces_the_previous_one(distributor: ContextDistributor) -> None:
+async def test_a_later_distribution_adds_agents_and_replaces_only_the_ones_it_names(
+    distributor: ContextDistributor,
+) -> None:
     await distributor.distribute_agent_context(STATE, ASSIGNMENTS)
+    first = list(ASSIGNMENTS)
 
-    await distributor.distribute_agent_context(STATE, {"packager": {"objective": "Package"}})
+    await distributor.distribute_agent_context(
+        STATE, {"packager": {"objective": "Package"}, first[0]: {"objective": "Again"}}
+    )
 
-    assert distributor.list_coordination_contexts(CID) == ["packager"]
-    assert distributor.get_agent_context(CID, "model-gen") is None
+    assert distributor.list_coordination_contexts(CID) == [*first, "packager"]
+    again = distributor.get_agent_context(CID, first[0])
+    assert again is not None and again.agent_assignment.objective == "Again"
+    assert distributor.get_agent_context(CID, first[1]) is not None
 
 
 async def test_absent_agents_and_coordinations_read_as_none(distributor: ContextDistributor) -> None:

@@ -559,3 +559,16 @@ async def test_cancelling_a_waiter_stops_it_at_once(resolver: DependencyResolver
         task.cancel()
         (outcome,) = await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 2.0)
         assert isinstance(outcome, asyncio.CancelledError), attempt
+
+
+async def test_an_overdue_dependency_nobody_waits_for_reads_as_timed_out_not_pending(namespace):
+    from coordination import Dependency, DependencyResolver, SignalCoordinator, ThreadSafeState
+    from coordination.models.dependencies import DependencyType
+
+    state = ThreadSafeState(namespace=namespace)
+    resolver = DependencyResolver(SignalCoordinator(state), state=state)
+    resolver.register_sync("c-overdue", Dependency("late", DependencyType.RESOURCE_AVAILABILITY, "nothing", timeout=0.2))
+    assert resolver.get_pending_dependencies_count("c-overdue") == 1
+    await asyncio.sleep(0.3)
+    assert resolver.get_pending_dependencies_count("c-overdue") == 0
+    assert resolver.get_dependency_status("c-overdue", "late")["status"] == "timeout"

@@ -47,9 +47,7 @@ async def test_a_four_agent_workflow_is_coordinated_in_dependency_order(namespac
     player = asyncio.create_task(
         _run_agents(orchestrator, ["model-gen", "validator-gen", "test-gen", "packager"], completed)
     )
-    result = await orchestrator.coordinate_workflow(
-        "codegen", ASSIGNMENTS, {"type_registry": {"User": "model"}}
-    )
+    result = await orchestrator.coordinate_workflow("codegen", ASSIGNMENTS, {"type_registry": {"User": "model"}})
     coordination_id = await player
 
     assert "error" not in result
@@ -85,9 +83,7 @@ async def test_a_dependency_that_never_completes_ends_the_coordination_with_an_e
     )
     assert "Timeout after 0.3s" in result["error"]
     assert result["dependencies_resolved"] == 0
-    status = orchestrator.dependency_resolver.get_dependency_status(
-        result["coordination_id"], "b_waits_for_a"
-    )
+    status = orchestrator.dependency_resolver.get_dependency_status(result["coordination_id"], "b_waits_for_a")
     assert status["status"] == "timeout"
 
 
@@ -103,11 +99,19 @@ async def test_a_dependency_that_never_completes_ends_the_coordination_with_an_e
         ({"bad id": {"tasks": []}}, InvalidIdError, "agent_assignments"),
     ],
 )
-async def test_an_invalid_workflow_is_refused_before_anything_is_written(
-    namespace, assignments, error, field
-):
+async def test_an_invalid_workflow_is_refused_before_anything_is_written(namespace, assignments, error, field):
     orchestrator = CoordinationOrchestrator(ThreadSafeState(namespace=namespace))
     with pytest.raises(error) as raised:
         await orchestrator.coordinate_workflow("wf", assignments)
     assert raised.value.field == field
+    assert keys_of(namespace) == []
+
+
+async def test_unknown_shared_intelligence_sections_are_refused_naming_them(namespace):
+    from coordination.errors import InvalidInputError
+
+    orchestrator = CoordinationOrchestrator(ThreadSafeState(namespace=namespace))
+    with pytest.raises(InvalidInputError) as raised:
+        await orchestrator.coordinate_workflow("wf", {"a": {"tasks": []}}, {"patterns": {}})
+    assert raised.value.field == "shared_intelligence.patterns"
     assert keys_of(namespace) == []

@@ -33,8 +33,14 @@ def context(task: str = "task-1", **fields: Any) -> RoutingContext:
 
 def rule(rule_id: str, key: str, operator: str, value: Any, decision: str, priority: int = 50, **extra: Any):
     return ConditionalRule(
-        rule_id=rule_id, name=f"rule {rule_id}", condition_key=key, condition_operator=operator,
-        condition_value=value, decision=decision, priority=priority, **extra,
+        rule_id=rule_id,
+        name=f"rule {rule_id}",
+        condition_key=key,
+        condition_operator=operator,
+        condition_value=value,
+        decision=decision,
+        priority=priority,
+        **extra,
     )
 
 
@@ -188,8 +194,14 @@ def test_the_size_is_counted_in_utf8_bytes() -> None:
 
 @pytest.mark.parametrize(
     ("state", "depth"),
-    [({}, 0), ({"a": 1}, 1), ({"a": {}}, 1), ({"a": {"b": 1}}, 2), ({"a": {"b": {"c": 1}}, "d": 1}, 3),
-     ({"a": [{"b": {"c": 1}}]}, 1)],
+    [
+        ({}, 0),
+        ({"a": 1}, 1),
+        ({"a": {}}, 1),
+        ({"a": {"b": 1}}, 2),
+        ({"a": {"b": {"c": 1}}, "d": 1}, 3),
+        ({"a": [{"b": {"c": 1}}]}, 1),
+    ],
 )
 def test_nesting_depth_follows_the_seed(state: dict[str, Any], depth: int) -> None:
     assert nested_depth(state) == depth
@@ -281,8 +293,13 @@ def test_without_any_priority_the_medium_default_is_used_and_says_nothing() -> N
 
 @pytest.mark.parametrize(
     ("priority", "decision", "confidence"),
-    [(80, RoutingDecision.END, 0.95), (79, RoutingDecision.BRANCH, 0.8), (21, RoutingDecision.BRANCH, 0.8),
-     (20, RoutingDecision.SKIP, 0.85), (99.5, RoutingDecision.END, 0.95)],
+    [
+        (80, RoutingDecision.END, 0.95),
+        (79, RoutingDecision.BRANCH, 0.8),
+        (21, RoutingDecision.BRANCH, 0.8),
+        (20, RoutingDecision.SKIP, 0.85),
+        (99.5, RoutingDecision.END, 0.95),
+    ],
 )
 def test_thresholds_are_inclusive_and_decisions_come_from_the_config(
     priority: float, decision: RoutingDecision, confidence: float

@@ -180,8 +180,14 @@ def test_the_rule_error_is_a_value_error_carrying_a_routing_rule_error() -> None
 
 def test_compiling_an_unvalidated_bad_rule_raises_a_routing_rule_error() -> None:
     bad = ConditionalRule.model_construct(
-        rule_id="r", name="n", condition_key="x", condition_operator="in", condition_value="abc",
-        decision=RoutingDecision.SKIP, next_task=None, priority=50,
+        rule_id="r",
+        name="n",
+        condition_key="x",
+        condition_operator="in",
+        condition_value="abc",
+        decision=RoutingDecision.SKIP,
+        next_task=None,
+        priority=50,
     )
     with pytest.raises(RoutingRuleError) as caught:
         ConditionalRouter([bad])
@@ -225,13 +231,29 @@ def test_rules_must_be_a_list(rules: Any) -> None:
 
 def test_rules_may_be_given_as_mappings_and_are_validated() -> None:
     router = ConditionalRouter(
-        [{"rule_id": "r", "name": "n", "condition_key": "x", "condition_operator": "==", "condition_value": 1,
-          "decision": "end"}]
+        [
+            {
+                "rule_id": "r",
+                "name": "n",
+                "condition_key": "x",
+                "condition_operator": "==",
+                "condition_value": 1,
+                "decision": "end",
+            }
+        ]
     )
     assert router.rules[0].decision is RoutingDecision.END
     with pytest.raises(ValidationError) as caught:
         ConditionalRouter(
-            [{"rule_id": "r", "name": "n", "condition_key": "x", "condition_operator": "in", "condition_value": "ab",
-              "decision": "end"}]
+            [
+                {
+                    "rule_id": "r",
+                    "name": "n",
+                    "condition_key": "x",
+                    "condition_operator": "in",
+                    "condition_value": "ab",
+                    "decision": "end",
+                }
+            ]
         )
     assert "condition_value" in str(caught.value)

@@ -1,0 +1,200 @@
+"""Facts about a state that routing decides on (pure): errors, incomplete data, depth, size, complexity.
+
+The orchestrator's ``state_summary`` and the :class:`~coordination.routing.StateAnalysisRouter` use the same
+functions, so they always agree (the seed's summary counted a present-but-falsy ``error`` as an error while its
+router did not).
+"""
+
+from __future__ import annotations
+
+import json
+import json.encoder
+from collections.abc import Mapping
+from typing import Any
+
+from coordination.models.routing import StateComplexityMetrics
+
+#: Keys whose presence with a truthy value means the state carries an error (seed list).
+ERROR_KEYS: tuple[str, ...] = ("error", "errors", "error_count", "failed")
+#: Keys whose presence with a falsy value means required data is missing (seed list).
+REQUIRED_DATA_KEYS: tuple[str, ...] = ("required_data", "mandatory_fields")
+
+# Below this depth the size estimate of a non-JSON state stops descending (it only feeds a saturating score).
+_MAX_ESTIMATE_DEPTH = 200
+
+
+def has_errors(state: Mapping[str, Any]) -> bool:
+    """Tell whether any of :data:`ERROR_KEYS` is present with a truthy value."""
+    get = state.get
+    try:
+        return bool(get("error") or get("errors") or get("error_count") or get("failed"))
+    except (TypeError, ValueError):
+        # A present value without a truth value (an array-like): it is there and not plainly empty.
+        return True
+
+
+def has_incomplete_data(state: Mapping[str, Any]) -> bool:
+    """Tell whether any of :data:`REQUIRED_DATA_KEYS` is present with a falsy value."""
+    for key in REQUIRED_DATA_KEYS:
+        if key in state:
+            try:
+                if not state[key]:
+                    return True
+            except (TypeError, ValueError):
+                continue
+    return False
+
+
+def nested_depth(value: Any) -> int:
+    """Return the seed's nesting depth: the longest chain of non-empty dicts (``{}`` → 0, ``{"a": 1}`` → 1).
+
+    Lists are not descended (as in the seed). Reference cycles are not followed.
+    """
+    if not isinstance(value, dict) or not value:
+        return 0
+    return _safe_depth(value, set())
+
+
+def _fast_depth(mapping: dict[Any, Any]) -> int:
+    # Only called on JSON-encodable states, which have no reference cycles.
+    deepest = 1
+    for child in mapping.values():
+        if child and isinstance(child, dict):
+            depth = 1 + _fast_depth(child)
+            if depth > deepest:
+                deepest = depth
+    return deepest
+
+
+def _safe_depth(mapping: dict[Any, Any], active: set[int]) -> int:
+    active.add(id(mapping))
+    deepest = 1
+    for child in mapping.values():
+        if isinstance(child, dict) and child and id(child) not in active:
+            if len(active) >= _MAX_ESTIMATE_DEPTH:
+                break
+            depth = 1 + _safe_depth(child, active)
+            if depth > deepest:
+                deepest = depth
+    active.discard(id(mapping))
+    return deepest
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON-encodable")
+
+
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+# The C encoder built once and called directly costs a fraction of JSONEncoder.encode() on small states. It keeps
+# no markers (no per-call state, so it can be shared): a reference cycle ends in RecursionError instead of
+# "Circular reference detected", and both mean "not JSON-encodable" here.
+_ENCODE: Any = (
+    None
+    if _C_MAKE_ENCODER is None
+    else _C_MAKE_ENCODER(None, _refuse, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+)
+_PY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_refuse)
+_NOT_ENCODABLE = (TypeError, ValueError, RecursionError)
+
+
+def _compact_json(value: Any) -> str:
+    if _ENCODE is not None:
+        chunks = _ENCODE(value, 0)
+        return chunks[0] if len(chunks) == 1 else "".join(chunks)
+    return _PY_ENCODER.encode(value)
+
+
+def json_size(value: Any) -> int | None:
+    """Return the UTF-8 size of ``value``'s compact JSON encoding, or None when JSON cannot encode it."""
+    try:
+        text = _compact_json(value)
+    except _NOT_ENCODABLE:
+        return None
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def estimate_size(value: Any) -> int:
+    """Estimate the size ``value`` would have as compact JSON, for values JSON cannot encode.
+
+    Objects JSON cannot represent count as their ``str()`` in quotes; reference cycles are counted once.
+    """
+    return _estimate(value, set(), 0)
+
+
+def _estimate(value: Any, active: set[int], depth: int) -> int:
+    if value is None or value is True:
+        return 4
+    if value is False:
+        return 5
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "replace")) + 2
+    if isinstance(value, int | float):
+        return len(repr(value))
+    if depth >= _MAX_ESTIMATE_DEPTH:
+        return 0
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        if id(value) in active:
+            return 0
+        active.add(id(value))
+        try:
+            if isinstance(value, dict):
+                size = 2 + max(len(value) - 1, 0)
+                for key, item in value.items():
+                    key_text = key if isinstance(key, str) else str(key)
+                    size += len(key_text.encode("utf-8", "replace")) + 3 + _estimate(item, active, depth + 1)
+                return size
+            return 2 + max(len(value) - 1, 0) + sum(_estimate(item, active, depth + 1) for item in value)
+        finally:
+            active.discard(id(value))
+    try:
+        return len(str(value).encode("utf-8", "replace")) + 2
+    except Exception:  # an object whose str() fails still takes some room
+        return 8
+
+
+def complexity_score(key_count: int, depth: int, size_bytes: int) -> float:
+    """Return the seed's score: ``min(1, keys/100*0.4 + depth/10*0.3 + bytes/1_000_000*0.3)``."""
+    return min(1.0, key_count / 100.0 * 0.4 + depth / 10.0 * 0.3 + size_bytes / 1_000_000.0 * 0.3)
+
+
+def measure(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the fields of :class:`StateComplexityMetrics` for ``state`` as a plain dict (hot path).
+
+    ``total_size_bytes`` is the deep size: the UTF-8 length of the compact JSON encoding, or an estimate of it
+    when the state holds values JSON cannot encode (then reference cycles are not followed either).
+    """
+    # Inlined (no helper calls on the common path): this runs on every routing decision.
+    try:
+        if _ENCODE is not None:
+            chunks = _ENCODE(state, 0)
+            text = chunks[0] if len(chunks) == 1 else "".join(chunks)
+        else:
+            text = _PY_ENCODER.encode(state)
+    except _NOT_ENCODABLE:
+        size = estimate_size(state)
+        depth = nested_depth(state)
+    else:
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        depth = _fast_depth(state) if state and isinstance(state, dict) else 0
+    key_count = len(state)
+    score = key_count / 100.0 * 0.4 + depth / 10.0 * 0.3 + size / 1_000_000.0 * 0.3
+    get = state.get
+    try:
+        errors = bool(get("error") or get("errors") or get("error_count") or get("failed"))
+    except (TypeError, ValueError):
+        errors = True
+    return {
+        "key_count": key_count,
+        "nested_depth": depth,
+        "total_size_bytes": size,
+        "complexity_score": score if score < 1.0 else 1.0,
+        "has_errors": errors,
+        "has_incomplete_data": (
+            ("required_data" in state or "mandatory_fields" in state) and has_incomplete_data(state)
+        ),
+    }
+
+
+def state_complexity(state: Mapping[str, Any]) -> StateComplexityMetrics:
+    """Measure ``state`` as the :class:`~coordination.routing.StateAnalysisRouter` does."""
+    return StateComplexityMetrics.model_validate(measure(state))
