@@ -1,4 +1,4 @@
-"""``python -m bench core [--json FILE] [--quick]``."""
+"""``python -m bench core|pipeline [--json FILE] [--quick]``."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ SECTIONS = ("routing", "context", "signals", "dependencies", "memory")
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Coordination benchmark suite.")
-    parser.add_argument("suite", choices=["core"], help="the suite to run")
+    parser.add_argument("suite", choices=["core", "pipeline"], help="the suite to run")
     parser.add_argument("--json", dest="json_path", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run, < 30 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer iterations (smoke run: core < 30 s, pipeline < 60 s)"
+    )
     parser.add_argument(
         "--only",
         action="append",
         choices=SECTIONS,
         metavar="SECTION",
-        help="run only this section (repeatable): routing, context, signals, dependencies, memory",
+        help="core only: run only this section (repeatable): routing, context, signals, dependencies, memory",
     )
     return parser.parse_args(argv)
 
@@ -30,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     # The bench key prefix must be in the environment before coordination reads its settings.
     use_fresh_namespace()
+    if args.suite == "pipeline":
+        if args.only:
+            print("--only applies to the core suite only", file=sys.stderr)
+            return 2
+        from bench.pipeline import main as pipeline_main
+
+        return pipeline_main(args.json_path, args.quick)
     from bench.core import main as core_main
 
     return core_main(args.json_path, args.quick, only=args.only)

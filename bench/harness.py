@@ -44,7 +44,7 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
 @dataclass(frozen=True)
 class Target:
     """A pass/fail rule: ``max`` (value ≤ limit), ``ratio_max`` (value/baseline ≤ limit),
-    ``band`` (low ≤ value ≤ limit) or ``info`` (no rule)."""
+    ``ratio_min`` (value/baseline ≥ limit), ``band`` (low ≤ value ≤ limit) or ``info`` (no rule)."""
 
     kind: str
     limit: float = math.nan
@@ -61,6 +61,8 @@ class Target:
             return value <= self.limit
         if self.kind == "ratio_max":
             return ratio is not None and not math.isnan(ratio) and ratio <= self.limit
+        if self.kind == "ratio_min":
+            return ratio is not None and not math.isnan(ratio) and ratio >= self.limit
         if self.kind == "band":
             return self.low <= value <= self.limit
         raise ValueError(f"unknown target kind {self.kind!r}")
@@ -71,6 +73,8 @@ class Target:
             return f"≤ {_num(self.limit)} {self.unit}".rstrip()
         if self.kind == "ratio_max":
             return f"≤ {_num(self.limit)}× baseline"
+        if self.kind == "ratio_min":
+            return f"≥ {_num(self.limit)}× baseline"
         if self.kind == "band":
             return f"{_num(self.low)}–{_num(self.limit)}{self.unit}"
         return "—"
@@ -91,6 +95,7 @@ class Figure:
     detail: str = ""
     stats: dict[str, float] = field(default_factory=dict)
     baseline_stats: dict[str, float] = field(default_factory=dict)
+    not_measured: str = ""  # why the figure could not be measured in this run (its value is then NaN)
 
     @property
     def ratio(self) -> float | None:
@@ -101,7 +106,9 @@ class Figure:
 
     @property
     def passed(self) -> bool | None:
-        """Whether the target is met (None for an informational figure)."""
+        """Whether the target is met (None for an informational or unmeasured figure)."""
+        if self.not_measured:
+            return None
         return self.target.check(self.value, self.ratio)
 
     def as_json(self) -> dict[str, Any]:
@@ -122,6 +129,7 @@ class Figure:
             "detail": self.detail,
             "stats": {k: _finite(v) for k, v in self.stats.items()},
             "baseline_stats": {k: _finite(v) for k, v in self.baseline_stats.items()},
+            "not_measured": self.not_measured or None,
         }
 
 
@@ -154,9 +162,11 @@ def render(figures: Sequence[Figure], title: str, console: Console | None = None
         ratio = "—" if fig.ratio is None else f"{fig.ratio:.2f}×"
         passed = fig.passed
         result = "[dim]info[/]" if passed is None else ("[green]PASS[/]" if passed else "[bold red]FAIL[/]")
+        if fig.not_measured:
+            result = "[yellow]not measured[/]"
         table.add_row(
             fig.name,
-            f"{_num(fig.value)} {fig.unit}",
+            f"not measured: {fig.not_measured}" if fig.not_measured else f"{_num(fig.value)} {fig.unit}",
             baseline,
             ratio,
             fig.target.text(),
@@ -187,10 +197,14 @@ def markdown_table(document: dict[str, Any]) -> str:
     for fig in document["figures"]:
         unit = fig["unit"]
         value = "—" if fig["value"] is None else f"{_num(fig['value'])} {unit}"
+        if fig.get("not_measured"):
+            value = f"not measured: {fig['not_measured']}"
         baseline = "—" if fig["baseline"] is None else f"{_num(fig['baseline'])} {unit} ({fig['baseline_name']})"
         ratio = "—" if fig["ratio"] is None else f"{fig['ratio']:.2f}×"
         passed = fig["passed"]
         result = "info" if passed is None else ("PASS" if passed else "**FAIL**")
+        if fig.get("not_measured"):
+            result = "not measured"
         lines.append(
             f"| {fig['name']} | {value} | {baseline} | {ratio} | {fig['target']} | {result} "
             f"| {fig['seed_published'] or '—'} |"

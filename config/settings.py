@@ -14,6 +14,7 @@ from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validato
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SCHEMA_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -41,18 +42,15 @@ class Settings(BaseSettings):
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         description="PostgreSQL archive (SQLAlchemy URL).",
     )
-    namespace: str = Field(
-        "coord", description="Prefix of every Redis key this service writes; tests use their own."
+    database_schema: str = Field(
+        "public", description="PostgreSQL schema holding the archive tables (tests use one of their own)."
     )
+    namespace: str = Field("coord", description="Prefix of every Redis key this service writes; tests use their own.")
 
     max_signal_bytes: PositiveInt = Field(64 * 1024, description="Largest accepted signal event data (JSON).")
     max_context_bytes: PositiveInt = Field(256 * 1024, description="Largest accepted agent context (JSON).")
-    max_state_value_bytes: PositiveInt = Field(
-        1024 * 1024, description="Largest accepted state value (JSON)."
-    )
-    signal_history_size: PositiveInt = Field(
-        10_000, description="Default signal stream cap per coordination."
-    )
+    max_state_value_bytes: PositiveInt = Field(1024 * 1024, description="Largest accepted state value (JSON).")
+    signal_history_size: PositiveInt = Field(10_000, description="Default signal stream cap per coordination.")
     state_history_size: PositiveInt = Field(1_000, description="Default change-log cap per state namespace.")
     routing_history_size: PositiveInt = Field(1_000, description="Default in-process routing history.")
     metrics_history_size: PositiveInt = Field(100_000, description="Metrics kept in Redis before archiving.")
@@ -83,15 +81,20 @@ class Settings(BaseSettings):
         600, description="A queued agent whose message never started is re-sent after this long."
     )
 
-    flower_basic_auth: SecretStr | None = Field(
-        None, description="user:password for Flower's basic authentication."
-    )
+    flower_basic_auth: SecretStr | None = Field(None, description="user:password for Flower's basic authentication.")
 
     @field_validator("namespace", "pipeline_namespace", "task_queue")
     @classmethod
     def _namespace_is_a_key_segment(cls, value: str) -> str:
         if not _NAMESPACE_PATTERN.match(value):
             raise ValueError("must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ (it starts every Redis key)")
+        return value
+
+    @field_validator("database_schema")
+    @classmethod
+    def _schema_is_an_identifier(cls, value: str) -> str:
+        if not _SCHEMA_PATTERN.match(value):
+            raise ValueError("must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$ (a plain PostgreSQL identifier)")
         return value
 
     @field_validator("task_time_limit")

@@ -90,17 +90,13 @@ def agent(name: str, **task_options: Any) -> Callable[[Callable[..., Any]], Any]
 
 
 __all__ = [
-    "AgentStatus",
-    "CoordinationStatus",
-    "Workflow",
-    "agent",
-    "coordination_status",
     "AgentAssignment",
     "AgentCompletedSignal",
     "AgentCompletionConfig",
     "AgentContext",
     "AgentCoordinationState",
     "AgentInitializedSignal",
+    "AgentStatus",
     "CodeGenerationState",
     "ConditionalRouter",
     "ConditionalRule",
@@ -112,6 +108,7 @@ __all__ = [
     "CoordinationOrchestrator",
     "CoordinationProtocols",
     "CoordinationSignal",
+    "CoordinationStatus",
     "Dependency",
     "DependencyResolutionError",
     "DependencyResolutionResult",
@@ -155,5 +152,8 @@ __all__ = [
     "ThreadSafeState",
     "ThreadSafeStateError",
     "UnknownSignalTypeError",
+    "Workflow",
     "WorkflowError",
+    "agent",
+    "coordination_status",
 ]

@@ -50,9 +50,7 @@ async def _agent_main(namespace: str, ready: Any) -> None:
         f"context v{context.context_version}: {context.agent_assignment.objective!r}, "
         f"waits for {context.agent_assignment.dependencies}",
     )
-    stream = signals.subscribe_to_signals(
-        COORDINATION_ID, "validator-gen", ["agent_completed", "agent_initialized"]
-    )
+    stream = signals.subscribe_to_signals(COORDINATION_ID, "validator-gen", ["agent_completed", "agent_initialized"])
     dependencies = [
         Dependency("validators_wait_for_models", DependencyType.AGENT_COMPLETION, "model-gen", timeout=30),
         Dependency(
@@ -94,9 +92,7 @@ async def _agent_main(namespace: str, ready: Any) -> None:
 
     ready.set()
     await asyncio.gather(listen(), *(wait(dep) for dep in dependencies))
-    state.update(
-        {"generated_validators": {"UserValidator": "validators/user.py"}}, changed_by="validator-gen"
-    )
+    state.update({"generated_validators": {"UserValidator": "validators/user.py"}}, changed_by="validator-gen")
     await signals.emit(
         COORDINATION_ID,
         "agent_completed",
@@ -149,9 +145,7 @@ async def _coordinator(namespace: str, environment: dict[str, str]) -> None:
 
     watching = asyncio.create_task(validator_done())
 
-    await signals.emit(
-        COORDINATION_ID, "agent_initialized", {"agent_id": "model-gen"}, sender_agent_id="model-gen"
-    )
+    await signals.emit(COORDINATION_ID, "agent_initialized", {"agent_id": "model-gen"}, sender_agent_id="model-gen")
     state.update(
         {"generated_models": {"User": "models/user.py"}, "completed_tasks": ["model-gen"]},
         changed_by="model-gen",
@@ -223,9 +217,7 @@ def _summary(state: Any, signals: Any, resolver: Any, metrics: Any) -> None:
         table.add_row("dependency", f"{dep_id}: {status}, waited {detail['wait_ms']:.0f} ms")
     history = state.get_history(limit=3)
     table.add_row("state", f"version {state.get_version()}, keys {sorted(state.keys())}")
-    table.add_row(
-        "state history", "; ".join(f"v{r.version} {r.operation} {r.key} by {r.changed_by}" for r in history)
-    )
+    table.add_row("state history", "; ".join(f"v{r.version} {r.operation} {r.key} by {r.changed_by}" for r in history))
     recorded = metrics.read_metrics(limit=1000)
     names = sorted({metric.metric_name for metric in recorded})
     table.add_row("metrics", f"{len(recorded)} read back from Redis: {', '.join(names)}")
@@ -250,8 +242,7 @@ def run_demo() -> int:
         reload_settings()
         reset_clients()
         console.print(
-            f"[yellow]No Redis reachable at {url}: running on an embedded in-process server "
-            f"({embedded.url(2)})[/]"
+            f"[yellow]No Redis reachable at {url}: running on an embedded in-process server ({embedded.url(2)})[/]"
         )
     environment = {key: value for key, value in os.environ.items() if key.startswith("COORD_")}
     namespace = f"demo-{uuid.uuid4().hex[:8]}"

@@ -41,8 +41,12 @@ class SignalCoordinatorStub(ISignalCoordinator):
         """Record a signal."""
         self.signals.insert(
             0,
-            {"coordination_id": coordination_id, "signal_type": event_type, "event_data": event_data,
-             "metadata": {"priority": priority}},
+            {
+                "coordination_id": coordination_id,
+                "signal_type": event_type,
+                "event_data": event_data,
+                "metadata": {"priority": priority},
+            },
         )
 
     async def check_agent_completion(
@@ -56,8 +60,10 @@ class SignalCoordinatorStub(ISignalCoordinator):
     ) -> list[dict[str, Any]]:
         """Return recorded signals, newest first."""
         return [
-            signal for signal in self.signals
-            if signal["coordination_id"] == coordination_id and (event_type is None or signal["signal_type"] == event_type)
+            signal
+            for signal in self.signals
+            if signal["coordination_id"] == coordination_id
+            and (event_type is None or signal["signal_type"] == event_type)
         ]
 
     async def mark_agent_completed(

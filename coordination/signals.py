@@ -46,9 +46,7 @@ _BLOCK_MS = 1000
 _background: set[asyncio.Task[Any]] = set()
 
 
-_SPEC_FIELDS = frozenset(
-    {"event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id"}
-)
+_SPEC_FIELDS = frozenset({"event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id"})
 
 
 class _Moment:
@@ -103,9 +101,7 @@ class SignalCoordinator:
         max_history_size: int = 10000,
     ) -> None:
         if not isinstance(max_history_size, int) or max_history_size <= 0:
-            raise InvalidInputError(
-                "max_history_size", f"must be a positive integer, got {max_history_size!r}"
-            )
+            raise InvalidInputError("max_history_size", f"must be a positive integer, got {max_history_size!r}")
         self.state = state
         self.metrics = metrics_collector
         self._max_history_size = max_history_size
@@ -129,9 +125,7 @@ class SignalCoordinator:
         :meth:`emit` for a variant that also raises on unknown types and returns the stored signal.
         """
         try:
-            await self.emit(
-                coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata
-            )
+            await self.emit(coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata)
         except UnknownSignalTypeError as error:
             logger.error("signal refused for coordination %r: %s", coordination_id, error)
             return False
@@ -163,9 +157,7 @@ class SignalCoordinator:
         outcome = await self.emit_many_detailed(coordination_id, [spec])
         return outcome.signals[0]
 
-    async def emit_many(
-        self, coordination_id: str, signals: Sequence[Mapping[str, Any]]
-    ) -> list[CoordinationSignal]:
+    async def emit_many(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> list[CoordinationSignal]:
         """Emit many signals in one round trip.
 
         Each item is a mapping with ``event_type`` and optionally ``event_data``, ``sender_agent_id``,
@@ -173,9 +165,7 @@ class SignalCoordinator:
         """
         return (await self.emit_many_detailed(coordination_id, signals)).signals
 
-    async def emit_many_detailed(
-        self, coordination_id: str, signals: Sequence[Mapping[str, Any]]
-    ) -> EmitOutcome:
+    async def emit_many_detailed(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Like :meth:`emit_many`, also returning the dependencies the signals settled."""
         started = time.perf_counter()
         built, keys, args = self._prepare(coordination_id, signals)
@@ -369,9 +359,7 @@ class SignalCoordinator:
                     tags={"signal_type": signal.signal_type.value, "agent_id": agent_id},
                 )
             for delay in delays:
-                self.metrics.record_timing_nowait(
-                    "signal_propagation_time_ms", delay, tags={"agent_id": agent_id}
-                )
+                self.metrics.record_timing_nowait("signal_propagation_time_ms", delay, tags={"agent_id": agent_id})
 
         async def write() -> None:
             await script("signal_received").run_async(
@@ -460,17 +448,13 @@ class SignalCoordinator:
     ) -> list[dict[str, Any]]:
         """Return the history as JSON-ready dicts, newest first (seed adapter)."""
         filters = {"signal_type": event_type} if event_type else None
-        return [
-            signal.model_dump(mode="json") for signal in self.get_signal_history(coordination_id, filters)
-        ]
+        return [signal.model_dump(mode="json") for signal in self.get_signal_history(coordination_id, filters)]
 
 
 class SignalStream(AsyncIterator[CoordinationSignal]):
     """An async iterator over one subscription; holds nothing in Redis, so abandoning it leaks nothing."""
 
-    def __init__(
-        self, coordinator: SignalCoordinator, subscription: SignalSubscription, ckeys: CoordinationKeys
-    ):
+    def __init__(self, coordinator: SignalCoordinator, subscription: SignalSubscription, ckeys: CoordinationKeys):
         self.subscription = subscription
         self._coordinator = coordinator
         self._ckeys = ckeys

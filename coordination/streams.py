@@ -52,9 +52,7 @@ def offset_from(since: str | datetime | float, field: str) -> str:
         if head.isdigit() and (tail == "" or tail.isdigit()):
             return since if tail else f"{head}-0"
         raise InvalidInputError(field, f"{since!r} is not a stream offset like '1700000000000-0'")
-    raise InvalidInputError(
-        field, f"must be a stream offset, a datetime or a POSIX time, got {type(since).__name__}"
-    )
+    raise InvalidInputError(field, f"must be a stream offset, a datetime or a POSIX time, got {type(since).__name__}")
 
 
 def _before(milliseconds: int) -> str:

@@ -29,8 +29,11 @@ def generate_models(run: Any) -> dict[str, Any]:
     quality = first_quality if run.attempt == 1 else 0.95
     run.state.set("generated_models", {"User": "models/user.py", "Order": "models/order.py"}, changed_by=run.agent_id)
     run.report_quality("model-quality", quality)
-    return {"summary": f"Generated 2 models (attempt {run.attempt})", "quality_score": quality,
-            "artifacts": ["models/user.py", "models/order.py"]}
+    return {
+        "summary": f"Generated 2 models (attempt {run.attempt})",
+        "quality_score": quality,
+        "artifacts": ["models/user.py", "models/order.py"],
+    }
 
 
 @agent("validator-gen")
@@ -38,8 +41,9 @@ def generate_validators(run: Any) -> dict[str, Any]:
     """Generate validators for the models model-gen produced."""
     _work(run)
     models = run.state.get("generated_models", {}) or {}
-    run.state.set("generated_validators", {name: f"validators/{name.lower()}.py" for name in models},
-                  changed_by=run.agent_id)
+    run.state.set(
+        "generated_validators", {name: f"validators/{name.lower()}.py" for name in models}, changed_by=run.agent_id
+    )
     return {"summary": f"Generated {len(models)} validators", "quality_score": 0.9}
 
 
@@ -57,5 +61,8 @@ def package(run: Any) -> dict[str, Any]:
     _work(run)
     validators = run.result_of("validator-gen") or {}
     tests = run.result_of("test-gen") or {}
-    return {"summary": f"Packaged: {validators.get('summary')}; {tests.get('summary')}", "quality_score": 1.0,
-            "artifacts": ["dist/codegen-0.1.0.tar.gz"]}
+    return {
+        "summary": f"Packaged: {validators.get('summary')}; {tests.get('summary')}",
+        "quality_score": 1.0,
+        "artifacts": ["dist/codegen-0.1.0.tar.gz"],
+    }

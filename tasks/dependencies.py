@@ -8,7 +8,7 @@ from config.celery_app import app
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.polling import poll_due_dependencies
-from coordination.pipeline.spec_cache import workflow_of
+from coordination.pipeline.spec_cache import stored_workflow
 from coordination.signals import SettledDependency
 from tasks import names
 
@@ -18,8 +18,11 @@ def start_unblocked(settled: list[SettledDependency]) -> list[str]:
     dispatcher = Dispatcher(components())
     started: list[str] = []
     for item in settled:
-        if item.ready_agent and dispatcher.records.meta(item.coordination_id):
-            spec = workflow_of(dispatcher.records, item.coordination_id)
+        if not item.ready_agent:
+            continue
+        # No stored workflow: not a pipeline coordination (a resolver used directly), or expired.
+        spec = stored_workflow(dispatcher.records, item.coordination_id)
+        if spec is not None:
             started += dispatcher.enqueue_settled(spec, [item])
     return started
 

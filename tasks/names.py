@@ -13,7 +13,16 @@ EXPIRE_FINISHED = "coordination.beat.expire_finished"
 AGENT_PREFIX = "agent."
 
 ALL = frozenset(
-    {PING, EMIT_SIGNAL, CHECK_DEPENDENCIES, MARK_RESOURCE, SET_GATE, POLL_DEPENDENCIES, ARCHIVE_HISTORY, EXPIRE_FINISHED}
+    {
+        PING,
+        EMIT_SIGNAL,
+        CHECK_DEPENDENCIES,
+        MARK_RESOURCE,
+        SET_GATE,
+        POLL_DEPENDENCIES,
+        ARCHIVE_HISTORY,
+        EXPIRE_FINISHED,
+    }
 )
 
 

@@ -25,8 +25,16 @@ def emit_signal(
     parts = components()
     outcome = parts.signals.emit_sync(
         coordination_id,
-        [{"event_type": event_type, "event_data": event_data or {}, "sender_agent_id": sender_agent_id,
-          "recipient_agents": recipient_agents, "metadata": metadata, "signal_id": signal_id}],
+        [
+            {
+                "event_type": event_type,
+                "event_data": event_data or {},
+                "sender_agent_id": sender_agent_id,
+                "recipient_agents": recipient_agents,
+                "metadata": metadata,
+                "signal_id": signal_id,
+            }
+        ],
     )
     dispatcher = Dispatcher(parts)
     started: list[str] = []

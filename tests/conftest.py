@@ -61,3 +61,23 @@ def keys_of(namespace: str) -> list[str]:
     """Every key of the session that mentions ``namespace`` (to check that nothing was written)."""
     client = sync_client()
     return sorted(client.scan_iter(match=f"{SESSION_ROOT}:*{namespace}*", count=1000))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A reachable PostgreSQL (the archive); yields its SQLAlchemy URL. Tests create schemas of their own in it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from config.settings import get_settings
+
+    url = get_settings().database_url
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as error:  # any connection problem means "not reachable"
+        _missing("PostgreSQL", error)
+    finally:
+        engine.dispose()
+    yield url

@@ -129,7 +129,7 @@ class Dispatcher:
             self.enqueue(spec, coordination_id, ready, mode="branch")
         if outcome in ("failed", "timed_out") and plan.reason and plan.reason != error:
             error = f"{plan.reason}; last error: {error}" if error and error not in plan.reason else plan.reason
-        first, final = self.records.settle(
+        first, final, coordination_status = self.records.settle(
             coordination_id,
             agent_id,
             mode=mode,
@@ -168,7 +168,7 @@ class Dispatcher:
                 f"{coordination_id}.{agent_id}.a{attempt}.failed",
             )
         for other in plan.skip:
-            first_skip, skip_final = self.records.settle(
+            first_skip, skip_final, _status = self.records.settle(
                 coordination_id,
                 other,
                 mode="mark",
@@ -182,9 +182,9 @@ class Dispatcher:
                 final = final or skip_final
         if plan.end and self.records.end(coordination_id, plan.end, plan.reason or decision):
             final = plan.end
-        self.finished(coordination_id, final or self._final_if_done(coordination_id), plan.reason)
+        # A coordination that had already ended when this outcome was settled (ended early by another agent) is
+        # announced again; the announcement's id is deterministic, so it is stored once. The settle script
+        # reports that status, which saves reading the record once more.
+        ended = coordination_status if coordination_status in ("completed", "failed") else ""
+        self.finished(coordination_id, final or ended, plan.reason)
         return True
-
-    def _final_if_done(self, coordination_id: str) -> str:
-        meta = self.records.meta(coordination_id)
-        return meta.get("status", "") if meta.get("status") in ("completed", "failed") else ""

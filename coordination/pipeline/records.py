@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from redis.exceptions import NoScriptError
 
 from coordination import jsonutil
 from coordination.store.connection import sync_client
@@ -17,6 +19,39 @@ TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out"})
 def now_ms() -> int:
     """Current time in milliseconds (the unit every record uses)."""
     return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The verdict on one delivery, with what an admitted attempt reads next, fetched in the same round trip.
+
+    Attributes:
+        verdict: 'run' | 'stale' | 'duplicate' | 'exhausted' | 'cancelled' (see :meth:`Records.start`).
+        detail: the script's detail (deliveries so far, or why the delivery was refused).
+        workflow_json: the stored workflow declaration, when it was asked for (None otherwise or if absent).
+        context_json: the agent's distributed context (None if it has none).
+        input_json: the input the coordination was submitted with (None if absent).
+    """
+
+    verdict: str
+    detail: str
+    workflow_json: str | None
+    context_json: str | None
+    input_json: str | None
+
+
+class Settled(NamedTuple):
+    """What :meth:`Records.settle` did: whether it was the first to settle, and the coordination's status.
+
+    Attributes:
+        first: this call recorded the outcome (False: a duplicate; nothing changed).
+        final: 'completed' or 'failed' when this call finished the coordination, else ''.
+        coordination_status: the coordination's status right after the call (running, completed, failed).
+    """
+
+    first: bool
+    final: str
+    coordination_status: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +99,46 @@ class Records:
         )
         return str(verdict), str(detail)
 
+    def admit(
+        self,
+        coordination_id: str,
+        agent_id: str,
+        attempt: int,
+        task_id: str,
+        max_deliveries: int,
+        *,
+        with_workflow: bool = False,
+    ) -> Admission:
+        """:meth:`start`, and the reads an admitted attempt needs, in one round trip.
+
+        The reads (context, input, and the workflow when ``with_workflow``) are pipelined with the script; the
+        server runs them in order, right after it, so they see what a read after :meth:`start` would see. The
+        script never writes for an agent the coordination does not have, so reading the workflow in the same
+        round trip (and checking the agent against it afterwards) changes nothing for a bad delivery.
+        """
+        ck = self.coordination(coordination_id)
+        lua = script("agent_start")
+        client = sync_client()
+        for retry in range(2):
+            pipe = client.pipeline(transaction=False)
+            if with_workflow:
+                pipe.get(ck.workflow)
+            pipe.evalsha(lua.sha, 2, ck.meta, ck.agent(agent_id), now_ms(), attempt, task_id, max_deliveries)
+            pipe.hget(ck.contexts, agent_id)
+            pipe.get(ck.input)
+            try:
+                replies = pipe.execute()
+            except NoScriptError:
+                # First use on this server (or its script cache was flushed): the script did not run; load it.
+                if retry:
+                    raise
+                client.script_load(lua.source)
+                continue
+            workflow = replies.pop(0) if with_workflow else None
+            (verdict, detail), context, input_json = replies
+            return Admission(str(verdict), str(detail), workflow, context, input_json)
+        raise AssertionError("unreachable")
+
     def settle(
         self,
         coordination_id: str,
@@ -76,10 +151,10 @@ class Records:
         quality: float | None = None,
         error: str = "",
         decision: str = "",
-    ) -> tuple[bool, str]:
-        """Record an outcome once. Returns (first, final coordination status or '')."""
+    ) -> Settled:
+        """Record an outcome once; see :class:`Settled` for what it returns."""
         ck = self.coordination(coordination_id)
-        verdict, final = script("agent_settle")(
+        verdict, final, status = script("agent_settle")(
             sync_client(),
             [ck.meta, ck.agent(agent_id), self.keys.active, self.keys.finished],
             [
@@ -94,7 +169,7 @@ class Records:
                 decision,
             ],
         )
-        return verdict == "first", str(final)
+        return Settled(verdict == "first", str(final), str(status))
 
     def end(self, coordination_id: str, final: str, reason: str) -> bool:
         """End a running coordination early; agents not started are skipped. True if this call ended it."""

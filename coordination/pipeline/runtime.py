@@ -23,7 +23,7 @@ from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.routing import orchestrator_for
-from coordination.pipeline.spec_cache import workflow_of
+from coordination.pipeline.spec_cache import cached_workflow, remember_workflow, workflow_of
 from coordination.planning import compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
 
@@ -118,11 +118,24 @@ def execute_attempt(
     parts = components()
     dispatcher = Dispatcher(parts)
     records = dispatcher.records
-    spec = workflow_of(records, coordination_id)
-    if agent_id not in spec.agents:
-        raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
     settings = get_settings()
-    verdict, detail = records.start(coordination_id, agent_id, attempt, task_id, settings.max_redeliveries + 1)
+    # One round trip admits the delivery and reads what the attempt needs (and the workflow, if this process has
+    # not seen the coordination yet): the first steps of an attempt are latency, not work.
+    cached = cached_workflow(coordination_id)
+    if cached is not None and agent_id not in cached.agents:
+        raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
+    admission = records.admit(
+        coordination_id, agent_id, attempt, task_id, settings.max_redeliveries + 1, with_workflow=cached is None
+    )
+    if cached is None:
+        if admission.workflow_json is None:
+            raise InvalidInputError("coordination_id", f"no coordination {coordination_id!r} in the store")
+        spec = remember_workflow(coordination_id, admission.workflow_json)
+        if agent_id not in spec.agents:
+            raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
+    else:
+        spec = cached
+    verdict, detail = admission.verdict, admission.detail
     if verdict == "exhausted":
         reason = f"message delivered {detail} times without finishing; giving up"
         plan = plan_after_attempt(
@@ -142,7 +155,7 @@ def execute_attempt(
         logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, detail)
         return {"agent": agent_id, "attempt": attempt, "status": verdict, "detail": detail}
 
-    context = parts.contexts.get_agent_context(coordination_id, agent_id)
+    context = None if admission.context_json is None else AgentContext.model_validate_json(admission.context_json)
     dispatcher.signal(
         coordination_id,
         SignalType.AGENT_INITIALIZED,
@@ -155,7 +168,7 @@ def execute_attempt(
         agent_id,
         attempt,
         context,
-        records.input(coordination_id),
+        None if admission.input_json is None else jsonutil.loads(admission.input_json),
         coordination_state(coordination_id),
         parts,
         spec,

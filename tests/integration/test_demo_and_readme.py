@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run_demo(environment: dict[str, str]) -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "coordination.cli", "demo"],
+        [sys.executable, "-m", "coordination.cli", "demo", "--core"],
         env=environment,
         capture_output=True,
         text=True,

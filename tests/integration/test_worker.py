@@ -19,8 +19,26 @@ def worker(redis_server):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     node = f"{queue}@localhost"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", queue, "-n", node,
-         "-c", "1", "-P", "solo", "-l", "warning", "--without-mingle", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            node,
+            "-c",
+            "1",
+            "-P",
+            "solo",
+            "-l",
+            "warning",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         env=os.environ.copy(),
     )
     try:

@@ -3,15 +3,18 @@
 -- KEYS: meta, agent, active, finished
 -- ARGV: NOW, cid, mode ('finish': the running attempt ends | 'mark': a waiting or queued agent is settled),
 --       attempt, outcome (completed|failed|skipped|timed_out|retrying), result_json, quality, error, decision
--- Returns {'first', coordination_final_status_or_empty} or {'duplicate', current_status}.
+-- Returns {'first', coordination_final_status_or_empty, coordination_status} or
+-- {'duplicate', current_agent_status, coordination_status}; coordination_status is the meta status after the call.
 local meta, agent, active, finished = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cid, mode, attempt, outcome = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local status = redis.call('HGET', agent, 'status')
 local current = tonumber(redis.call('HGET', agent, 'attempt') or '0')
 if mode == 'finish' then
-  if status ~= 'running' or attempt ~= current then return {'duplicate', tostring(status)} end
+  if status ~= 'running' or attempt ~= current then
+    return {'duplicate', tostring(status), tostring(redis.call('HGET', meta, 'status'))}
+  end
 elseif status ~= 'waiting' and status ~= 'queued' then
-  return {'duplicate', tostring(status)}
+  return {'duplicate', tostring(status), tostring(redis.call('HGET', meta, 'status'))}
 end
 redis.call('HSET', agent, 'status', outcome, 'finished_ms', now, 'error', ARGV[8], 'decision', ARGV[9])
 if ARGV[6] ~= '' then
@@ -37,4 +40,4 @@ if outcome ~= 'retrying' then
     redis.call('ZADD', finished, now, cid)
   end
 end
-return {'first', final}
+return {'first', final, tostring(redis.call('HGET', meta, 'status'))}
