@@ -1,0 +1,109 @@
+"""The ``coord`` command line (Typer + Rich).
+
+::
+
+    coord demo                                   the example pipeline end to end (coord demo --core: components)
+    coord submit FILE [--input JSON] [--wait]    start a coordination, print its id
+    coord status|watch|history CID               look at one
+    coord resource mark ID [--unavailable]       events that dependencies wait for
+    coord gate set ID SCORE
+    coord check                                  services, workers and a canary task through the queue
+    coord db upgrade                             create or migrate the archive
+    coord bench core|pipeline                    benchmarks
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from coordination.cli import commands
+from coordination.cli.common import console, err_console, guarded
+
+app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks, each figure beside a baseline measured in the same run.")
+app.add_typer(bench_app, name="bench")
+app.add_typer(commands.resource_app, name="resource")
+app.add_typer(commands.gate_app, name="gate")
+app.add_typer(commands.db_app, name="db")
+app.command()(commands.submit)
+app.command()(commands.status)
+app.command()(commands.watch)
+app.command()(commands.history)
+
+JsonPath = Annotated[str | None, typer.Option("--json", help="Also write the results to this JSON file.")]
+Quick = Annotated[bool, typer.Option("--quick", help="Fewer iterations: a smoke run, not a measurement.")]
+
+
+@app.command()
+@guarded
+def demo(
+    core: Annotated[bool, typer.Option("--core", help="Instead: the components in two processes.")] = False,
+    pace: Annotated[
+        float, typer.Option("--pace", min=0.0, help="Scales how long each example agent works (0: no wait).")
+    ] = 1.0,
+    resource_after: Annotated[
+        float, typer.Option("--resource-after", min=0.0, help="Seconds after submission until artifact-store is up.")
+    ] = 2.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Give up after this many seconds.")] = 120.0,
+    own_workers: Annotated[
+        bool, typer.Option("--own-workers", help="Always start a worker and beat, even if a worker is running.")
+    ] = False,
+    pool: Annotated[
+        str, typer.Option("--pool", help="Pool of the demo's own worker (prefork, threads, solo).")
+    ] = "prefork",
+) -> None:
+    """Run the example pipeline end to end through real workers (embedded Redis when none is reachable)."""
+    if core:
+        from coordination.demo import run_demo as run_core_demo
+
+        raise typer.Exit(run_core_demo())
+    from coordination.cli.demo import DemoOptions, run_demo
+
+    try:
+        code = run_demo(DemoOptions(pace, resource_after, timeout, own_workers, pool))
+    except RuntimeError as error:
+        err_console.print(f"[red]demo failed:[/] {error}")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+@guarded
+def check() -> None:
+    """Check the store, the broker, the archive database, the workers, and a canary task through the queue."""
+    from coordination.cli.checks import Check, run_checks
+
+    def report(outcome: Check) -> None:
+        mark = "[green]ok  [/]" if outcome.ok else "[bold red]FAIL[/]"
+        console.print(f"{mark} {outcome.name:<9} {outcome.detail}")
+
+    outcomes = run_checks(report)
+    if not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@bench_app.command("core")
+def bench_core(json_path: JsonPath = None, quick: Quick = False) -> None:
+    """Benchmark the coordination core (signals, routing, contexts, dependencies, memory)."""
+    from bench.core import main as run_core
+
+    raise typer.Exit(run_core(json_path, quick))
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(json_path: JsonPath = None, quick: Quick = False) -> None:
+    """Benchmark the distributed pipeline through real workers (latency per hop, throughput)."""
+    try:
+        from bench.pipeline import main as run_pipeline
+    except ImportError as error:
+        err_console.print(f"[red]error:[/] the pipeline benchmark is not available ({error})")
+        raise typer.Exit(1) from None
+    raise typer.Exit(run_pipeline(json_path, quick))
+
+
+def main() -> None:
+    """Entry point of the ``coord`` script."""
+    app(args=sys.argv[1:], prog_name="coord")

@@ -1,0 +1,129 @@
+"""``coord check``: is every service the pipeline needs there, and does a task go through the queue?"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coordination.cli.common import hide_password
+
+#: How long the canary task may take to come back through the queue.
+CANARY_TIMEOUT_S = 10.0
+#: How long each network probe may take.
+PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def _redis(name: str, url: str) -> Check:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=PROBE_TIMEOUT_S)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError) as error:
+        return Check(name, False, f"{hide_password(url)}: {error}")
+    return Check(name, True, hide_password(url))
+
+
+def check_store() -> Check:
+    """The coordination store answers PING."""
+    from config.settings import get_settings
+
+    return _redis("store", str(get_settings().redis_url))
+
+
+def check_broker() -> Check:
+    """The Celery broker answers PING."""
+    from config.settings import get_settings
+
+    return _redis("broker", str(get_settings().broker_url))
+
+
+def check_database() -> Check:
+    """The archive database answers ``select 1``."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from config.settings import get_settings
+
+    url = get_settings().database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        try:
+            from coordination.archive.engine import get_engine
+        except ImportError:
+            engine = create_engine(url, poolclass=NullPool)
+        else:
+            engine = get_engine()
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as error:  # any driver's connection error means "not reachable"
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return Check("database", False, f"{shown}: {message[0] if message else type(error).__name__}")
+    return Check("database", True, shown)
+
+
+def check_workers() -> Check:
+    """At least one worker answers ``inspect ping``."""
+    from config.celery_app import app
+
+    replies = app.control.inspect(timeout=1.0).ping() or {}
+    if not replies:
+        return Check("workers", False, "no worker answered `inspect ping` within 1 s")
+    return Check("workers", True, f"{len(replies)} answering: {', '.join(sorted(replies))}")
+
+
+def check_canary() -> Check:
+    """A ping task goes through the configured queue to a worker and its result comes back."""
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from config.celery_app import app
+    from tasks import names
+
+    queue = app.conf.task_default_queue
+    started = time.perf_counter()
+    result = app.send_task(names.PING, queue=queue)
+    try:
+        answer = result.get(timeout=CANARY_TIMEOUT_S)
+    except CeleryTimeout:
+        # The canary's message must not run later, on a worker that comes after the check gave up; and its result
+        # subscription is dropped now, not at interpreter shutdown.
+        result.revoke()
+        result.backend.remove_pending_result(result)
+        return Check("canary", False, f"no worker ran {names.PING} from queue {queue!r} within {CANARY_TIMEOUT_S:g} s")
+    elapsed = (time.perf_counter() - started) * 1000
+    where = f"pid {answer.get('pid')} on {answer.get('host')}"
+    return Check("canary", True, f"queue {queue!r} → {where} in {elapsed:.0f} ms")
+
+
+def run_checks(report: Callable[[Check], None]) -> list[Check]:
+    """Run every check, reporting each as it finishes; worker checks need a reachable broker."""
+    outcomes = []
+    for probe in (check_store, check_broker, check_database):
+        outcome = probe()
+        report(outcome)
+        outcomes.append(outcome)
+    if not outcomes[1].ok:
+        skipped = [Check(name, False, "skipped: the broker is unreachable") for name in ("workers", "canary")]
+    else:
+        workers = check_workers()
+        report(workers)
+        outcomes.append(workers)
+        skipped = [check_canary() if workers.ok else Check("canary", False, "skipped: no worker answered")]
+    for outcome in skipped:
+        report(outcome)
+        outcomes.append(outcome)
+    return outcomes

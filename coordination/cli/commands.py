@@ -1,0 +1,216 @@
+"""Pipeline commands: submit, status, watch, history, resource mark, gate set, db upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coordination.cli import render
+from coordination.cli.common import console, fail, guarded, parse_json_option
+from coordination.errors import InvalidInputError
+from coordination.pipeline.status import CoordinationStatus
+
+#: How often ``--wait`` and the demo read the coordination's status (5 times a second).
+POLL_SECONDS = 0.2
+
+
+def _status_or_exit(coordination_id: str) -> CoordinationStatus:
+    """The live status, else the archived one; exit 1 when neither knows the coordination."""
+    from coordination.errors import StoreUnavailableError
+    from coordination.pipeline.status import read_status
+
+    live = read_status(coordination_id)
+    if live is not None:
+        return live
+    try:
+        from coordination.archive.reader import archived_status
+    except ImportError:
+        raise fail(f"no coordination {coordination_id!r} in Redis (no archive installed)") from None
+    try:
+        archived = archived_status(coordination_id)
+    except StoreUnavailableError as error:
+        raise fail(f"no coordination {coordination_id!r} in Redis; the archive was not read: {error}") from None
+    if archived is None:
+        raise fail(f"no coordination {coordination_id!r} in Redis or in the archive")
+    return archived
+
+
+def print_status(status: CoordinationStatus) -> None:
+    """The agents table, the dependencies table (when there are any) and the one-line summary."""
+    console.print(render.agents_table(status))
+    if status.dependencies:
+        console.print(render.dependencies_table(status))
+    console.print(render.summary_line(status))
+
+
+def wait_until_finished(coordination_id: str, timeout: float) -> CoordinationStatus:
+    """Read the status every POLL_SECONDS until the coordination finished or ``timeout`` seconds passed."""
+    from coordination.pipeline.status import coordination_status
+
+    deadline = time.monotonic() + timeout
+    status = coordination_status(coordination_id)
+    while not status.finished and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        status = coordination_status(coordination_id)
+    return status
+
+
+@guarded
+def submit(
+    file: Annotated[Path, typer.Argument(help="Workflow file (.yaml, .yml or .json).")],
+    input_json: Annotated[
+        str | None, typer.Option("--input", help="JSON input every agent can read (run.input).")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the end; print the status.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="With --wait: give up after this many seconds.")] = 600.0,
+    check_agents: Annotated[
+        bool,
+        typer.Option("--check-agents/--no-check-agents", help="Refuse agents whose @agent task cannot be imported."),
+    ] = True,
+) -> None:
+    """Submit a workflow; print the coordination id (and, with --wait, its final status)."""
+    from coordination.workflow import Workflow
+
+    # Like `python -m`: the workflow's `modules` are usually importable from the directory the command runs in.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if not file.is_file():
+        raise InvalidInputError("file", f"{file}: no such file")
+    workflow = Workflow.from_file(file)
+    coordination_id = workflow.submit(input=parse_json_option(input_json, "input"), check_agents=check_agents)
+    typer.echo(coordination_id)
+    if not wait:
+        return
+    status = wait_until_finished(coordination_id, timeout)
+    print_status(status)
+    if not status.finished:
+        raise fail(f"{coordination_id} still {status.status} after {timeout:g} s")
+    if status.status != "completed":
+        raise typer.Exit(1)
+
+
+@guarded
+def status(
+    coordination_id: Annotated[str, typer.Argument(help="The id `coord submit` printed.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show a coordination: each agent's status, attempts, times, quality and decision; its dependencies."""
+    found = _status_or_exit(coordination_id)
+    if as_json:
+        typer.echo(found.model_dump_json(indent=2))
+    else:
+        print_status(found)
+
+
+@guarded
+def watch(coordination_id: Annotated[str, typer.Argument(help="The coordination to follow.")]) -> None:
+    """Print the coordination's signals as they happen (from the first one) until it finishes or Ctrl-C.
+
+    Exits 0 when the coordination completed, 1 when it failed.
+    """
+    from coordination.pipeline.status import read_status
+
+    if read_status(coordination_id) is None:
+        _status_or_exit(coordination_id)  # exits when unknown everywhere
+        raise fail(f"{coordination_id} is no longer live in Redis; `coord history {coordination_id}` shows it")
+    final = asyncio.run(_follow(coordination_id))
+    if final != "completed":
+        raise typer.Exit(1)
+
+
+async def _follow(coordination_id: str) -> str:
+    from coordination.models.signals import SignalType
+    from coordination.pipeline.components import components
+
+    stream = components().signals.subscribe_to_signals(coordination_id, "cli-watch", since="0")
+    try:
+        async for signal in stream:
+            console.print(render.signal_line(signal, width=max(40, console.width - 56)))
+            if signal.signal_type is SignalType.COORDINATION_FINISHED:
+                return str(signal.event_data.get("status", ""))
+    finally:
+        await stream.aclose()
+    return ""
+
+
+@guarded
+def history(
+    coordination_id: Annotated[str, typer.Argument(help="The coordination.")],
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also read the PostgreSQL archive.")] = True,
+) -> None:
+    """Show everything a coordination went through: signals, routing decisions, and archived history."""
+    from coordination.cli.history import read_history
+
+    found = read_history(coordination_id, use_archive=archive)
+    if not found.events:
+        _status_or_exit(coordination_id)
+        raise fail(f"nothing recorded for {coordination_id!r}")
+    console.print(render.timeline_table(found.events))
+    if found.decisions:
+        console.print(render.decisions_table(found.decisions))
+    if found.archive_note:
+        console.print(f"[dim]{found.archive_note}[/]")
+
+
+resource_app = typer.Typer(help="Resources that dependencies wait for.", no_args_is_help=True)
+gate_app = typer.Typer(help="Quality gates that dependencies wait for.", no_args_is_help=True)
+db_app = typer.Typer(help="The PostgreSQL archive.", no_args_is_help=True)
+
+
+def _report_settled(subject: str, settled: list[object], started: list[str]) -> None:
+    line = f"{subject}; {len(settled)} waiting dependenc{'y' if len(settled) == 1 else 'ies'} settled"
+    console.print(line + (f"; started {', '.join(started)}" if started else ""))
+
+
+@resource_app.command("mark")
+@guarded
+def resource_mark(
+    resource_id: Annotated[str, typer.Argument(help="The resource (e.g. artifact-store).")],
+    unavailable: Annotated[bool, typer.Option("--unavailable", help="Mark it unavailable instead.")] = False,
+) -> None:
+    """Mark a resource available (or unavailable); agents waiting only for it start at once."""
+    from coordination.pipeline.components import components
+    from tasks.dependencies import start_unblocked
+
+    settled = components().resolver.mark_resource_available_sync(resource_id, not unavailable)
+    started = start_unblocked(settled) if settled else []
+    _report_settled(f"{resource_id}: {'unavailable' if unavailable else 'available'}", list(settled), started)
+
+
+@gate_app.command("set")
+@guarded
+def gate_set(
+    gate_id: Annotated[str, typer.Argument(help="The quality gate (e.g. model-quality).")],
+    score: Annotated[float, typer.Argument(help="The score, between 0 and 1.")],
+) -> None:
+    """Score a quality gate; agents whose threshold the score meets start at once."""
+    from coordination.pipeline.components import components
+    from tasks.dependencies import start_unblocked
+
+    settled = components().resolver.update_quality_gate_score_sync(gate_id, score)
+    started = start_unblocked(settled) if settled else []
+    _report_settled(f"{gate_id}: {score:g}", list(settled), started)
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the archive's tables (Alembic) in the configured database and schema."""
+    from config.settings import get_settings
+
+    try:
+        from coordination.archive.migrate import upgrade
+    except ImportError as error:
+        raise fail(f"the archive is not available in this installation ({error})") from None
+    from sqlalchemy.engine import make_url
+
+    settings = get_settings()
+    upgrade(revision)
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(f"archive schema {settings.database_schema!r} of {where} upgraded to {revision}")

@@ -1,0 +1,360 @@
+"""``coord demo``: the code-generation example end to end through real Celery worker and beat processes.
+
+It uses a worker that already serves the configured queue with the example's agents, or starts a worker and beat
+of its own (on a fresh queue, so a stray worker of another project cannot take the messages) and stops them at
+the end, also on Ctrl-C or an error. With no Redis reachable it starts an embedded one (fakeredis over TCP, in
+this process) that serves as broker, result backend and store of every demo process, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.progress import BarColumn, Progress, TextColumn
+
+from coordination.cli import render
+from coordination.cli.common import console, hide_password
+from coordination.cli.services import ServiceProcesses, child_environment, find_worker
+
+WORKFLOW = Path("examples") / "codegen.yaml"
+RESOURCE = "artifact-store"
+GATE = "model-quality"
+#: How far each status's bar is filled (a running agent's bar pulses instead).
+PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "retrying": 30, "running": 50}
+
+
+@dataclass
+class DemoOptions:
+    """What ``coord demo`` was asked to do."""
+
+    pace: float = 1.0
+    resource_after: float = 2.0
+    timeout: float = 120.0
+    own_workers: bool = False
+    pool: str = "prefork"
+
+
+@dataclass
+class _Setup:
+    """What the demo arranged, undone at the end."""
+
+    workdir: Path
+    embedded: Any = None
+    processes: ServiceProcesses | None = None
+    archive_url: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def project_root() -> Path:
+    """The checkout holding ``examples/codegen.yaml`` (next to the package, or the working directory)."""
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (candidate / WORKFLOW).is_file():
+            return candidate
+    raise FileNotFoundError(f"{WORKFLOW} not found next to the package or in {Path.cwd()}; run from the checkout")
+
+
+def _configure(overrides: dict[str, str]) -> None:
+    """Point this process at ``overrides`` (settings, Redis clients, and the Celery app if already built)."""
+    from config.settings import reload_settings
+    from coordination.store.connection import reset_clients
+
+    os.environ.update(overrides)
+    settings = reload_settings()
+    reset_clients()
+    if "config.celery_app" in sys.modules:
+        app = sys.modules["config.celery_app"].app
+        app.conf.broker_url = str(settings.broker_url)
+        app.conf.result_backend = str(settings.result_backend_url)
+        app.conf.task_default_queue = settings.task_queue
+    if "coordination.archive.engine" in sys.modules:
+        sys.modules["coordination.archive.engine"].reset_engines()
+
+
+def _stop_on_sigterm(_number: int, _frame: FrameType | None) -> None:
+    raise SystemExit(143)  # unwinds through the finally blocks that stop the worker and beat
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Run the demo; return the exit code (0 only when the coordination completed)."""
+    root = project_root()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    setup = _Setup(Path(tempfile.mkdtemp(prefix="coord-demo-")))
+    # Only the main thread may set signal handlers (the `coord` process always runs the demo there).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main else None
+    completed = False
+    try:
+        overrides = _choose_redis(setup)
+        _configure(overrides)
+        overrides.update(_choose_worker(setup, options, root, overrides))
+        status = _run_pipeline(setup, options, root)
+        completed = status.status == "completed"
+        _archive_embedded(setup, status.coordination_id)
+        if setup.embedded is None:
+            console.print(
+                f"[dim]See it again: coord status {status.coordination_id} · coord history {status.coordination_id}[/]"
+            )
+        return 0 if completed else 1
+    finally:
+        _tear_down(setup, keep_workdir=not completed or setup.archive_url is not None)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _choose_redis(setup: _Setup) -> dict[str, str]:
+    """Use the configured Redis if it answers; otherwise start the embedded one (and maybe a SQLite archive)."""
+    from config.settings import get_settings
+    from coordination.store.embedded import redis_reachable, start_embedded_redis
+
+    settings = get_settings()
+    store, broker = str(settings.redis_url), str(settings.broker_url)
+    console.print("[bold]coord demo[/]: model-gen → validator-gen ∥ test-gen → packager, through Celery workers")
+    if redis_reachable(store) and redis_reachable(broker):
+        console.print(f"Redis: {hide_password(store)} (store), {hide_password(broker)} (broker)")
+        return {}
+    setup.embedded = start_embedded_redis()
+    overrides = {
+        "COORD_BROKER_URL": setup.embedded.url(0),
+        "COORD_RESULT_BACKEND_URL": setup.embedded.url(1),
+        "COORD_REDIS_URL": setup.embedded.url(2),
+    }
+    console.print(
+        f"[yellow]No Redis reachable at {hide_password(store)}: embedded mode.[/] An in-process Redis (fakeredis over "
+        f"TCP) at {setup.embedded.host}:{setup.embedded.port} is the broker (db 0), result backend (db 1) and store "
+        "(db 2) of this demo and of its worker and beat; everything is gone when the demo ends."
+    )
+    overrides.update(_sqlite_archive(setup))
+    return overrides
+
+
+def _sqlite_archive(setup: _Setup) -> dict[str, str]:
+    """Migrate a SQLite archive in the work directory if the archive supports it; otherwise switch it off."""
+    from config.settings import get_settings, reload_settings
+
+    url = f"sqlite:///{setup.workdir / 'archive.sqlite'}"
+    saved = os.environ.get("COORD_DATABASE_URL")
+    os.environ["COORD_DATABASE_URL"] = url
+    reload_settings()
+    try:
+        from coordination.archive.migrate import upgrade
+
+        upgrade()
+    except Exception as error:  # any failure means this archive cannot use SQLite: the demo runs without it
+        if saved is None:
+            os.environ.pop("COORD_DATABASE_URL", None)
+        else:
+            os.environ["COORD_DATABASE_URL"] = saved
+        reload_settings()
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        console.print(f"Archive: off (it does not run on SQLite: {reason})")
+        # Beat would otherwise archive the embedded data into the configured PostgreSQL every few seconds.
+        return {"COORD_ARCHIVE_INTERVAL_SECONDS": "86400"}
+    setup.archive_url = url
+    console.print(f"Archive: SQLite at {get_settings().database_url}")
+    return {"COORD_DATABASE_URL": url}
+
+
+def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """Reuse a worker serving the configured queue with the example's agents, or start a worker and beat."""
+    from config.celery_app import app
+    from config.settings import get_settings
+    from coordination.workflow import Workflow
+    from tasks.names import agent_task
+
+    spec = Workflow.from_file(root / WORKFLOW).spec
+    tasks = [agent_task(spec.task_name(agent_id)) for agent_id in spec.agents]
+    if setup.embedded is None and not options.own_workers:
+        found = find_worker(app, get_settings().task_queue, tasks)
+        if found.node is not None:
+            console.print(f"Worker: reusing {found.node} (queue {get_settings().task_queue!r}); beat not started")
+            return {}
+        console.print(f"[dim]{found.reason}: starting a worker and beat for this demo[/]")
+    suffix = uuid.uuid4().hex[:8]
+    queue = f"coord-demo-{suffix}"
+    extra = {"COORD_TASK_QUEUE": queue}
+    _configure(extra)
+    setup.processes = ServiceProcesses(child_environment({**overrides, **extra}, root), setup.workdir, root)
+    started = time.monotonic()
+    setup.processes.start_worker(f"demo-{suffix}", queue, concurrency=2, pool=options.pool)
+    setup.processes.start_beat()
+    node = setup.processes.wait_for_worker(app, f"demo-{suffix}")
+    concurrency = 1 if options.pool == "solo" else 2
+    console.print(
+        f"Worker: started {node} ({options.pool} pool, concurrency {concurrency}) and beat on queue {queue!r} "
+        f"in {time.monotonic() - started:.1f} s; logs in {setup.workdir}"
+    )
+    return extra
+
+
+def _run_pipeline(setup: _Setup, options: DemoOptions, root: Path) -> Any:
+    """Submit the example, follow it live, and print the summary; return the final status."""
+    from coordination.cli.history import decisions_of
+    from coordination.pipeline.components import components
+    from coordination.workflow import Workflow
+
+    resolver = components().resolver
+    # Resource and gate live in the namespace and outlast a run: reset them so this run's waits are real.
+    resolver.mark_resource_available_sync(RESOURCE, False)
+    resolver.update_quality_gate_score_sync(GATE, 0.0)
+    coordination_id = Workflow.from_file(root / WORKFLOW).submit(input={"pace": options.pace})
+    console.print(
+        f"Submitted [bold]{coordination_id}[/] (pace {options.pace:g}); {RESOURCE} is marked available "
+        f"{options.resource_after:g} s after submission"
+    )
+    status = _follow(setup, coordination_id, options)
+    console.print()
+    console.print(render.agents_table(status))
+    console.print(render.dependencies_table(status))
+    decisions = decisions_of(coordination_id, status.routing_decisions)
+    if decisions:
+        console.print(render.decisions_table(decisions))
+    console.print(render.summary_line(status))
+    if not status.finished:
+        console.print(f"[red]not finished after {options.timeout:g} s[/]")
+    return status
+
+
+def _agent_line(agent: Any, waiting_for: list[str]) -> str:
+    style = render.STATUS_STYLE.get(agent.status, "default")
+    line = f"[{style}]{agent.status:<9}[/]" + (f" attempt {agent.attempts}" if agent.attempts else "")
+    if agent.status == "waiting" and waiting_for:
+        line += f" [dim]for {', '.join(waiting_for)}[/]"
+    if agent.quality is not None:
+        line += f" · quality {agent.quality:.2f}"
+    if agent.duration_ms is not None and agent.status in ("completed", "failed"):
+        line += f" · {render.duration(agent.duration_ms)}"
+    if agent.decision and agent.status != "completed":
+        line += f" · {agent.decision}"
+    return line
+
+
+def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
+    """Live progress, one row per agent, and each signal as it arrives, until the coordination finishes."""
+    from coordination.pipeline.components import components
+    from coordination.pipeline.status import read_status
+    from tasks.dependencies import start_unblocked
+
+    parts = components()
+    feed = _SignalFeed(coordination_id)
+    submitted = time.monotonic()
+    marked = False
+    rows: dict[str, Any] = {}
+    progress = Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[line]}"),
+        console=console,
+        refresh_per_second=5,
+    )
+    status = read_status(coordination_id)
+    with progress:
+        while True:
+            for signal_ in feed.new():
+                progress.console.print(render.signal_line(signal_, width=max(40, console.width - 56)))
+            if not marked and time.monotonic() - submitted >= options.resource_after:
+                started = start_unblocked(parts.resolver.mark_resource_available_sync(RESOURCE))
+                progress.console.print(
+                    f"[bold cyan]demo[/] marked {RESOURCE} available"
+                    + (f"; started {', '.join(started)}" if started else "")
+                )
+                marked = True
+            status = read_status(coordination_id)
+            if status is None:
+                raise RuntimeError(f"{coordination_id} vanished from Redis")
+            pending: dict[str, list[str]] = {}
+            for dependency in status.dependencies:
+                if dependency.status == "pending" and dependency.agent_id:
+                    pending.setdefault(dependency.agent_id, []).append(dependency.target)
+            for agent in status.agents:
+                line = _agent_line(agent, pending.get(agent.agent_id, []))
+                total = None if agent.status == "running" else 100
+                done = PROGRESS.get(agent.status, 100)
+                if agent.agent_id not in rows:
+                    rows[agent.agent_id] = progress.add_task(agent.agent_id, total=total, completed=done, line=line)
+                else:
+                    progress.update(rows[agent.agent_id], total=total, completed=done, line=line)
+            if status.finished or time.monotonic() - submitted > options.timeout:
+                break
+            if setup.processes is not None:
+                setup.processes.raise_if_exited()
+            time.sleep(0.2)
+        for signal_ in feed.new():
+            progress.console.print(render.signal_line(signal_, width=max(40, console.width - 56)))
+    return status
+
+
+class _SignalFeed:
+    """The coordination's signals not shown yet, read from its stream in order."""
+
+    def __init__(self, coordination_id: str) -> None:
+        from coordination.pipeline.components import components
+
+        self.coordination_id = coordination_id
+        self.stream = components().keys.coordination(coordination_id).signals
+        self.cursor = "-"
+
+    def new(self) -> list[Any]:
+        from coordination.store.connection import sync_client
+        from coordination.streams import decode_signal
+
+        entries = sync_client().xrange(self.stream, min=self.cursor, count=200)
+        if entries:
+            self.cursor = f"({entries[-1][0]}"
+        return [decode_signal(self.coordination_id, entry_id, fields) for entry_id, fields in entries]
+
+
+def _archive_embedded(setup: _Setup, coordination_id: str) -> None:
+    """With a SQLite archive: archive now and read the coordination back from it."""
+    if setup.archive_url is None:
+        return
+    from coordination.archive.reader import archived_status
+    from coordination.archive.writer import archive_once
+
+    report = archive_once()
+    if report.error:
+        console.print(f"Archive: [red]failed[/] ({report.error})")
+        return
+    archived = archived_status(coordination_id)
+    console.print(
+        f"Archive: {report.rows} rows written to {setup.archive_url}; read back: "
+        + (f"{archived.status}, {len(archived.agents)} agents, {archived.signals} signals" if archived else "missing")
+    )
+
+
+def _tear_down(setup: _Setup, keep_workdir: bool) -> None:
+    """Stop what the demo started, forget its queue, stop the embedded server."""
+    if setup.processes is not None:
+        console.print("[dim]Stopping the demo's beat and worker…[/]")
+        setup.processes.stop()
+        _forget_queue()
+    if setup.embedded is not None:
+        setup.embedded.stop()
+    if keep_workdir:
+        kept = "Archive and logs" if setup.archive_url is not None else "Logs"
+        console.print(f"[dim]{kept} kept in {setup.workdir}[/]")
+    else:
+        shutil.rmtree(setup.workdir, ignore_errors=True)
+
+
+def _forget_queue() -> None:
+    """Delete the demo queue's leftovers in the broker (beat may have sent a poll after the worker stopped)."""
+    from config.settings import get_settings
+    from coordination.store.connection import sync_client
+
+    settings = get_settings()
+    try:
+        sync_client(str(settings.broker_url)).delete(settings.task_queue, f"_kombu.binding.{settings.task_queue}")
+    except Exception:  # best effort: an unreachable broker leaves only an empty queue behind
+        return

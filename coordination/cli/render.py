@@ -1,0 +1,146 @@
+"""Rich renderings of a coordination: agents, dependencies, routing decisions, timelines, signal lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+
+from coordination.cli.history import Decision, Event, own_data, short_data
+from coordination.models.signals import CoordinationSignal
+from coordination.pipeline.status import CoordinationStatus
+
+#: Rich style of each agent / coordination status.
+STATUS_STYLE = {
+    "completed": "green",
+    "running": "yellow",
+    "queued": "cyan",
+    "retrying": "magenta",
+    "waiting": "dim",
+    "dormant": "dim",
+    "failed": "bold red",
+    "timed_out": "bold red",
+    "skipped": "blue",
+}
+
+SIGNAL_STYLE = {
+    "coordination_started": "bold",
+    "coordination_finished": "bold",
+    "agent_completed": "green",
+    "agent_failed": "red",
+    "agent_retrying": "magenta",
+    "dependency_timeout": "red",
+    "dependency_resolved": "cyan",
+}
+
+
+def styled(status: str) -> Text:
+    """A status word in its colour."""
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def duration(milliseconds: float | None) -> str:
+    """``850 ms`` or ``1.23 s``; empty when unknown."""
+    if milliseconds is None:
+        return ""
+    return f"{milliseconds:.0f} ms" if milliseconds < 1000 else f"{milliseconds / 1000:.2f} s"
+
+
+def clock(moment: datetime) -> str:
+    """``HH:MM:SS.mmm`` in UTC."""
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def _offset(moment: datetime | None, origin: datetime | None) -> str:
+    if moment is None or origin is None:
+        return ""
+    return f"+{(moment - origin).total_seconds():.1f} s"
+
+
+def agents_table(status: CoordinationStatus) -> Table:
+    """One row per agent: status, attempts, start (from submission), duration, quality, routing decision."""
+    table = Table(title=f"{status.coordination_id} ({status.workflow}): {status.status}", title_justify="left")
+    for name in ("agent", "status", "attempts", "started", "duration", "quality", "decision"):
+        table.add_column(name, justify="right" if name in ("attempts", "started", "duration", "quality") else "left")
+    errors = any(agent.error for agent in status.agents)
+    if errors:
+        table.add_column("error", overflow="fold")
+    for agent in status.agents:
+        row: list[str | Text] = [
+            agent.agent_id,
+            styled(agent.status),
+            str(agent.attempts),
+            _offset(agent.started_at, status.created_at),
+            duration(agent.duration_ms),
+            "" if agent.quality is None else f"{agent.quality:.2f}",
+            agent.decision or "",
+        ]
+        if errors:
+            row.append(agent.error or "")
+        table.add_row(*row)
+    return table
+
+
+def dependencies_table(status: CoordinationStatus) -> Table:
+    """One row per dependency: the agent that waited, on what, and how long."""
+    table = Table(title="dependencies", title_justify="left")
+    for name in ("dependency", "agent", "type", "target", "status", "waited"):
+        table.add_column(name, justify="right" if name == "waited" else "left")
+    for item in status.dependencies:
+        table.add_row(
+            item.dependency_id,
+            item.agent_id or "",
+            item.dependency_type,
+            item.target,
+            styled(item.status),
+            duration(item.wait_ms),
+        )
+    return table
+
+
+def decisions_table(decisions: list[Decision]) -> Table:
+    """Routing decisions in the order they were taken."""
+    table = Table(title="routing decisions", title_justify="left")
+    for name in ("time", "agent", "attempt", "decision", "strategy", "reasoning"):
+        table.add_column(name, justify="right" if name == "attempt" else "left", overflow="fold")
+    for item in decisions:
+        table.add_row(clock(item.at), item.agent, str(item.attempt), item.decision, item.strategy, item.reasoning)
+    return table
+
+
+def summary_line(status: CoordinationStatus) -> Text:
+    """``completed in 4.2 s · 4 agents · 23 signals · 5 routing decisions``."""
+    elapsed = ""
+    if status.created_at is not None and status.finished_at is not None:
+        elapsed = f" in {(status.finished_at - status.created_at).total_seconds():.1f} s"
+    text = Text()
+    text.append(f"{status.status}{elapsed}", style=STATUS_STYLE.get(status.status, "bold"))
+    text.append(
+        f" · {len(status.agents)} agents · {status.signals} signals · {status.routing_decisions} routing decisions"
+        + (" · from the archive" if status.source == "archive" else "")
+    )
+    if status.error:
+        text.append(f" · {status.error}", style="red")
+    return text
+
+
+def signal_line(signal: CoordinationSignal, width: int = 100) -> Text:
+    """One signal on one line: time, type, sender, short event data."""
+    kind = signal.signal_type.value
+    line = Text()
+    line.append(clock(signal.timestamp) + "  ", style="dim")
+    line.append(f"{kind:<23}", style=SIGNAL_STYLE.get(kind, ""))
+    line.append(f"{signal.sender_agent_id:<15}")
+    line.append(short_data(own_data(signal), width))
+    return line
+
+
+def timeline_table(events: list[Event]) -> Table:
+    """A coordination's history, oldest first, with where each line was read from."""
+    table = Table(title="history", title_justify="left")
+    for name in ("time", "kind", "what", "from"):
+        table.add_column(name, overflow="fold")
+    for event in events:
+        table.add_row(clock(event.at), event.kind, event.summary, Text(event.source, style="dim"))
+    return table
