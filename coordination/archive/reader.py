@@ -1,0 +1,253 @@
+"""Reading coordinations back from the archive: status, signals and history, the same shapes as live reads.
+
+The same queries on PostgreSQL and SQLite; both give aware UTC datetimes and decoded JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from coordination.archive.engine import get_engine, is_not_migrated, location
+from coordination.archive.tables import (
+    agent_runs,
+    coordinations,
+    dependency_events,
+    routing_decisions,
+    signals,
+    state_changes,
+)
+from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.ids import validate_id
+from coordination.models.signals import CoordinationSignal, SignalType
+from coordination.pipeline.status import AgentStatus, CoordinationStatus, DependencyView
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+class HistoryEntry(BaseModel):
+    """One event of a coordination's archived history (``coord history``)."""
+
+    at: datetime
+    kind: Literal["signal", "state", "routing", "dependency"]
+    summary: str = Field(description="One line for people.")
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@contextmanager
+def _connection() -> Iterator[Connection]:
+    try:
+        with get_engine().connect() as connection:
+            yield connection
+    except (OperationalError, ProgrammingError) as error:
+        # A missing table is a ProgrammingError on PostgreSQL, an OperationalError on SQLite.
+        if isinstance(error, ProgrammingError) or is_not_migrated(error):
+            raise StoreUnavailableError(
+                f"archive tables missing in {location()} ({_first_line(error)}); run `coord db upgrade`"
+            ) from error
+        raise StoreUnavailableError(f"archive database unreachable ({_first_line(error)})") from error
+
+
+def archived_status(coordination_id: str) -> CoordinationStatus | None:
+    """The status of a coordination as archived (``source="archive"``), or None if the archive lacks it.
+
+    Raises:
+        InvalidIdError: the id is malformed.
+        StoreUnavailableError: the archive database is unreachable or not migrated.
+    """
+    validate_id(coordination_id, "coordination_id")
+    with _connection() as connection:
+        row = (
+            connection.execute(select(coordinations).where(coordinations.c.coordination_id == coordination_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        agents = (
+            connection.execute(
+                select(agent_runs)
+                .where(agent_runs.c.coordination_id == coordination_id)
+                .order_by(agent_runs.c.position)
+            )
+            .mappings()
+            .all()
+        )
+        events = (
+            connection.execute(select(dependency_events).where(dependency_events.c.coordination_id == coordination_id))
+            .mappings()
+            .all()
+        )
+        decisions = connection.execute(
+            select(func.count())
+            .select_from(routing_decisions)
+            .where(routing_decisions.c.coordination_id == coordination_id)
+        ).scalar_one()
+    # A dependency has one event per status it went through; the latest settlement describes it.
+    latest: dict[str, Any] = {}
+    for event in sorted(events, key=lambda e: (e["status"] != "pending", e["resolved_at"] or _EPOCH)):
+        latest[event["dependency_id"]] = event
+    return CoordinationStatus(
+        coordination_id=coordination_id,
+        workflow=row["workflow"],
+        status=row["status"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+        agents=[
+            AgentStatus(
+                agent_id=agent["agent_id"],
+                status=agent["status"],
+                attempts=agent["attempts"],
+                queued_at=agent["queued_at"],
+                started_at=agent["started_at"],
+                finished_at=agent["finished_at"],
+                duration_ms=(
+                    (agent["finished_at"] - agent["started_at"]) / _MILLISECOND
+                    if agent["started_at"] and agent["finished_at"]
+                    else None
+                ),
+                quality=agent["quality"],
+                decision=agent["decision"],
+                error=agent["error"],
+                result=agent["result"],
+            )
+            for agent in agents
+        ],
+        dependencies=[
+            DependencyView(
+                dependency_id=dep_id,
+                agent_id=event["agent_id"],
+                dependency_type=event["dependency_type"],
+                target=event["target"],
+                status=event["status"],
+                wait_ms=event["wait_ms"],
+            )
+            for dep_id, event in sorted(latest.items())
+        ],
+        signals=row["signals"],
+        routing_decisions=max(int(row["decisions"]), int(decisions)),
+        source="archive",
+    )
+
+
+def archived_signals(coordination_id: str, limit: int | None = None) -> list[CoordinationSignal]:
+    """The archived signals of a coordination, newest first (like ``get_signal_history``), at most ``limit``.
+
+    Raises:
+        InvalidInputError: the id is malformed or ``limit`` is not a non-negative integer.
+        StoreUnavailableError: the archive database is unreachable or not migrated.
+    """
+    validate_id(coordination_id, "coordination_id")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise InvalidInputError("limit", f"must be a non-negative integer or None, got {limit!r}")
+    if limit == 0:
+        return []
+    query = (
+        select(signals)
+        .where(signals.c.coordination_id == coordination_id)
+        .order_by(signals.c.sent_at.desc(), signals.c.stream_id.desc())
+        .limit(limit)
+    )
+    with _connection() as connection:
+        found = connection.execute(query).mappings().all()
+    return [
+        CoordinationSignal.model_construct(
+            signal_id=row["signal_id"],
+            signal_type=SignalType(row["signal_type"]),
+            sender_agent_id=row["sender"],
+            recipient_agents=row["recipients"],
+            timestamp=row["created_at"],
+            event_data=row["data"],
+            metadata=row["meta"],
+            coordination_id=coordination_id,
+            stream_id=row["stream_id"],
+        )
+        for row in found
+    ]
+
+
+def archived_history(coordination_id: str, limit: int | None = None) -> list[HistoryEntry]:
+    """Everything the archive holds about a coordination, oldest first.
+
+    That is its signals, the changes of its own state, its routing decisions and its dependency events.
+
+    Args:
+        coordination_id: the coordination.
+        limit: at most this many entries (the oldest); None for all.
+
+    Raises:
+        InvalidInputError: the id is malformed or ``limit`` is not a non-negative integer.
+        StoreUnavailableError: the archive database is unreachable or not migrated.
+    """
+    validate_id(coordination_id, "coordination_id")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise InvalidInputError("limit", f"must be a non-negative integer or None, got {limit!r}")
+    entries: list[HistoryEntry] = []
+    with _connection() as connection:
+        for row in connection.execute(select(signals).where(signals.c.coordination_id == coordination_id)).mappings():
+            entries.append(
+                HistoryEntry(
+                    at=row["sent_at"],
+                    kind="signal",
+                    summary=f"{row['signal_type']} from {row['sender']}",
+                    detail={"signal_id": row["signal_id"], "recipients": row["recipients"], "data": row["data"]},
+                )
+            )
+        for row in connection.execute(
+            select(state_changes).where(state_changes.c.coordination_id == coordination_id)
+        ).mappings():
+            entries.append(
+                HistoryEntry(
+                    at=row["changed_at"],
+                    kind="state",
+                    summary=f"v{row['version']} {row['operation']} {row['key']}"
+                    + (f" by {row['changed_by']}" if row["changed_by"] else ""),
+                    detail={"old": row["old_value"], "new": row["new_value"]},
+                )
+            )
+        for row in connection.execute(
+            select(routing_decisions).where(routing_decisions.c.coordination_id == coordination_id)
+        ).mappings():
+            entries.append(
+                HistoryEntry(
+                    at=row["decided_at"],
+                    kind="routing",
+                    summary=f"{row['task']}: {row['decision']} ({row['strategy']})",
+                    detail={"routing_id": str(row["routing_id"]), "record": row["record"]},
+                )
+            )
+        for row in connection.execute(
+            select(dependency_events).where(dependency_events.c.coordination_id == coordination_id)
+        ).mappings():
+            at = row["resolved_at"] if row["status"] != "pending" else row["registered_at"]
+            if at is None:
+                continue
+            entries.append(
+                HistoryEntry(
+                    at=at,
+                    kind="dependency",
+                    summary=f"{row['dependency_id']} {row['status']}"
+                    + (f" (waited {row['wait_ms']:.0f} ms)" if row["wait_ms"] is not None else ""),
+                    detail={
+                        "agent_id": row["agent_id"],
+                        "type": row["dependency_type"],
+                        "target": row["target"],
+                        "error": row["error"],
+                    },
+                )
+            )
+    entries.sort(key=lambda entry: entry.at)
+    return entries if limit is None else entries[:limit]
+
+
+def _first_line(error: Exception) -> str:
+    message = str(getattr(error, "orig", None) or error).strip()
+    return message.splitlines()[0] if message else type(error).__name__

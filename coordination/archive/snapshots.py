@@ -1,0 +1,100 @@
+"""Reading a pipeline coordination's records from Redis in two round trips, with a fingerprint of them.
+
+The fingerprint tells the writer whether PostgreSQL already holds the records as they are now (it is stored in
+the cursor hash after each commit), so unchanged coordinations cost no database write, and expiry can check that
+what it deletes is exactly what was archived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordination.store.keys import Keys
+
+FINISHED = frozenset({"completed", "failed"})
+
+
+@dataclass
+class Snapshot:
+    """What Redis holds about one pipeline coordination at one moment."""
+
+    coordination_id: str
+    meta: dict[str, str]
+    agents: list[str]
+    agent_records: dict[str, dict[str, str]] = field(default_factory=dict)
+    dependency_records: dict[str, dict[str, str]] = field(default_factory=dict)
+    signals_sent: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """True once the coordination completed or failed."""
+        return self.meta.get("status") in FINISHED
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of every record (meta, agents, dependencies, signal count), marked final when finished."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (
+            sorted(self.meta.items()),
+            self.agents,
+            sorted((agent, sorted(record.items())) for agent, record in self.agent_records.items()),
+            sorted((dep, sorted(record.items())) for dep, record in self.dependency_records.items()),
+            self.signals_sent,
+        ):
+            digest.update(repr(part).encode("utf-8", "surrogatepass"))
+            digest.update(b"\x1f")
+        return ("F:" if self.finished else "R:") + digest.hexdigest()
+
+    def keys(self, keys: Keys) -> list[str]:
+        """The per-coordination keys these records live in (what expiry watches)."""
+        ck = keys.coordination(self.coordination_id)
+        return [
+            ck.meta,
+            ck.agents,
+            ck.dependencies,
+            ck.signal_metrics,
+            *(ck.agent(agent) for agent in self.agents),
+            *(ck.dependency(dep) for dep in self.dependency_records),
+        ]
+
+
+def read_snapshots(client: Any, keys: Keys, coordination_ids: Iterable[str]) -> dict[str, Snapshot]:
+    """Read the records of many coordinations (ids without a ``meta`` hash are left out)."""
+    ids = list(coordination_ids)
+    if not ids:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for cid in ids:
+        ck = keys.coordination(cid)
+        pipe.hgetall(ck.meta)
+        pipe.lrange(ck.agents, 0, -1)
+        pipe.smembers(ck.dependencies)
+        pipe.hget(ck.signal_metrics, "sent")
+    replies = pipe.execute()
+    found: dict[str, Snapshot] = {}
+    dependency_ids: dict[str, list[str]] = {}
+    for index, cid in enumerate(ids):
+        meta, agents, deps, sent = replies[index * 4 : index * 4 + 4]
+        if not meta:
+            continue
+        found[cid] = Snapshot(cid, dict(meta), list(agents), signals_sent=int(sent or 0))
+        dependency_ids[cid] = sorted(deps)
+    pipe = client.pipeline(transaction=False)
+    plan: list[tuple[Snapshot, str, str]] = []
+    for cid, snapshot in found.items():
+        ck = keys.coordination(cid)
+        for agent in snapshot.agents:
+            pipe.hgetall(ck.agent(agent))
+            plan.append((snapshot, "agent", agent))
+        for dep in dependency_ids[cid]:
+            pipe.hgetall(ck.dependency(dep))
+            plan.append((snapshot, "dep", dep))
+    for (snapshot, kind, name), record in zip(plan, pipe.execute() if plan else [], strict=True):
+        if kind == "agent":
+            snapshot.agent_records[name] = dict(record)
+        elif record:
+            snapshot.dependency_records[name] = {"id": name, **record}
+    return found
