@@ -330,10 +330,14 @@ class DependencyResolver:
         validate_id(dependency_id, "dependency_id")
         record = self._record(coordination_id, dependency_id)
         if record.get("status") == DependencyStatus.PENDING.value and float(record["deadline_ms"]) <= _now_ms():
-            # Nobody is waiting (or beat does not poll this namespace): settle the overdue time-out now, so a
-            # reader never sees "pending" past the deadline.
-            self._settle_overdue(coordination_id, dependency_id)
-            record = self._record(coordination_id, dependency_id)
+            # Past its deadline but not settled yet (its waiter is gone, or beat has not polled yet): it reads as
+            # timed out. Readers change nothing; whoever settles it (a waiter, beat) also routes the time-out.
+            record = {
+                **record,
+                "status": DependencyStatus.TIMEOUT.value,
+                "resolved_ms": record["deadline_ms"],
+                "error": f"Dependency '{dependency_id}' timed out (not yet settled)",
+            }
         if not record:
             return {
                 "dependency_id": dependency_id,
@@ -427,19 +431,10 @@ class DependencyResolver:
         now = _now_ms()
         for dep_id, (status, deadline) in zip(ids, pipe.execute(), strict=True):
             if status == DependencyStatus.PENDING.value and deadline and float(deadline) <= now:
-                status = self._settle_overdue(coordination_id, dep_id)
+                status = DependencyStatus.TIMEOUT.value  # overdue: reads as timed out (see get_dependency_status)
             if status:
                 statuses[dep_id] = status
         return statuses
-
-    def _settle_overdue(self, coordination_id: str, dependency_id: str) -> str:
-        status, *_rest = script("deps_check")(
-            sync_client(),
-            [],
-            [self._keys.namespace_prefix, self._keys.coordination_prefix, _now_ms(), coordination_id, dependency_id,
-             "check", "reader"],
-        )
-        return str(status)
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
         value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])

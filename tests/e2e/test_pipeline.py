@@ -206,9 +206,19 @@ def test_an_end_rule_finishes_the_coordination_and_skips_what_has_not_started(pi
     workflow = Workflow(
         name="ending",
         agents={"gate-keeper": {"task": "e2e-step"}, "later": {"task": "e2e-step", "depends_on": ["gate-keeper"]}},
-        routing={"rules": [{"rule_id": "done", "name": "Perfect result ends early", "agents": ["gate-keeper"],
-                            "condition_key": "quality_score", "condition_operator": ">=", "condition_value": 0.99,
-                            "decision": "end"}]},
+        routing={
+            "rules": [
+                {
+                    "rule_id": "done",
+                    "name": "Perfect result ends early",
+                    "agents": ["gate-keeper"],
+                    "condition_key": "quality_score",
+                    "condition_operator": ">=",
+                    "condition_value": 0.99,
+                    "decision": "end",
+                }
+            ]
+        },
     )
     coordination_id = workflow.submit(input={"gate-keeper": {"quality": 1.0}})
     status = wait_finished(coordination_id)
@@ -222,9 +232,19 @@ def test_an_error_rule_fails_the_coordination(pipeline_services):
     workflow = Workflow(
         name="erroring",
         agents={"inspector": {"task": "e2e-step"}, "later": {"task": "e2e-step", "depends_on": ["inspector"]}},
-        routing={"rules": [{"rule_id": "bad", "name": "Garbage stops everything", "agents": ["inspector"],
-                            "condition_key": "quality_score", "condition_operator": "<", "condition_value": 0.1,
-                            "decision": "error"}]},
+        routing={
+            "rules": [
+                {
+                    "rule_id": "bad",
+                    "name": "Garbage stops everything",
+                    "agents": ["inspector"],
+                    "condition_key": "quality_score",
+                    "condition_operator": "<",
+                    "condition_value": 0.1,
+                    "decision": "error",
+                }
+            ]
+        },
     )
     coordination_id = workflow.submit(input={"inspector": {"quality": 0.0}})
     status = wait_finished(coordination_id)
@@ -257,18 +277,20 @@ def test_a_parallel_hint_fans_out_its_group_and_the_join_waits_for_all(pipeline_
 def test_an_external_producer_completes_an_agent_with_a_plain_celery_message(pipeline_services):
     workflow = Workflow(
         name="external",
-        agents={"human-review": {"task": "e2e-step", "start": "on_branch"},
-                "publish": {"task": "e2e-step"}},
-        dependencies=[{"id": "reviewed", "agent": "publish", "type": "agent_completion", "target": "human-review",
-                       "timeout": 30}],
+        agents={"human-review": {"task": "e2e-step", "start": "on_branch"}, "publish": {"task": "e2e-step"}},
+        dependencies=[
+            {"id": "reviewed", "agent": "publish", "type": "agent_completion", "target": "human-review", "timeout": 30}
+        ],
     )
     coordination_id = workflow.submit()
     time.sleep(0.3)
     assert coordination_status(coordination_id).agent("publish").status == "waiting"
     # What a producer in any language sends: task name and JSON arguments only.
-    app.send_task("coordination.signals.emit",
-                  args=[coordination_id, "agent_completed", {"agent_id": "human-review", "verdict": "ok"}],
-                  kwargs={"sender_agent_id": "review-tool"})
+    app.send_task(
+        "coordination.signals.emit",
+        args=[coordination_id, "agent_completed", {"agent_id": "human-review", "verdict": "ok"}],
+        kwargs={"sender_agent_id": "review-tool"},
+    )
     status = wait_finished(coordination_id)
     assert status.agent("publish").status == "completed"
     dependency = next(d for d in status.dependencies if d.dependency_id == "reviewed")

@@ -20,9 +20,7 @@ def fetch_context(namespace: str, coordination_id: str, agent_id: str) -> str | 
     return None if context is None else context.model_dump_json()
 
 
-def add_type_entries(
-    namespace: str, coordination_id: str, prefix: str, count: int, barrier: Any, results: Any
-) -> None:
+def add_type_entries(namespace: str, coordination_id: str, prefix: str, count: int, barrier: Any, results: Any) -> None:
     """Once every writer is ready, add ``count`` distinct type_registry entries, one update each."""
     distributor = ContextDistributor(ThreadSafeState(namespace=namespace))
     barrier.wait(timeout=60)

@@ -101,9 +101,7 @@ async def test_distribution_builds_one_context_per_agent_with_the_seed_defaults(
 
 
 async def test_a_stored_context_reads_back_equal_to_the_returned_one(distributor: ContextDistributor) -> None:
-    shared = SharedIntelligence(
-        type_registry={"User": "class User"}, pattern_library={"validation": ["email"]}
-    )
+    shared = SharedIntelligence(type_registry={"User": "class User"}, pattern_library={"validation": ["email"]})
     contexts = await distributor.distribute_agent_context(STATE, ASSIGNMENTS, shared_intelligence=shared)
 
     for agent_id, context in contexts.items():
@@ -253,9 +251,7 @@ async def test_distribution_records_size_and_timing_metrics(state: ThreadSafeSta
 # -- across processes -------------------------------------------------------------------------------------
 
 
-async def test_another_process_reads_the_same_context(
-    distributor: ContextDistributor, namespace: str
-) -> None:
+async def test_another_process_reads_the_same_context(distributor: ContextDistributor, namespace: str) -> None:
     contexts = await distributor.distribute_agent_context(STATE, ASSIGNMENTS)
 
     with spawn().Pool(1) as pool:
@@ -274,9 +270,7 @@ async def test_concurrent_updates_from_two_processes_lose_nothing(
     barrier = context.Barrier(2)
     results = context.Queue()
     writers = [
-        context.Process(
-            target=_context_child.add_type_entries, args=(namespace, CID, prefix, 50, barrier, results)
-        )
+        context.Process(target=_context_child.add_type_entries, args=(namespace, CID, prefix, 50, barrier, results))
         for prefix in ("p1", "p2")
     ]
     for writer in writers:
@@ -624,17 +618,13 @@ BAD_UPDATES: list[tuple[str, Callable[[], ContextUpdateRequest], type[Exception]
     ),
     (
         "update_data of the wrong shape",
-        lambda: ContextUpdateRequest(
-            coordination_id=CID, update_type="naming_conventions", update_data={"x": 1}
-        ),
+        lambda: ContextUpdateRequest(coordination_id=CID, update_type="naming_conventions", update_data={"x": 1}),
         InvalidInputError,
         "update_data.x",
     ),
     (
         "object in update_data",
-        lambda: ContextUpdateRequest(
-            coordination_id=CID, update_type="type_registry", update_data={"x": object()}
-        ),
+        lambda: ContextUpdateRequest(coordination_id=CID, update_type="type_registry", update_data={"x": object()}),
         NotSerializableError,
         "update_data",
     ),
@@ -692,9 +682,7 @@ def test_an_unknown_update_type_is_refused_when_the_request_is_built() -> None:
         ContextUpdateRequest(coordination_id=CID, update_type="patterns", update_data={})
 
 
-def test_storing_a_context_that_is_not_one_is_refused(
-    distributor: ContextDistributor, namespace: str
-) -> None:
+def test_storing_a_context_that_is_not_one_is_refused(distributor: ContextDistributor, namespace: str) -> None:
     with pytest.raises(InvalidInputError, match="context"):
         distributor.store_agent_context(json.loads('{"coordination_metadata": {}}'))
     assert keys_of(namespace) == []

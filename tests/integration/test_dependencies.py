@@ -567,7 +567,9 @@ async def test_an_overdue_dependency_nobody_waits_for_reads_as_timed_out_not_pen
 
     state = ThreadSafeState(namespace=namespace)
     resolver = DependencyResolver(SignalCoordinator(state), state=state)
-    resolver.register_sync("c-overdue", Dependency("late", DependencyType.RESOURCE_AVAILABILITY, "nothing", timeout=0.2))
+    resolver.register_sync(
+        "c-overdue", Dependency("late", DependencyType.RESOURCE_AVAILABILITY, "nothing", timeout=0.2)
+    )
     assert resolver.get_pending_dependencies_count("c-overdue") == 1
     await asyncio.sleep(0.3)
     assert resolver.get_pending_dependencies_count("c-overdue") == 0

@@ -86,9 +86,7 @@ def test_the_shared_intelligence_sections_are_exactly_its_fields() -> None:
         (lambda: metadata(team="a"), "team"),
         (lambda: context(assignment={}), "assignment"),
         (
-            lambda: ContextUpdateRequest(
-                coordination_id="c", update_type="type_registry", update_data={}, x=1
-            ),
+            lambda: ContextUpdateRequest(coordination_id="c", update_type="type_registry", update_data={}, x=1),
             "x",
         ),
         (

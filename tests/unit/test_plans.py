@@ -12,14 +12,26 @@ from coordination.planning import compute_backoff, plan_after_attempt, plan_afte
 
 
 def _plan(decision, failed=False, attempt=1, max_attempts=3, next_task=None, parallel=()):
-    return plan_after_attempt(decision, failed=failed, attempt=attempt, max_attempts=max_attempts,
-                              next_task=next_task, parallel_tasks=parallel, backoff=lambda n: float(n))
+    return plan_after_attempt(
+        decision,
+        failed=failed,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        next_task=next_task,
+        parallel_tasks=parallel,
+        backoff=lambda n: float(n),
+    )
 
 
 @pytest.mark.parametrize(
     ("decision", "outcome", "end"),
-    [("continue", "completed", None), ("conditional", "completed", None), ("end", "completed", "completed"),
-     ("error", "failed", "failed"), ("skip", "skipped", None)],
+    [
+        ("continue", "completed", None),
+        ("conditional", "completed", None),
+        ("end", "completed", "completed"),
+        ("error", "failed", "failed"),
+        ("skip", "skipped", None),
+    ],
 )
 def test_each_decision_after_a_success(decision, outcome, end):
     plan = _plan(decision)
@@ -62,8 +74,11 @@ def test_a_time_out_rearms_only_while_retries_remain():
     assert plan_after_timeout("continue", rearms_left=0, next_task=None).end == "failed"
 
 
-@given(st.integers(min_value=1, max_value=40), st.floats(min_value=0.01, max_value=5),
-       st.floats(min_value=0.01, max_value=120))
+@given(
+    st.integers(min_value=1, max_value=40),
+    st.floats(min_value=0.01, max_value=5),
+    st.floats(min_value=0.01, max_value=120),
+)
 def test_back_off_is_bounded_and_never_below_half_its_ceiling(attempt, base, maximum):
     ceiling = min(maximum, base * 2 ** (attempt - 1))
     for draw in (0.0, 0.5, 0.999999):
@@ -80,6 +95,12 @@ def test_back_off_grows_until_its_maximum():
 
 def test_the_routing_state_carries_the_result_and_the_pipeline_keys():
     state = routing_state({"quality_score": 0.4}, event="completed", attempt=2, completed=["a"], priority=70)
-    assert state == {"quality_score": 0.4, "event": "completed", "attempt": 2, "retry_count": 1,
-                     "completed_tasks": ["a"], "task_priority": 70}
+    assert state == {
+        "quality_score": 0.4,
+        "event": "completed",
+        "attempt": 2,
+        "retry_count": 1,
+        "completed_tasks": ["a"],
+        "task_priority": 70,
+    }
     assert routing_state(None, event="failed", attempt=1, completed=[], priority=50, error="boom")["error"] == "boom"
