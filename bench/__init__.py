@@ -1,4 +1,6 @@
-"""Benchmark suite: each figure is measured beside a raw-Redis baseline taken in the same run.
+"""Benchmark suites: each figure is measured beside a baseline taken in the same run.
 
-Run ``python -m bench core [--json FILE] [--quick]`` (or ``coord bench core``); see ``docs/benchmarks.md``.
+Run ``python -m bench core [--json FILE] [--quick]`` (or ``coord bench core``) for the coordination core against
+raw Redis, and ``python -m bench pipeline [--json FILE] [--quick]`` (or ``coord bench pipeline``) for the pipeline
+through a real Celery worker against bare Celery; see ``docs/benchmarks.md``.
 """

@@ -36,7 +36,9 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
             if not same:
                 raise InvalidInputError("name", f"an agent named {name!r} is already registered")
 
-        @app.task(name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, **task_options)  # type: ignore[untyped-decorator]
+        options = {"ignore_result": True, **task_options}  # outcomes are in the records (see coord status)
+
+        @app.task(name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, **options)  # type: ignore[untyped-decorator]
         def run_agent(self: Any, coordination_id: str, agent_id: str, attempt: int) -> dict[str, Any]:
             return execute_attempt(function, coordination_id, agent_id, int(attempt), str(self.request.id or ""))
 

@@ -40,6 +40,9 @@ class Dispatcher:
             agent_task(spec.task_name(agent_id)),
             args=[coordination_id, agent_id, attempt],
             countdown=countdown,
+            # Outcomes live in the coordination's records, not in the result backend; without this, every send
+            # subscribes to a result channel that nobody reads.
+            ignore_result=True,
         )
 
     def enqueue(
@@ -186,5 +189,5 @@ class Dispatcher:
         # announced again; the announcement's id is deterministic, so it is stored once. The settle script
         # reports that status, which saves reading the record once more.
         ended = coordination_status if coordination_status in ("completed", "failed") else ""
-        self.finished(coordination_id, final or ended, plan.reason)
+        self.finished(coordination_id, final or ended, plan.reason if plan.end else "")
         return True

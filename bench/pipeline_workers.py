@@ -1,0 +1,175 @@
+"""The pipeline benchmark's own Celery worker process, on a queue of its own, and the broker keys it leaves.
+
+One ``celery worker -c 2`` (prefork) runs both the pipeline's agents and the bare Celery baseline tasks, so every
+figure and its baseline see the same worker, the same settings and the same concurrency.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class WorkerError(RuntimeError):
+    """The benchmark's worker did not start or stopped answering."""
+
+
+class Worker:
+    """A ``celery -A config.celery_app worker`` subprocess consuming only ``queue``.
+
+    Args:
+        queue: the task queue (``COORD_TASK_QUEUE``) the worker consumes and the bench sends to.
+        environment: variables set for the worker on top of this process's environment.
+        concurrency: prefork pool processes.
+    """
+
+    def __init__(self, queue: str, environment: dict[str, str], concurrency: int = 2) -> None:
+        self.queue = queue
+        self.node = f"{queue}@bench"
+        self.concurrency = concurrency
+        self.environment = {**os.environ, **environment, "PYTHONPATH": str(ROOT)}
+        self.log_path = Path(tempfile.mkstemp(prefix=f"{queue}-", suffix=".log")[1])
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the worker process (returns at once; see :meth:`wait_ready`)."""
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config.celery_app",
+                    "worker",
+                    "-Q",
+                    self.queue,
+                    "-c",
+                    str(self.concurrency),
+                    "-P",
+                    "prefork",
+                    "-n",
+                    self.node,
+                    "-l",
+                    "warning",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env=self.environment,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, app: Any, ping_task: str, timeout: float = 60.0) -> str:
+        """Return the id of a ping task sent to the worker's queue, once the worker ran it.
+
+        Raises:
+            WorkerError: the process exited or did not answer within ``timeout`` seconds.
+        """
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
+        deadline = time.monotonic() + timeout
+        result = app.send_task(ping_task)
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                result.get(timeout=0.5)
+                return str(result.id)
+            except CeleryTimeout:
+                continue
+        raise WorkerError(f"the worker did not answer within {timeout:.0f} s; log: {self.log_path}\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        """Raise if the worker process has exited.
+
+        Raises:
+            WorkerError: it has, with the end of its log.
+        """
+        if self._process is not None and self._process.poll() is not None:
+            raise WorkerError(f"the worker exited with code {self._process.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the worker's log."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, keep_log: bool = False) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL after 20 s; the log is deleted unless ``keep_log``."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        self._process = None
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
+
+
+def delete_broker_keys(broker_url: str, queue: str, node: str) -> int:
+    """Delete the broker keys of ``queue`` (the list and kombu's bindings) and the worker's entries in shared sets.
+
+    Only keys and members naming this run's queue or worker node are touched; nothing is flushed.
+    """
+    client = redis.Redis.from_url(broker_url, decode_responses=True)
+    deleted = 0
+    try:
+        own = list(client.scan_iter(match=f"*{queue}*", count=1000))
+        if own:
+            deleted += int(client.unlink(*own))
+        # Messages the worker held unacknowledged when it stopped (a failed run) would be put back into the queue
+        # by any other worker once the visibility timeout passes; forget this queue's entries in kombu's indexes.
+        tags = [tag for tag, raw in client.hscan_iter("unacked") if f'"{queue}"' in raw]
+        if tags:
+            deleted += int(client.hdel("unacked", *tags))
+            client.zrem("unacked_index", *tags)
+        # Shared kombu structures: the pidbox binding set holds one member per worker node, the deadline zset one
+        # per exchange; only this run's members are removed.
+        for key in client.scan_iter(match="_kombu.binding*", count=1000):
+            kind = client.type(key)
+            if kind == "set":
+                members = [m for m in client.smembers(key) if node in m or queue in m]
+                if members:
+                    deleted += int(client.srem(key, *members))
+            elif kind == "zset":
+                members = [m for m in client.zrange(key, 0, -1) if isinstance(m, str) and (node in m or queue in m)]
+                if members:
+                    deleted += int(client.zrem(key, *members))
+    finally:
+        client.close()
+    return deleted
+
+
+def delete_results(backend_url: str, result_keys: Iterable[str]) -> int:
+    """Delete the result-backend entries of the tasks this run sent (by task id; nothing else is touched)."""
+    client = redis.Redis.from_url(backend_url)
+    deleted = 0
+    try:
+        batch: list[str] = []
+        for key in result_keys:
+            batch.append(key)
+            if len(batch) >= 500:
+                deleted += int(client.unlink(*batch))
+                batch.clear()
+        if batch:
+            deleted += int(client.unlink(*batch))
+    finally:
+        client.close()
+    return deleted
