@@ -465,6 +465,19 @@ class SmartRoutingOrchestrator:
                 self._persisted = max(self._persisted, upto)
         return len(entries)
 
+    def take_unpersisted(self) -> list[dict[str, str]]:
+        """Return the decisions not persisted yet as routing-stream fields, and count them as persisted.
+
+        For callers that write them themselves in a round trip they make anyway (the pipeline writes them in the
+        same Lua script that records the agent's outcome); :meth:`persist_history` is the stand-alone way.
+        """
+        with self._lock:
+            upto = self._count
+            pending = min(upto - self._persisted, len(self._history))
+            entries = list(itertools.islice(self._history, len(self._history) - pending, None))
+            self._persisted = max(self._persisted, upto)
+        return [_stream_fields(_record(entry)) for entry in entries]
+
     def read_persisted_history(self, limit: int | None = None) -> list[RoutingHistoryRecord]:
         """Read decisions back from the state's routing stream, newest first (any process may read them).
 

@@ -7,7 +7,7 @@ ids, and a message is sent only by the caller that won the agent's transition to
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from coordination.models.signals import SignalType
@@ -121,8 +121,12 @@ class Dispatcher:
         error: str,
         decision: str,
         mode: str = "finish",
+        routing: Sequence[dict[str, str]] = (),
     ) -> bool:
-        """Carry out ``plan`` for one agent; False when another delivery already did (nothing done)."""
+        """Carry out ``plan`` for one agent; False when another delivery already did (nothing done).
+
+        ``routing`` are the routing-stream entries of this decision, stored with the outcome (one round trip).
+        """
         outcome = "skipped" if plan.outcome == "rearmed" else plan.outcome
         if plan.enqueue:
             # Before settling: settling the last open agent would finish the coordination, and a branch target
@@ -142,6 +146,7 @@ class Dispatcher:
             quality=quality,
             error=error,
             decision=decision,
+            routing=routing,
         )
         if not first:
             logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)

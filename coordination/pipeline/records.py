@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from redis.exceptions import NoScriptError
 
 from coordination import jsonutil
+from coordination.smart_routing import PERSISTED_HISTORY_CAP
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
+
+#: Field order of a routing-stream entry as passed to ``agent_settle.lua``.
+ROUTING_FIELDS = ("routing_id", "ts", "task", "decision", "strategy", "record")
 
 TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out"})
 
@@ -151,9 +156,17 @@ class Records:
         quality: float | None = None,
         error: str = "",
         decision: str = "",
+        routing: Sequence[dict[str, str]] = (),
     ) -> Settled:
-        """Record an outcome once; see :class:`Settled` for what it returns."""
+        """Record an outcome once; see :class:`Settled` for what it returns.
+
+        ``routing`` holds routing-stream entries (``SmartRoutingOrchestrator.take_unpersisted``) written in the
+        same script when this call wins, which saves a round trip per attempt.
+        """
         ck = self.coordination(coordination_id)
+        routing_args: list[str] = []
+        for entry in routing:
+            routing_args += [entry[name] for name in ROUTING_FIELDS]
         verdict, final, status = script("agent_settle")(
             sync_client(),
             [ck.meta, ck.agent(agent_id), self.keys.active, self.keys.finished],
@@ -167,6 +180,10 @@ class Records:
                 "" if quality is None else repr(float(quality)),
                 error[:2000],
                 decision,
+                self.keys.routing_history,
+                PERSISTED_HISTORY_CAP,
+                len(routing),
+                *routing_args,
             ],
         )
         return Settled(verdict == "first", str(final), str(status))

@@ -198,7 +198,7 @@ def execute_attempt(
     )
     orchestrator = orchestrator_for(coordination_id, spec, agent_id, parts.state)
     decision = orchestrator.route(state, current_task=agent_id, retry_count=attempt - 1, correlation_id=coordination_id)
-    orchestrator.persist_history()
+    routing_entries = orchestrator.take_unpersisted()  # stored with the outcome, in the same round trip
     max_attempts = 1 + agent_spec.resources.max_retry_attempts
     plan = plan_after_attempt(
         decision["decision"],
@@ -220,6 +220,7 @@ def execute_attempt(
         quality=quality,
         error=error,
         decision=decision["decision"],
+        routing=routing_entries,
     )
     return {
         "agent": agent_id,

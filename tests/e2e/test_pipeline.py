@@ -39,6 +39,13 @@ def test_the_example_pipeline_completes_with_its_retry_gate_and_resource(pipelin
     gate = next(d for d in status.dependencies if d.dependency_id == "tests-need-model-quality")
     assert gate.status == "resolved"
     assert status.routing_decisions == 5
+    from coordination import SmartRoutingOrchestrator
+
+    persisted = SmartRoutingOrchestrator(state=components().state).read_persisted_history()
+    mine = [record for record in persisted if record.context.correlation_id == coordination_id]
+    assert sorted(record.context.current_task for record in mine) == sorted(
+        ["model-gen", "model-gen", "validator-gen", "test-gen", "packager"]
+    )
     assert len(_signals(coordination_id, "agent_completed")) == 4
     assert len(_signals(coordination_id, "coordination_finished")) == 1
 
