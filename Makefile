@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install services test lint format demo bench worker clean
+.PHONY: install services test lint format demo bench worker migrate run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: install services  ## the core benchmark suite; results in bench-results.j
 
 worker: install services
 	$(BIN)/celery -A config.celery_app worker -l info
+
+migrate: install services  ## create or upgrade the archive tables (alembic upgrade head)
+	$(BIN)/coord db upgrade
+
+run: migrate  ## worker, beat and Flower from the Procfile (needs COORD_FLOWER_BASIC_AUTH=user:password)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
