@@ -355,6 +355,10 @@ def _forget_queue() -> None:
 
     settings = get_settings()
     try:
-        sync_client(str(settings.broker_url)).delete(settings.task_queue, f"_kombu.binding.{settings.task_queue}")
+        sync_client(str(settings.broker_url)).delete(
+            settings.task_queue,
+            f"_kombu.binding.{settings.task_queue}",
+            f"_kombu.binding_permanent.{settings.task_queue}",
+        )
     except Exception:  # best effort: an unreachable broker leaves only an empty queue behind
         return

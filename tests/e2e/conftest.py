@@ -140,6 +140,7 @@ def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactor
         yield services
     finally:
         services.stop()
+        _forget_queue(environment["COORD_TASK_QUEUE"])
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -147,6 +148,16 @@ def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactor
                 os.environ[key] = value
         reload_settings()
         reset_clients()
+
+
+def _forget_queue(queue: str) -> None:
+    """Delete what kombu keeps in the broker for a test queue (never anything else on the shared server)."""
+    import redis
+
+    from config.settings import get_settings
+
+    broker = redis.Redis.from_url(str(get_settings().broker_url))
+    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def wait_finished(coordination_id: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]

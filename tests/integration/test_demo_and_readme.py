@@ -71,7 +71,7 @@ def test_the_readme_examples_run_and_do_what_they_promise(redis_server, capsys):
         app.conf.task_default_queue = previous
         broker = redis.Redis.from_url(str(get_settings().broker_url))
         assert broker.llen(queue) == 1  # exactly the one agent whose dependencies are met was enqueued
-        broker.delete(queue)
+        broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     status = coordination_status(pipeline["coordination_id"])
     assert status.agent("summarise").status == "queued"
     assert status.agent("publish").status == "waiting"
