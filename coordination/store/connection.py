@@ -10,6 +10,11 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from config.settings import get_settings
 
@@ -26,6 +31,22 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     "health_check_interval": 30,
     "retry_on_timeout": True,
 }
+
+
+def _options() -> dict[str, Any]:
+    # A dropped connection is re-opened and the command sent again, a few times with a short back-off, so a
+    # Redis restart or a killed connection does not fail the operation in flight. The name lets an operator
+    # (and the fault tests) find this deployment's connections in CLIENT LIST.
+    return {
+        **_CLIENT_OPTIONS,
+        "client_name": f"coord-{get_settings().namespace}",
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
+def _async_options() -> dict[str, Any]:
+    return {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
 
 
 def store_url() -> str:
@@ -46,7 +67,7 @@ def sync_client(url: str | None = None) -> Any:
         with _lock:
             client = _sync_clients.get(key)
             if client is None:
-                client = redis.Redis.from_url(key[1], **_CLIENT_OPTIONS)
+                client = redis.Redis.from_url(key[1], **_options())
                 _sync_clients[key] = client
     return client
 
@@ -64,7 +85,7 @@ def async_client(url: str | None = None) -> Any:
         _async_clients[loop] = per_loop
     client = per_loop.get(target)
     if client is None:
-        client = aioredis.Redis.from_url(target, **_CLIENT_OPTIONS)
+        client = aioredis.Redis.from_url(target, **_async_options())
         per_loop[target] = client
     return client
 
