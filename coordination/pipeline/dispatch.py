@@ -136,6 +136,14 @@ class Dispatcher:
             self.enqueue(spec, coordination_id, ready, mode="branch")
         if outcome in ("failed", "timed_out") and plan.reason and plan.reason != error:
             error = f"{plan.reason}; last error: {error}" if error and error not in plan.reason else plan.reason
+        # END / ERROR after an attempt: end the coordination before announcing the attempt's outcome, so the agents
+        # it would unblock are not started any more (agents not started are skipped by the same script). A waiting
+        # agent settled by "mark" (a dependency time-out) must be settled first, or the end would skip it.
+        ended_here = (
+            bool(plan.end)
+            and mode == "finish"
+            and self.records.end(coordination_id, str(plan.end), plan.reason or decision)
+        )
         first, final, coordination_status = self.records.settle(
             coordination_id,
             agent_id,
@@ -188,8 +196,10 @@ class Dispatcher:
             if first_skip:
                 self.announce_done(spec, coordination_id, other, 0, True, {"reason": f"skipped by {agent_id}"})
                 final = final or skip_final
-        if plan.end and self.records.end(coordination_id, plan.end, plan.reason or decision):
-            final = plan.end
+        if ended_here or (
+            plan.end and mode != "finish" and self.records.end(coordination_id, str(plan.end), plan.reason or decision)
+        ):
+            final = str(plan.end)
         # A coordination that had already ended when this outcome was settled (ended early by another agent) is
         # announced again; the announcement's id is deterministic, so it is stored once. The settle script
         # reports that status, which saves reading the record once more.
