@@ -30,7 +30,7 @@ from typing import Any
 
 from coordination.errors import CoordinationError, InvalidInputError, StoreUnavailableError
 from coordination.metrics.alerting import AlertRuleEngine
-from coordination.metrics.models import Metric, MetricType, build_metric, build_metric_fast
+from coordination.metrics.models import Metric, MetricType, PendingMetric, build_metric, materialize, pending_metric
 from coordination.metrics.ring_buffer import RingBuffer
 from coordination.metrics.storage import RedisMetricsWriter, kafka_unavailable_message
 
@@ -75,7 +75,7 @@ class MetricsCollector:
         *,
         writer: RedisMetricsWriter | None = None,
     ) -> None:
-        self._buffer: RingBuffer[Metric] = RingBuffer(_positive_int(buffer_size, "buffer_size"))
+        self._buffer: RingBuffer[Metric | PendingMetric] = RingBuffer(_positive_int(buffer_size, "buffer_size"))
         self._batch_size = _positive_int(batch_size, "batch_size")
         self._flush_interval_ms = _positive_int(flush_interval_ms, "flush_interval_ms")
         self.kafka_enabled = bool(kafka_enabled)
@@ -310,13 +310,19 @@ class MetricsCollector:
         correlation_id: str | None,
     ) -> None:
         try:
-            self._append(build_metric_fast(metric_name, metric_type, value, unit, tags, correlation_id))
+            # Hot path: keep the plain values; the Metric is built when it is read or flushed.
+            pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
+            self._append(
+                pending
+                if pending is not None
+                else build_metric(metric_name, metric_type, value, unit, tags, correlation_id)
+            )
         except InvalidInputError as error:
             logger.debug("metric %r not recorded: %s", metric_name, error)
         except Exception:  # a metric must never break the code it measures
             logger.debug("metric %r not recorded", metric_name, exc_info=True)
 
-    def _append(self, metric: Metric) -> None:
+    def _append(self, metric: Metric | PendingMetric) -> None:
         if self._restart_needed:
             self._restart_after_fork()
         full = self._buffer.is_full()
@@ -365,7 +371,7 @@ class MetricsCollector:
             rounds = max(1, math.ceil(self._buffer.size() / self._batch_size))
             written = 0
             for _ in range(rounds):  # bounded: writers recording meanwhile are flushed next time
-                batch = self._buffer.read_batch(self._batch_size)
+                batch = [materialize(item) for item in self._buffer.read_batch(self._batch_size)]
                 if not batch:
                     break
                 queued = self._queue_for_alerts(batch)
@@ -373,7 +379,8 @@ class MetricsCollector:
                 try:
                     written += self._writer.write_batch(batch)
                 except Exception as error:
-                    self._buffer.requeue(batch)
+                    requeued: list[Metric | PendingMetric] = list(batch)
+                    self._buffer.requeue(requeued)
                     if queued:  # do not evaluate them twice when the retry succeeds
                         self._already_queued.update(m.metric_id for m in batch)
                     self._flush_errors += 1
@@ -458,7 +465,7 @@ class MetricsCollector:
         """
         _positive_int(limit, "limit")
         # Local first: a metric flushed after this snapshot is in Redis by the time Redis is read.
-        local = [*self._inflight, *self._buffer.peek_all()]
+        local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
         if metric_name is not None:
             local = [m for m in local if m.metric_name == metric_name]
         stored = self._writer.read_recent(metric_name, limit)
@@ -479,7 +486,7 @@ class MetricsCollector:
         except StoreUnavailableError as error:
             logger.warning("MetricsCollector.get_stats: %s", error)
             stats["store_error"] = str(error)
-            local = [*self._inflight, *self._buffer.peek_all()]
+            local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
             recent = _merge_newest_first(local, [], STATS_METRICS_LIMIT)
         stats["metrics"] = [metric.as_stats_entry() for metric in recent]
         return stats

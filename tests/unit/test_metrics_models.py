@@ -295,3 +295,26 @@ def test_kafka_classes_say_that_their_client_library_is_not_installed() -> None:
 def test_the_postgresql_writer_points_to_the_beat_archive() -> None:
     with pytest.raises(NotImplementedError, match="beat archive"):
         PostgreSQLMetricsWriter("postgresql://localhost/db")
+
+
+def test_a_metric_recorded_on_the_hot_path_becomes_the_same_validated_metric_every_time():
+    import uuid as _uuid
+
+    from coordination.metrics.models import Metric, MetricType, materialize, pending_metric
+
+    pending = pending_metric("routing_decision_time_ms", MetricType.TIMING, 0.5, "ms", {"decision": "retry"}, "c-1")
+    assert pending is not None
+    first, again = materialize(pending), materialize(pending)
+    assert first.metric_id == again.metric_id and first.timestamp == again.timestamp
+    assert _uuid.UUID(first.metric_id).version == 4
+    assert first == Metric.model_validate(first.model_dump())  # what validation would have built
+    assert first.timestamp.tzinfo is not None
+
+
+def test_values_the_metric_model_would_refuse_are_not_recorded_on_the_hot_path():
+    from coordination.metrics.models import MetricType, pending_metric
+
+    assert pending_metric("x", MetricType.GAUGE, float("nan"), "ms", None, None) is None
+    assert pending_metric("x", MetricType.GAUGE, 1.0, "ms", {"count": 3}, None) is None  # type: ignore[dict-item]
+    assert pending_metric("", MetricType.GAUGE, 1.0, "ms", None, None) is None
+    assert pending_metric("x", MetricType.GAUGE, True, "ms", None, None) is None
