@@ -8,23 +8,13 @@ from config.celery_app import app
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.polling import poll_due_dependencies
-from coordination.pipeline.spec_cache import stored_workflow
 from coordination.signals import SettledDependency
 from tasks import names
 
 
 def start_unblocked(settled: list[SettledDependency]) -> list[str]:
-    """Enqueue the pipeline agents that settled dependencies made ready."""
-    dispatcher = Dispatcher(components())
-    started: list[str] = []
-    for item in settled:
-        if not item.ready_agent:
-            continue
-        # No stored workflow: not a pipeline coordination (a resolver used directly), or expired.
-        spec = stored_workflow(dispatcher.records, item.coordination_id)
-        if spec is not None:
-            started += dispatcher.enqueue_settled(spec, [item])
-    return started
+    """Enqueue the pipeline agents that settled dependencies made ready (see ``Dispatcher.start_unblocked``)."""
+    return Dispatcher(components()).start_unblocked(settled)
 
 
 @app.task(name=names.MARK_RESOURCE)  # type: ignore[untyped-decorator]

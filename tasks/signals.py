@@ -7,7 +7,6 @@ from typing import Any
 from config.celery_app import app
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.spec_cache import workflow_of
 from tasks import names
 
 
@@ -36,9 +35,6 @@ def emit_signal(
             }
         ],
     )
-    dispatcher = Dispatcher(parts)
-    started: list[str] = []
-    if outcome.settled and dispatcher.records.meta(coordination_id):
-        started = dispatcher.enqueue_settled(workflow_of(dispatcher.records, coordination_id), outcome.settled)
+    started = Dispatcher(parts).start_unblocked(outcome.settled)
     signal = outcome.signals[0]
     return {"signal_id": signal.signal_id, "stream_id": signal.stream_id, "started": started}

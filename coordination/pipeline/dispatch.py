@@ -14,6 +14,7 @@ from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components
 from coordination.pipeline.records import Records
+from coordination.pipeline.spec_cache import stored_workflow
 from coordination.planning import Plan
 from coordination.signals import SettledDependency
 from tasks.names import agent_task
@@ -67,6 +68,20 @@ class Dispatcher:
         for coordination_id, agents in by_coordination.items():
             sent += self.enqueue(spec, coordination_id, agents)
         return sent
+
+    def start_unblocked(self, settled: Iterable[SettledDependency]) -> list[str]:
+        """Start the agents that settled dependencies made ready, in whatever coordinations they belong to.
+
+        Coordinations that are not pipeline coordinations (a resolver used directly) or that expired are skipped.
+        """
+        started: list[str] = []
+        for item in settled:
+            if not (item.ready_agent and item.status == "resolved"):
+                continue
+            spec = stored_workflow(self.records, item.coordination_id)
+            if spec is not None:
+                started += self.enqueue(spec, item.coordination_id, [item.ready_agent])
+        return started
 
     # -- signals -----------------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from coordination.pipeline.records import TERMINAL, now_ms
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import workflow_of
 from coordination.planning import plan_after_timeout, routing_state
+from coordination.signals import SettledDependency
 from coordination.store.connection import sync_client
 from coordination.store.scripts import script
 
@@ -62,18 +63,13 @@ def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) ->
         if status == "resolved":
             report.resolved += 1
             if ready:
-                report.enqueued += _enqueue_ready(dispatcher, coordination_id, [ready])
+                report.enqueued += dispatcher.start_unblocked(
+                    [SettledDependency(coordination_id, dependency_id, "resolved", ready)]
+                )
         elif status in ("timeout", "failed") and owner:
             report.timed_out += 1
             report.enqueued += handle_dependency_timeout(dispatcher, coordination_id, dependency_id, owner, status)
     return report
-
-
-def _enqueue_ready(dispatcher: Dispatcher, coordination_id: str, agents: list[str]) -> list[str]:
-    if not dispatcher.records.meta(coordination_id):
-        return []  # not a pipeline coordination (a resolver used directly)
-    spec = workflow_of(dispatcher.records, coordination_id)
-    return dispatcher.enqueue(spec, coordination_id, agents)
 
 
 def handle_dependency_timeout(

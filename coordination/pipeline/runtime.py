@@ -23,7 +23,7 @@ from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.routing import orchestrator_for
-from coordination.pipeline.spec_cache import cached_workflow, remember_workflow, workflow_of
+from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
 
@@ -98,10 +98,7 @@ class AgentRun:
         self._start_unblocked(settled)
 
     def _start_unblocked(self, settled: list[Any]) -> None:
-        dispatcher = Dispatcher(self._parts)
-        for item in settled:
-            spec = workflow_of(dispatcher.records, item.coordination_id)
-            dispatcher.enqueue_settled(spec, [item])
+        Dispatcher(self._parts).start_unblocked(settled)
 
 
 def coordination_state(coordination_id: str) -> ThreadSafeState[Any]:
