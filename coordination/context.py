@@ -486,7 +486,9 @@ def _store_errors() -> Iterator[None]:
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as error:
-        raise StoreUnavailableError(f"coordination store unreachable: {error}") from error
+        raise StoreUnavailableError(
+            f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
+        ) from error
 
 
 def _store_args(plan: _Distribution, ttl_ms: int) -> list[Any]:

@@ -460,7 +460,9 @@ class SmartRoutingOrchestrator:
                         pipe.pexpire(stream, ttl_ms)
                     pipe.execute()
                 except (RedisConnectionError, RedisTimeoutError) as error:
-                    raise StoreUnavailableError(f"coordination store unreachable: {error}") from error
+                    raise StoreUnavailableError(
+                        f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
+                    ) from error
             with self._lock:
                 self._persisted = max(self._persisted, upto)
         return len(entries)
@@ -495,7 +497,9 @@ class SmartRoutingOrchestrator:
         try:
             entries = sync_client().xrevrange(keys.routing_history, count=limit)
         except (RedisConnectionError, RedisTimeoutError) as error:
-            raise StoreUnavailableError(f"coordination store unreachable: {error}") from error
+            raise StoreUnavailableError(
+                f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
+            ) from error
         records: list[RoutingHistoryRecord] = []
         for entry_id, fields in entries:
             try:

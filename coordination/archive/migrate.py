@@ -53,7 +53,9 @@ def upgrade(revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as error:
-        raise StoreUnavailableError(f"archive database unreachable ({_first_line(error)})") from error
+        raise StoreUnavailableError(
+            f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
+        ) from error
     finally:
         engine.dispose()
 
@@ -78,7 +80,9 @@ def current_revision() -> str | None:
             except ProgrammingError:  # the schema does not exist yet
                 return None
     except OperationalError as error:
-        raise StoreUnavailableError(f"archive database unreachable ({_first_line(error)})") from error
+        raise StoreUnavailableError(
+            f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
+        ) from error
     finally:
         engine.dispose()
 

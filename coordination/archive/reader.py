@@ -52,7 +52,9 @@ def _connection() -> Iterator[Connection]:
             raise StoreUnavailableError(
                 f"archive tables missing in {location()} ({_first_line(error)}); run `coord db upgrade`"
             ) from error
-        raise StoreUnavailableError(f"archive database unreachable ({_first_line(error)})") from error
+        raise StoreUnavailableError(
+            f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
+        ) from error
 
 
 def archived_status(coordination_id: str) -> CoordinationStatus | None:

@@ -87,7 +87,9 @@ class RedisMetricsWriter:
                 pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
             pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StoreUnavailableError(f"metrics stream {stream!r}: Redis unreachable ({error})") from error
+            raise StoreUnavailableError(
+                f"metrics stream {stream!r}: Redis unreachable ({error}); check COORD_REDIS_URL"
+            ) from error
         return len(metrics)
 
     def read_recent(self, metric_name: str | None = None, limit: int = 1000) -> list[Metric]:
@@ -125,7 +127,9 @@ class RedisMetricsWriter:
                     break
                 upper = f"({entries[-1][0]}"
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StoreUnavailableError(f"metrics stream {stream!r}: Redis unreachable ({error})") from error
+            raise StoreUnavailableError(
+                f"metrics stream {stream!r}: Redis unreachable ({error}); check COORD_REDIS_URL"
+            ) from error
         return found
 
 

@@ -126,7 +126,10 @@ def execute_attempt(
     )
     if cached is None:
         if admission.workflow_json is None:
-            raise InvalidInputError("coordination_id", f"no coordination {coordination_id!r} in the store")
+            raise InvalidInputError(
+                "coordination_id",
+                f"no coordination {coordination_id!r} in Redis (never submitted, or expired after archiving)",
+            )
         spec = remember_workflow(coordination_id, admission.workflow_json)
         if agent_id not in spec.agents:
             raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")

@@ -25,7 +25,10 @@ def workflow_of(records: Records, coordination_id: str) -> WorkflowSpec:
         return found
     text = records.workflow_json(coordination_id)
     if text is None:
-        raise InvalidInputError("coordination_id", f"no coordination {coordination_id!r} in the store")
+        raise InvalidInputError(
+            "coordination_id",
+            f"no coordination {coordination_id!r} in Redis (never submitted, or expired after archiving)",
+        )
     return remember_workflow(coordination_id, text)
 
 
