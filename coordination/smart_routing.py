@@ -15,12 +15,13 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.metrics.models import MetricType
 from coordination.models.routing import (
     RoutingContext,
     RoutingDecision,
@@ -31,8 +32,8 @@ from coordination.models.routing import (
     trusted_result,
 )
 from coordination.routing.analysis import has_errors
-from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, consolidate
-from coordination.routing.routers import BaseRouter
+from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, UNKNOWN_STRATEGY_WEIGHT
+from coordination.routing.routers import BaseRouter, Decider
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
 
@@ -47,20 +48,19 @@ MAX_TASK_LENGTH = 256
 PERSISTED_HISTORY_CAP = 10_000
 
 _INF = float("inf")
+_TIMING = MetricType.TIMING
+_COUNTER = MetricType.COUNTER
 _perf_counter = time.perf_counter
 _time = time.time
 
 # Routing ids are version-4 UUIDs made of a random per-process part (74 bits, drawn again after fork) and, in the
 # last 48 bits, a per-process counter XOR random bits. They are unique within a process by construction and random
-# across processes; building one costs a fraction of uuid4(), whose os.urandom call dominated route().
+# across processes; building one costs a fraction of uuid4(), whose os.urandom call dominated route(). route()
+# needs only the text; the UUID object is built when a context or a record asks for it.
 _LOW_BITS = 48
 _LOW_MASK = (1 << _LOW_BITS) - 1
 _UUID_CLEAR = ((1 << 128) - 1) ^ ((0xF << 76) | (0x3 << 62))
 _UUID_SET = (0x4 << 76) | (0x2 << 62)
-_new_object = object.__new__
-_set_uuid_int = UUID.__dict__["int"].__set__
-_set_uuid_safe = UUID.__dict__["is_safe"].__set__
-_UUID_SAFE_UNKNOWN = SafeUUID.unknown
 
 
 class _IdSource:
@@ -68,7 +68,6 @@ class _IdSource:
 
     def __init__(self) -> None:
         salt = (int.from_bytes(os.urandom(16), "big") & _UUID_CLEAR) | _UUID_SET
-        self.high = salt & ~_LOW_MASK
         self.low = salt & _LOW_MASK
         self.prefix = str(UUID(int=salt))[:24]  # "xxxxxxxx-xxxx-4xxx-yxxx-": everything above the low 48 bits
         self.counter = itertools.count(1)
@@ -86,15 +85,10 @@ def _reseed_ids() -> None:
 os.register_at_fork(after_in_child=_reseed_ids)
 
 
-def new_routing_id() -> tuple[UUID, str]:
-    """Return a fresh version-4 routing id and its string form."""
+def new_routing_id() -> str:
+    """Return a fresh version-4 routing id (its canonical string form)."""
     ids = _ids
-    low = ids.low ^ (next(ids.counter) & _LOW_MASK)
-    routing_id = _new_object(UUID)
-    # UUID is immutable through __setattr__; its slots are set directly, as UUID.__init__ itself does.
-    _set_uuid_int(routing_id, ids.high | low)
-    _set_uuid_safe(routing_id, _UUID_SAFE_UNKNOWN)
-    return routing_id, ids.prefix + format(low, "012x")
+    return ids.prefix + format(ids.low ^ (next(ids.counter) & _LOW_MASK), "012x")
 
 
 # One history entry, kept as a flat tuple of plain values (see route()); records are built on demand.
@@ -125,7 +119,9 @@ class SmartRoutingOrchestrator:
 
     Args:
         metrics_collector: records ``routing_decision_time_ms`` (tags decision, strategy) and
-            ``routing_decisions_count`` (tag decision) for every decision.
+            ``routing_decisions_count`` (tag decision) for every decision, with one
+            ``record_many_nowait`` call when it has that method (a :class:`~coordination.metrics.MetricsCollector`
+            does), else with ``record_timing_nowait`` and ``record_counter_nowait``.
         state: the :class:`~coordination.state.ThreadSafeState` whose namespace holds the persisted history
             (None: history stays in this process).
         max_history_size: decisions kept in memory (older ones are dropped; statistics still count them).
@@ -155,6 +151,8 @@ class SmartRoutingOrchestrator:
         self.strategy_priority: dict[RoutingStrategy, float] = dict(DEFAULT_STRATEGY_WEIGHTS)
         self.strategy_priority.update(_checked_weights(strategy_weights))
         self._routers: list[BaseRouter] = []
+        # What route() runs, in order: (router, its context-free decider or None); rebuilt when routers change.
+        self._plan: tuple[tuple[BaseRouter, Decider | None], ...] = ()
         self._history: deque[_Entry] = deque(maxlen=max_history_size)
         self._lock = threading.Lock()
         self._persist_lock = threading.Lock()
@@ -198,15 +196,21 @@ class SmartRoutingOrchestrator:
             raise InvalidInputError("router", f"must be a BaseRouter, got {type(router).__name__}")
         if not isinstance(getattr(router, "strategy", None), RoutingStrategy):
             raise InvalidInputError("router", f"{type(router).__name__}.strategy must be a RoutingStrategy")
-        self._routers = [*self._routers, router]  # a new list: a route() in another thread keeps its own
+        self._set_routers([*self._routers, router])
         logger.info("added router %s", router.strategy.value)
 
     def remove_router(self, strategy: RoutingStrategy) -> None:
         """Remove every router of ``strategy`` (nothing happens when there is none)."""
         kept = [router for router in self._routers if router.strategy != strategy]
         if len(kept) != len(self._routers):
-            self._routers = kept
+            self._set_routers(kept)
             logger.info("removed router(s) %s", getattr(strategy, "value", strategy))
+
+    def _set_routers(self, routers: list[BaseRouter]) -> None:
+        # New objects, replaced whole: a route() running in another thread keeps the plan it started with.
+        plan = tuple((router, router.decider()) for router in routers)
+        self._routers = routers
+        self._plan = plan
 
     # -- routing ------------------------------------------------------------------------------------------------
 
@@ -257,31 +261,47 @@ class SmartRoutingOrchestrator:
             completed = []
         elif type(completed) is list:
             completed = completed[:]  # the history must not change when the caller's list does
-        summary = {
-            "key_count": len(state),
-            "has_errors": has_errors(state),
-            "completed_tasks": completed,
-            "task_priority": state.get("task_priority", 50),
-        }
+        key_count = len(state)
+        errors = has_errors(state)
+        task_priority = state.get("task_priority", 50)
         custom = {} if custom_data is None else dict(custom_data)
-        routing_id, routing_id_text = new_routing_id()
-        context = trusted_context(
-            routing_id, current_task, summary, execution_time, retry_count, custom, correlation_id
-        )
-        acquire = self._lock.acquire
-        results: list[tuple[int, RoutingResult]] = []
-        for order, router in enumerate(self._routers):
+        routing_id = new_routing_id()
+        context: RoutingContext | None = None
+        # Consolidation (coordination.routing.consolidation.consolidate) is done as results come in, without
+        # collecting them: a matched result beats every default one, then the higher confidence × weight wins,
+        # and a tie keeps the earlier router (the loop visits routers in order, so ">" alone keeps it).
+        weight_of = self.strategy_priority.get
+        final = self._default
+        best_matched = False
+        best_score = -1.0  # below any real score: the first result always wins
+        evaluated = 0
+        for router, decide in self._plan:
             try:
-                result = router.evaluate(state, context)
+                if decide is not None:
+                    result = decide(state, current_task, retry_count, custom)
+                else:  # a router of its own: the seed's evaluate(state, context)
+                    if context is None:
+                        summary = _summary(key_count, errors, completed, task_priority)
+                        context = trusted_context(
+                            UUID(routing_id), current_task, summary, execution_time, retry_count, custom, correlation_id
+                        )
+                    result = router.evaluate(state, context)
+                    if not isinstance(result, RoutingResult):
+                        logger.warning(
+                            "router %r returned %s, not a RoutingResult; skipped", router, type(result).__name__
+                        )
+                        continue
+                matched = result.matched
+                if best_matched and not matched:
+                    evaluated += 1
+                    continue
+                value = result.confidence * weight_of(result.strategy, UNKNOWN_STRATEGY_WEIGHT)
             except Exception:  # one failing router must not lose the decision (seed behaviour: log, skip)
                 logger.warning("router %r failed on task %r; skipped", router, current_task, exc_info=True)
                 continue
-            if type(result) is RoutingResult or isinstance(result, RoutingResult):
-                results.append((order, result))
-            else:
-                logger.warning("router %r returned %s, not a RoutingResult; skipped", router, type(result).__name__)
-        winner = consolidate(results, self.strategy_priority) if results else None
-        final = self._default if winner is None else winner[1]
+            evaluated += 1
+            if value > best_score or matched != best_matched:
+                final, best_matched, best_score = result, matched, value
         elapsed_ms = (_perf_counter() - start) * 1000.0
         decision = final.decision
         strategy = final.strategy
@@ -290,12 +310,12 @@ class SmartRoutingOrchestrator:
         # and fewer objects for the garbage collector to walk.
         entry = (
             _time(),
-            routing_id_text,
+            routing_id,
             current_task,
-            summary["key_count"],
-            summary["has_errors"],
+            key_count,
+            errors,
             completed,
-            summary["task_priority"],
+            task_priority,
             execution_time,
             retry_count,
             custom,
@@ -309,7 +329,7 @@ class SmartRoutingOrchestrator:
             final.matched,
             elapsed_ms,
         )
-        acquire()  # (not ``with``: a third of the cost on this hot path)
+        self._lock.acquire()  # (not ``with``: a third of the cost on this hot path)
         try:
             self._history.append(entry)
             self._count += 1
@@ -329,7 +349,7 @@ class SmartRoutingOrchestrator:
         if self.metrics is not None:
             self._record_metrics(decision_value, strategy_value, elapsed_ms, correlation_id)
         return {
-            "routing_id": routing_id_text,
+            "routing_id": routing_id,
             "decision": decision_value,
             "confidence": final.confidence,
             "reasoning": final.reasoning,
@@ -337,23 +357,32 @@ class SmartRoutingOrchestrator:
             "next_task": final.next_task,
             "metadata": dict(metadata),  # a copy: routers may share their result objects
             "routing_time_ms": elapsed_ms,
-            "routers_evaluated": len(results),
+            "routers_evaluated": evaluated,
         }
 
     def _record_metrics(self, decision: str, strategy: str, elapsed_ms: float, correlation_id: str | None) -> None:
         metrics = self.metrics
         if metrics is None:
             return
+        timing_tags = {"decision": decision, "strategy": strategy}
+        counter_tags = {"decision": decision}
         try:
-            metrics.record_timing_nowait(
-                "routing_decision_time_ms",
-                elapsed_ms,
-                tags={"decision": decision, "strategy": strategy},
-                correlation_id=correlation_id,
-            )
-            metrics.record_counter_nowait(
-                "routing_decisions_count", 1, tags={"decision": decision}, correlation_id=correlation_id
-            )
+            record_many = getattr(metrics, "record_many_nowait", None)
+            if record_many is not None:  # our collector: one buffer write for both
+                record_many(
+                    [
+                        ("routing_decision_time_ms", _TIMING, elapsed_ms, "ms", timing_tags),
+                        ("routing_decisions_count", _COUNTER, 1, "count", counter_tags),
+                    ],
+                    correlation_id,
+                )
+            else:  # a collector of the user's own with the seed's per-metric methods
+                metrics.record_timing_nowait(
+                    "routing_decision_time_ms", elapsed_ms, tags=timing_tags, correlation_id=correlation_id
+                )
+                metrics.record_counter_nowait(
+                    "routing_decisions_count", 1, tags=counter_tags, correlation_id=correlation_id
+                )
         except Exception:  # metrics must never cost a decision
             logger.debug("recording routing metrics failed", exc_info=True)
 
@@ -586,6 +615,15 @@ def _checked_limit(limit: object) -> int | None:
     return limit
 
 
+def _summary(key_count: int, errors: bool, completed: Any, task_priority: Any) -> dict[str, Any]:
+    return {
+        "key_count": key_count,
+        "has_errors": errors,
+        "completed_tasks": completed,
+        "task_priority": task_priority,
+    }
+
+
 def _record(entry: _Entry) -> RoutingHistoryRecord:
     (
         timestamp,
@@ -609,12 +647,7 @@ def _record(entry: _Entry) -> RoutingHistoryRecord:
         elapsed,
     ) = entry
     uuid = UUID(routing_id)
-    summary = {
-        "key_count": key_count,
-        "has_errors": errors,
-        "completed_tasks": completed,
-        "task_priority": task_priority,
-    }
+    summary = _summary(key_count, errors, completed, task_priority)
     return RoutingHistoryRecord.model_construct(
         timestamp=datetime.fromtimestamp(timestamp, UTC),
         routing_id=uuid,

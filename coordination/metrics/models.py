@@ -314,6 +314,9 @@ class _Sequence:
 
 
 _SEQUENCE = _Sequence()
+_new_tuple = tuple.__new__
+_isfinite = math.isfinite
+_now = time.time
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_SEQUENCE.reset)
 
@@ -330,27 +333,40 @@ def pending_metric(
 
     The caller then builds the metric with :func:`build_metric` to get the error that names the field.
     """
-    if (
+    if not (
         type(metric_name) is str
         and 0 < len(metric_name) <= 100
         and type(unit) is str
         and 0 < len(unit) <= 20
-        and type(value) in (int, float)
-        and math.isfinite(value)
+        and (type(value) is float or type(value) is int)
+        and _isfinite(value)
         and (correlation_id is None or type(correlation_id) is str)
-        and (tags is None or (type(tags) is dict and all(type(k) is str and type(v) is str for k, v in tags.items())))
     ):
-        return PendingMetric(
-            _SEQUENCE.prefix | (_SEQUENCE.next() & 0xFFFFFFFF),
+        return None
+    if tags is None:
+        copied: dict[str, str] = {}
+    elif type(tags) is dict:
+        for key, tag in tags.items():
+            if type(key) is not str or type(tag) is not str:
+                return None
+        copied = tags.copy()
+    else:
+        return None
+    sequence = _SEQUENCE
+    # tuple.__new__ directly: the NamedTuple's generated __new__ is a Python frame on a hot path.
+    return _new_tuple(
+        PendingMetric,
+        (
+            sequence.prefix | (sequence.next() & 0xFFFFFFFF),
             metric_name,
             metric_type,
             float(value),
             unit,
-            {} if tags is None else dict(tags),
+            copied,
             correlation_id,
-            time.time(),
-        )
-    return None
+            _now(),
+        ),
+    )
 
 
 def materialize(item: Metric | PendingMetric) -> Metric:

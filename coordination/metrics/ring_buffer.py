@@ -41,6 +41,15 @@ class RingBuffer(Generic[T]):
             self._written += 1
         return True
 
+    def write_many_nowait(self, items: list[T]) -> None:
+        """Append ``items`` in order under one lock (synchronous); when full, the oldest items are dropped."""
+        with self._lock:
+            room = self._capacity - len(self._items)
+            if len(items) > room:
+                self._overwritten += len(items) - room
+            self._items.extend(items)
+            self._written += len(items)
+
     async def write(self, item: T) -> bool:
         """Append ``item`` (the seed's async API). When full, the oldest item is dropped. Returns True."""
         return self.write_nowait(item)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from coordination.errors import InvalidInputError, RoutingRuleError
@@ -66,8 +66,27 @@ class BaseRouter(ABC):
             context: what is known about the decision (current task, retry count, custom data, ...).
         """
 
+    def decider(self) -> Decider | None:
+        """Return a function deciding without a :class:`RoutingContext`, or None (then ``evaluate`` is called).
+
+        The built-in routers read only the current task, the retry count and the custom data of the context, so
+        the orchestrator calls them as ``decider(state, current_task, retry_count, custom_data)`` and builds no
+        context object per router call. A subclass that overrides :meth:`evaluate` gets None: its own
+        ``evaluate`` is always what runs.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(strategy={self.strategy.value})"
+
+
+#: ``(state, current_task, retry_count, custom_data) -> RoutingResult``: a router's decision without a context.
+Decider = Callable[[dict[str, Any], str, int, dict[str, Any]], RoutingResult]
+
+
+def _own_decider(router: BaseRouter, builtin: type[BaseRouter], decide: Decider) -> Decider | None:
+    # A subclass that overrides evaluate() must be asked through it.
+    return decide if type(router).evaluate is builtin.evaluate else None
 
 
 class ConditionalRouter(BaseRouter):
@@ -122,6 +141,13 @@ class ConditionalRouter(BaseRouter):
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the result of the first matching rule, or CONTINUE (0.5) when none matches."""
+        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+
+    def decider(self) -> Decider | None:
+        """See :meth:`BaseRouter.decider`."""
+        return _own_decider(self, ConditionalRouter, self._decide)
+
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
         for check, result in self._compiled:
             if check(state):
                 return result
@@ -206,21 +232,33 @@ class ParallelRouter(BaseRouter):
         Raises:
             InvalidInputError: ``state["completed_tasks"]`` is not a list, tuple or set.
         """
-        current = context.current_task
-        candidates = self._by_task.get(current)
+        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+
+    def decider(self) -> Decider | None:
+        """See :meth:`BaseRouter.decider`."""
+        return _own_decider(self, ParallelRouter, self._decide)
+
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
+        candidates = self._by_task.get(task)
         if not candidates:
             return self._no_opportunity
         completed = _completed_tasks(state)
         for hint in candidates:
-            if all(dependency in completed for dependency in hint.dependencies):
-                parallel = [task for task in hint.group if task != current and task not in completed]
+            ready = True
+            for dependency in hint.dependencies:
+                if dependency not in completed:
+                    ready = False
+                    break
+            if ready:
+                parallel = [member for member in hint.group if member != task and member not in completed]
                 if parallel:
                     return trusted_result(
                         RoutingDecision.PARALLEL,
                         0.9,
-                        f"Task '{current}' can be parallelized with {parallel}",
+                        f"Task '{task}' can be parallelized with {parallel}",
                         self.strategy,
-                        metadata={
+                        None,
+                        {
                             "parallel_tasks": parallel,
                             "dependencies": list(hint.dependencies),
                             "estimated_duration_ms": hint.duration_ms,
@@ -233,6 +271,8 @@ def _completed_tasks(state: Mapping[str, Any]) -> Any:
     completed = state.get("completed_tasks")
     if completed is None:
         return ()
+    if type(completed) is list and len(completed) <= _SET_THRESHOLD:  # the common case, decided at once
+        return completed
     if not isinstance(completed, list | tuple | set | frozenset):
         raise InvalidInputError(
             "state.completed_tasks", f"must be a list of task names, got {type(completed).__name__}"
@@ -288,6 +328,13 @@ class StateAnalysisRouter(BaseRouter):
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the decision for the state's errors, completeness and complexity."""
+        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+
+    def decider(self) -> Decider | None:
+        """See :meth:`BaseRouter.decider`."""
+        return _own_decider(self, StateAnalysisRouter, self._decide)
+
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
         metrics = _measure(state)
         score = metrics["complexity_score"]
         if metrics["has_errors"]:
@@ -297,7 +344,7 @@ class StateAnalysisRouter(BaseRouter):
                 f"State contains errors (key_count={metrics['key_count']}, complexity={score:.2f})",
                 self.strategy,
                 None,
-                {"complexity_metrics": metrics, "retry_count": context.retry_count},
+                {"complexity_metrics": metrics, "retry_count": retry_count},
             )
         if metrics["has_incomplete_data"]:
             return trusted_result(
@@ -371,8 +418,15 @@ class PriorityRouter(BaseRouter):
         Raises:
             InvalidInputError: the priority given is not a number.
         """
+        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+
+    def decider(self) -> Decider | None:
+        """See :meth:`BaseRouter.decider`."""
+        return _own_decider(self, PriorityRouter, self._decide)
+
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
         given = True
-        priority = context.custom_data.get("priority")
+        priority = custom.get("priority")
         if priority is None:
             priority = state.get("task_priority")
             if priority is None:

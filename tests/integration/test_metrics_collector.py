@@ -23,6 +23,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from coordination import SmartRoutingOrchestrator, StateAnalysisRouter
 from coordination.errors import InvalidInputError, StoreUnavailableError
 from coordination.metrics import (
     Alert,
@@ -375,6 +376,51 @@ def test_the_nowait_api_never_raises_on_bad_input_and_records_nothing(
     assert collector.flush_now() == 0
     assert _reader().read_metrics(f"{name}_bad") == []
     assert "tags.agent_count" in caplog.text
+
+
+def test_record_many_keeps_the_good_records_in_order_and_drops_the_bad_ones(
+    make_collector: Callable[..., MetricsCollector], name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    collector = make_collector(buffer_size=3)
+    caplog.set_level(logging.DEBUG, logger="coordination.metrics")
+
+    collector.record_many_nowait(
+        [
+            (f"{name}_many", MetricType.TIMING, 1.5, "ms", {"step": "a"}),
+            (f"{name}_many", MetricType.GAUGE, float("nan"), "x", None),
+            (f"{name}_many", MetricType.COUNTER, 2, "count", {"step": 3}),  # type: ignore[dict-item]
+            (f"{name}_many", MetricType.COUNTER, 2, "count", None),
+        ],
+        correlation_id="c-many",
+    )
+    assert "tags.step" in caplog.text
+    assert collector.flush_now() == 2
+    read = _reader().read_metrics(f"{name}_many")
+    assert [(m.metric_type, m.value, m.tags, m.correlation_id) for m in reversed(read)] == [
+        (MetricType.TIMING, 1.5, {"step": "a"}, "c-many"),
+        (MetricType.COUNTER, 2.0, {}, "c-many"),
+    ]
+
+    # More records than the buffer holds: the oldest are overwritten, and that is counted.
+    collector.record_many_nowait([(f"{name}_over", MetricType.COUNTER, n, "count", None) for n in range(5)])
+    assert [m.value for m in reversed(collector.read_metrics(f"{name}_over"))] == [2.0, 3.0, 4.0]
+    assert asyncio.run(collector.get_stats())["metrics_overwritten"] == 2
+
+
+def test_routing_decisions_are_recorded_as_a_timing_and_a_counter(
+    make_collector: Callable[..., MetricsCollector], name: str
+) -> None:
+    collector = make_collector()
+    orchestrator = SmartRoutingOrchestrator(metrics_collector=collector)
+    orchestrator.add_router(StateAnalysisRouter())
+    decision = orchestrator.route({"error": "boom"}, "task-1", correlation_id=name)
+    assert collector.flush_now() == 2
+    reader = _reader()
+    (timing_metric,) = [m for m in reader.read_metrics("routing_decision_time_ms") if m.correlation_id == name]
+    (counter_metric,) = [m for m in reader.read_metrics("routing_decisions_count") if m.correlation_id == name]
+    assert timing_metric.value == pytest.approx(decision["routing_time_ms"])
+    assert timing_metric.tags == {"decision": "retry", "strategy": "state_analysis"}
+    assert (counter_metric.value, counter_metric.tags) == (1.0, {"decision": "retry"})
 
 
 def test_a_store_outage_keeps_metrics_buffered_and_says_so(

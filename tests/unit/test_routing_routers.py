@@ -192,6 +192,22 @@ def test_the_size_is_counted_in_utf8_bytes() -> None:
     assert json_size({"k": "é"}) == len('{"k":"é"}'.encode())
 
 
+def test_states_with_non_string_keys_or_deep_nesting_are_estimated() -> None:
+    keyed = {1: "a", "b": [1, 2]}
+    assert json_size(keyed) is None  # orjson refuses non-string keys; the estimate matches json.dumps here
+    assert state_complexity(keyed).total_size_bytes == len(json.dumps(keyed, separators=(",", ":"))) == 19
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(400):  # deeper than orjson's 254 levels
+        inner["d"] = {}
+        inner = inner["d"]
+    inner["leaf"] = 1
+    metrics = state_complexity(deep)
+    assert metrics.nested_depth >= 200
+    assert metrics.total_size_bytes > 0
+    assert metrics.complexity_score == 1.0  # the depth alone saturates the score
+
+
 @pytest.mark.parametrize(
     ("state", "depth"),
     [

@@ -9,6 +9,8 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coordination import (
     ConditionalRouter,
@@ -490,3 +492,114 @@ def test_the_examples_in_the_routing_doc_run() -> None:
     assert examples
     for example in examples:
         exec(compile(example, "docs/routing.md", "exec"), {})
+
+
+# -- routers of one's own beside the built-in ones ------------------------------------------------------------
+
+
+class ContextRecorder(BaseRouter):
+    """Keeps the context it is given."""
+
+    strategy = RoutingStrategy.PRIORITY
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list[RoutingContext] = []
+
+    def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+        self.contexts.append(context)
+        return RoutingResult(decision="continue", confidence=0.1, reasoning="seen", strategy=self.strategy)
+
+
+def test_a_router_of_ones_own_gets_the_full_context_of_the_decision() -> None:
+    orchestrator = all_four()
+    recorder = ContextRecorder()
+    orchestrator.add_router(recorder)
+    state = {"completed_tasks": ["parse_contract"], "task_priority": 70, "error": ""}
+    decision = orchestrator.route(
+        state, "generate_model", execution_time=12.5, retry_count=2, custom_data={"k": "v"}, correlation_id="c-1"
+    )
+    (context,) = recorder.contexts
+    assert str(context.routing_id) == decision["routing_id"]
+    assert context.current_task == "generate_model"
+    assert context.state_summary == {
+        "key_count": 3,
+        "has_errors": False,
+        "completed_tasks": ["parse_contract"],
+        "task_priority": 70,
+    }
+    assert (context.execution_time, context.retry_count) == (12.5, 2)
+    assert (context.custom_data, context.correlation_id) == ({"k": "v"}, "c-1")
+    assert orchestrator.get_history()[0].context == context
+
+
+def test_a_built_in_router_whose_evaluate_is_overridden_is_asked_through_it() -> None:
+    class Cautious(ParallelRouter):
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return RoutingResult(
+                decision="end", confidence=1.0, reasoning="stop here", strategy=self.strategy, matched=True
+            )
+
+    orchestrator = SmartRoutingOrchestrator()
+    orchestrator.add_router(Cautious())
+    orchestrator.add_router(StateAnalysisRouter())
+    decision = orchestrator.route({}, "t")
+    assert (decision["decision"], decision["reasoning"]) == ("end", "stop here")
+    assert Cautious().decider() is None
+    assert ParallelRouter().decider() is not None
+
+
+def test_a_router_returning_something_else_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    class Sloppy(BaseRouter):
+        strategy = RoutingStrategy.CONDITIONAL
+
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return {"decision": "end"}  # type: ignore[return-value]
+
+    orchestrator = SmartRoutingOrchestrator()
+    orchestrator.add_router(Sloppy())
+    orchestrator.add_router(StateAnalysisRouter())
+    with caplog.at_level(logging.WARNING, logger="coordination.smart_routing"):
+        decision = orchestrator.route({}, "t")
+    assert (decision["decision"], decision["strategy"], decision["routers_evaluated"]) == (
+        "continue",
+        "state_analysis",
+        1,
+    )
+    assert "not a RoutingResult" in caplog.text
+
+
+_STRATEGIES = list(RoutingStrategy)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_STRATEGIES),
+            st.sampled_from([0.0, 0.25, 0.5, 0.8, 0.9, 1.0]),
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+    st.dictionaries(st.sampled_from(_STRATEGIES), st.sampled_from([0.0, 10.0, 40.0, 100.0])),
+)
+def test_route_picks_what_consolidate_picks(
+    specs: list[tuple[RoutingStrategy, float, bool]], weights: dict[RoutingStrategy, float]
+) -> None:
+    routers = [FixedRouter(strategy, "end", confidence, matched) for strategy, confidence, matched in specs]
+    for index, router in enumerate(routers):  # told apart by their reasoning
+        router.result = router.result.model_copy(update={"reasoning": f"router {index}"})
+    orchestrator = SmartRoutingOrchestrator(strategy_weights=weights)
+    for router in routers:
+        orchestrator.add_router(router)
+    decision = orchestrator.route({}, "t")
+    winner = consolidate(
+        [(order, router.result) for order, router in enumerate(routers)], orchestrator.strategy_priority
+    )
+    picked = (decision["decision"], decision["confidence"], decision["strategy"], decision["reasoning"])
+    if winner is None:
+        assert picked == ("continue", 0.5, "priority", "No routers available, using default decision")
+    else:
+        assert picked == ("end", winner[1].confidence, winner[1].strategy.value, winner[1].reasoning)
+    assert decision["routers_evaluated"] == len(routers)
