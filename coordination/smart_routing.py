@@ -33,6 +33,7 @@ from coordination.models.routing import (
 )
 from coordination.routing.analysis import has_errors
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, UNKNOWN_STRATEGY_WEIGHT
+from coordination.routing.proposals import CONFIDENCE, MATCHED, STRATEGY, Proposal, from_result
 from coordination.routing.routers import BaseRouter, Decider
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
@@ -161,14 +162,16 @@ class SmartRoutingOrchestrator:
         self._time_total = 0.0
         self._time_min = _INF
         self._time_max = 0.0
-        self._decisions: dict[RoutingDecision, int] = {}
-        self._strategies: dict[RoutingStrategy, int] = {}
-        self._default = trusted_result(
+        # Decisions counted by (decision, strategy): one dict update per decision; get_stats() sums per key.
+        self._outcomes: dict[tuple[RoutingDecision, RoutingStrategy], int] = {}
+        self._default: Proposal = (
             RoutingDecision.CONTINUE,
             0.5,
             "No routers available, using default decision",
             RoutingStrategy.PRIORITY,
-            matched=False,
+            None,
+            {},
+            False,
         )
 
     def __repr__(self) -> str:
@@ -267,18 +270,18 @@ class SmartRoutingOrchestrator:
         custom = {} if custom_data is None else dict(custom_data)
         routing_id = new_routing_id()
         context: RoutingContext | None = None
-        # Consolidation (coordination.routing.consolidation.consolidate) is done as results come in, without
-        # collecting them: a matched result beats every default one, then the higher confidence × weight wins,
-        # and a tie keeps the earlier router (the loop visits routers in order, so ">" alone keeps it).
+        # Consolidation (coordination.routing.consolidation.consolidate) is done as proposals come in, without
+        # collecting them: a matched one beats every default one, then the higher confidence × weight wins, and
+        # a tie keeps the earlier router (the loop visits routers in order, so ">" alone keeps it).
         weight_of = self.strategy_priority.get
         final = self._default
         best_matched = False
-        best_score = -1.0  # below any real score: the first result always wins
+        best_score = -1.0  # below any real score: the first proposal always wins
         evaluated = 0
         for router, decide in self._plan:
             try:
                 if decide is not None:
-                    result = decide(state, current_task, retry_count, custom)
+                    proposal = decide(state, current_task, retry_count, custom)
                 else:  # a router of its own: the seed's evaluate(state, context)
                     if context is None:
                         summary = _summary(key_count, errors, completed, task_priority)
@@ -291,21 +294,20 @@ class SmartRoutingOrchestrator:
                             "router %r returned %s, not a RoutingResult; skipped", router, type(result).__name__
                         )
                         continue
-                matched = result.matched
+                    proposal = from_result(result)
+                matched = proposal[MATCHED]
                 if best_matched and not matched:
                     evaluated += 1
                     continue
-                value = result.confidence * weight_of(result.strategy, UNKNOWN_STRATEGY_WEIGHT)
+                value = proposal[CONFIDENCE] * weight_of(proposal[STRATEGY], UNKNOWN_STRATEGY_WEIGHT)
             except Exception:  # one failing router must not lose the decision (seed behaviour: log, skip)
                 logger.warning("router %r failed on task %r; skipped", router, current_task, exc_info=True)
                 continue
             evaluated += 1
             if value > best_score or matched != best_matched:
-                final, best_matched, best_score = result, matched, value
+                final, best_matched, best_score = proposal, matched, value
         elapsed_ms = (_perf_counter() - start) * 1000.0
-        decision = final.decision
-        strategy = final.strategy
-        metadata = final.metadata
+        decision, confidence, reasoning, strategy, next_task, metadata, matched = final
         # The history keeps plain values, no model objects (records are built when asked for): cheap to store,
         # and fewer objects for the garbage collector to walk.
         entry = (
@@ -321,14 +323,15 @@ class SmartRoutingOrchestrator:
             custom,
             correlation_id,
             decision,
-            final.confidence,
-            final.reasoning,
+            confidence,
+            reasoning,
             strategy,
-            final.next_task,
+            next_task,
             metadata,
-            final.matched,
+            matched,
             elapsed_ms,
         )
+        outcome = (decision, strategy)
         self._lock.acquire()  # (not ``with``: a third of the cost on this hot path)
         try:
             self._history.append(entry)
@@ -338,10 +341,8 @@ class SmartRoutingOrchestrator:
                 self._time_min = elapsed_ms
             if elapsed_ms > self._time_max:
                 self._time_max = elapsed_ms
-            decisions = self._decisions
-            decisions[decision] = decisions.get(decision, 0) + 1
-            strategies = self._strategies
-            strategies[strategy] = strategies.get(strategy, 0) + 1
+            outcomes = self._outcomes
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         finally:
             self._lock.release()
         decision_value = decision._value_  # (not ``.value``: the enum property costs more than the rest here)
@@ -351,11 +352,11 @@ class SmartRoutingOrchestrator:
         return {
             "routing_id": routing_id,
             "decision": decision_value,
-            "confidence": final.confidence,
-            "reasoning": final.reasoning,
+            "confidence": confidence,
+            "reasoning": reasoning,
             "strategy": strategy_value,
-            "next_task": final.next_task,
-            "metadata": dict(metadata),  # a copy: routers may share their result objects
+            "next_task": next_task,
+            "metadata": dict(metadata),  # a copy: routers return shared proposals for state-independent outcomes
             "routing_time_ms": elapsed_ms,
             "routers_evaluated": evaluated,
         }
@@ -425,6 +426,7 @@ class SmartRoutingOrchestrator:
         """
         with self._lock:
             count = self._count
+            outcomes = self._outcomes
             if count == 0:
                 return {
                     "total_routings": 0,
@@ -440,8 +442,8 @@ class SmartRoutingOrchestrator:
                 "avg_routing_time_ms": self._time_total / count,
                 "min_routing_time_ms": self._time_min,
                 "max_routing_time_ms": self._time_max,
-                "decisions": {decision.value: n for decision, n in self._decisions.items()},
-                "strategies": {strategy.value: n for strategy, n in self._strategies.items()},
+                "decisions": _totals(outcomes, 0),
+                "strategies": _totals(outcomes, 1),
                 "history_size": len(self._history),
             }
 
@@ -613,6 +615,15 @@ def _checked_limit(limit: object) -> int | None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise InvalidInputError("limit", f"must be a non-negative integer or None, got {limit!r}")
     return limit
+
+
+def _totals(outcomes: dict[tuple[RoutingDecision, RoutingStrategy], int], position: int) -> dict[str, int]:
+    # Decisions (position 0) or strategies (1) counted over the (decision, strategy) outcomes.
+    totals: dict[str, int] = {}
+    for outcome, count in outcomes.items():
+        key = outcome[position].value
+        totals[key] = totals.get(key, 0) + count
+    return totals
 
 
 def _summary(key_count: int, errors: bool, completed: Any, task_priority: Any) -> dict[str, Any]:

@@ -1,13 +1,19 @@
 """The four routing strategies of the seed (pure, synchronous, no I/O).
 
-Every router turns ``(state, context)`` into a :class:`~coordination.models.routing.RoutingResult`. Results that
-only restate the router's "nothing special, continue" default carry ``matched=False``; the orchestrator lets any
-matched result beat them (see :mod:`coordination.routing.consolidation`).
+Every router turns ``(state, context)`` into a :class:`~coordination.models.routing.RoutingResult` with
+:meth:`BaseRouter.evaluate` (the seed's API). Results that only restate the router's "nothing special, continue"
+default carry ``matched=False``; the orchestrator lets any matched result beat them (see
+:mod:`coordination.routing.consolidation`).
 
 Routers are built once and evaluated after every agent step, so they prepare what they can at construction:
 rules are compiled to plain functions, hints are indexed by task, and outcomes that do not depend on the state
 (a rule's result, the defaults) are built once and returned every time. Treat returned results as read-only.
 Changing ``.rules`` or ``.hints`` after construction has no effect; build a new router instead.
+
+The orchestrator does not go through ``evaluate()`` for the built-in routers: :meth:`BaseRouter.decider` gives it
+a function of ``(state, current_task, retry_count, custom_data)`` returning a
+:data:`~coordination.routing.proposals.Proposal` tuple, so a decision builds neither a context nor a result
+object per router. Both paths run the same code and give the same answer.
 """
 
 from __future__ import annotations
@@ -26,10 +32,10 @@ from coordination.models.routing import (
     RoutingDecision,
     RoutingResult,
     RoutingStrategy,
-    trusted_result,
 )
 from coordination.routing import analysis
 from coordination.routing.operators import Condition, compile_rule
+from coordination.routing.proposals import PreparedResults, Proposal, to_result
 
 if TYPE_CHECKING:
     from coordination.metrics import MetricsCollector
@@ -70,8 +76,9 @@ class BaseRouter(ABC):
         """Return a function deciding without a :class:`RoutingContext`, or None (then ``evaluate`` is called).
 
         The built-in routers read only the current task, the retry count and the custom data of the context, so
-        the orchestrator calls them as ``decider(state, current_task, retry_count, custom_data)`` and builds no
-        context object per router call. A subclass that overrides :meth:`evaluate` gets None: its own
+        the orchestrator calls them as ``decider(state, current_task, retry_count, custom_data)``, which returns
+        a :data:`~coordination.routing.proposals.Proposal` (the result's fields as a tuple): no context and no
+        result object per router call. A subclass that overrides :meth:`evaluate` gets None: its own
         ``evaluate`` is always what runs.
         """
         return None
@@ -80,8 +87,8 @@ class BaseRouter(ABC):
         return f"{type(self).__name__}(strategy={self.strategy.value})"
 
 
-#: ``(state, current_task, retry_count, custom_data) -> RoutingResult``: a router's decision without a context.
-Decider = Callable[[dict[str, Any], str, int, dict[str, Any]], RoutingResult]
+#: ``(state, current_task, retry_count, custom_data) -> Proposal``: a router's decision without a context.
+Decider = Callable[[dict[str, Any], str, int, dict[str, Any]], Proposal]
 
 
 def _own_decider(router: BaseRouter, builtin: type[BaseRouter], decide: Decider) -> Decider | None:
@@ -116,41 +123,48 @@ class ConditionalRouter(BaseRouter):
         checked = _checked_rules(rules)
         # sorted() is stable, also with reverse=True: equal priorities keep their given order.
         self.rules: list[ConditionalRule] = sorted(checked, key=lambda rule: rule.priority, reverse=True)
-        self._compiled: tuple[tuple[Condition, RoutingResult], ...] = tuple(
-            (compile_rule(rule), self._rule_result(rule)) for rule in self.rules
+        prepared = self._prepared = PreparedResults()
+        self._compiled: tuple[tuple[Condition, Proposal], ...] = tuple(
+            (compile_rule(rule), prepared.prepare(self._rule_proposal(rule))) for rule in self.rules
         )
-        self._no_match = trusted_result(
-            _CONTINUE,
-            0.5,
-            "No conditional rules matched, continuing with default behavior",
-            self.strategy,
-            metadata={"rules_evaluated": len(self.rules)},
-            matched=False,
+        self._no_match = prepared.prepare(
+            (
+                _CONTINUE,
+                0.5,
+                "No conditional rules matched, continuing with default behavior",
+                self.strategy,
+                None,
+                {"rules_evaluated": len(self.rules)},
+                False,
+            )
         )
 
-    def _rule_result(self, rule: ConditionalRule) -> RoutingResult:
-        return trusted_result(
+    def _rule_proposal(self, rule: ConditionalRule) -> Proposal:
+        return (
             rule.decision,
             1.0,
             f"Conditional rule '{rule.name}' matched: "
             f"{rule.condition_key} {rule.condition_operator} {rule.condition_value}",
             self.strategy,
-            next_task=rule.next_task,
-            metadata={"rule_id": rule.rule_id, "rule_name": rule.name, "rule_priority": rule.priority},
+            rule.next_task,
+            {"rule_id": rule.rule_id, "rule_name": rule.name, "rule_priority": rule.priority},
+            True,
         )
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the result of the first matching rule, or CONTINUE (0.5) when none matches."""
-        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        return self._prepared.result(
+            self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        )
 
     def decider(self) -> Decider | None:
         """See :meth:`BaseRouter.decider`."""
         return _own_decider(self, ConditionalRouter, self._decide)
 
-    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
-        for check, result in self._compiled:
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> Proposal:
+        for check, proposal in self._compiled:
             if check(state):
-                return result
+                return proposal
         return self._no_match
 
 
@@ -217,13 +231,17 @@ class ParallelRouter(BaseRouter):
             prepared = _Hint(hint)
             for task in dict.fromkeys(hint.task_group):
                 self._by_task.setdefault(task, []).append(prepared)
-        self._no_opportunity = trusted_result(
-            _CONTINUE,
-            0.7,
-            "No parallel execution opportunities identified",
-            self.strategy,
-            metadata={"hints_checked": len(hints)},
-            matched=False,
+        self._prepared = PreparedResults()
+        self._no_opportunity = self._prepared.prepare(
+            (
+                _CONTINUE,
+                0.7,
+                "No parallel execution opportunities identified",
+                self.strategy,
+                None,
+                {"hints_checked": len(hints)},
+                False,
+            )
         )
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
@@ -232,13 +250,15 @@ class ParallelRouter(BaseRouter):
         Raises:
             InvalidInputError: ``state["completed_tasks"]`` is not a list, tuple or set.
         """
-        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        return self._prepared.result(
+            self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        )
 
     def decider(self) -> Decider | None:
         """See :meth:`BaseRouter.decider`."""
         return _own_decider(self, ParallelRouter, self._decide)
 
-    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> Proposal:
         candidates = self._by_task.get(task)
         if not candidates:
             return self._no_opportunity
@@ -252,7 +272,7 @@ class ParallelRouter(BaseRouter):
             if ready:
                 parallel = [member for member in hint.group if member != task and member not in completed]
                 if parallel:
-                    return trusted_result(
+                    return (
                         RoutingDecision.PARALLEL,
                         0.9,
                         f"Task '{task}' can be parallelized with {parallel}",
@@ -263,6 +283,7 @@ class ParallelRouter(BaseRouter):
                             "dependencies": list(hint.dependencies),
                             "estimated_duration_ms": hint.duration_ms,
                         },
+                        True,
                     )
         return self._no_opportunity
 
@@ -328,35 +349,37 @@ class StateAnalysisRouter(BaseRouter):
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the decision for the state's errors, completeness and complexity."""
-        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        return to_result(self._decide(state, context.current_task, context.retry_count, context.custom_data))
 
     def decider(self) -> Decider | None:
         """See :meth:`BaseRouter.decider`."""
         return _own_decider(self, StateAnalysisRouter, self._decide)
 
-    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> Proposal:
         metrics = _measure(state)
         score = metrics["complexity_score"]
         if metrics["has_errors"]:
-            return trusted_result(
+            return (
                 self.error_decision,
                 0.95,
                 f"State contains errors (key_count={metrics['key_count']}, complexity={score:.2f})",
                 self.strategy,
                 None,
                 {"complexity_metrics": metrics, "retry_count": retry_count},
+                True,
             )
         if metrics["has_incomplete_data"]:
-            return trusted_result(
+            return (
                 RoutingDecision.SKIP,
                 0.8,
                 "State has incomplete data, skipping task",
                 self.strategy,
                 None,
                 {"complexity_metrics": metrics},
+                True,
             )
         if score > self.max_complexity:
-            return trusted_result(
+            return (
                 RoutingDecision.BRANCH,
                 0.85,
                 f"State complexity ({score:.2f}) exceeds threshold ({self.max_complexity:.2f}), "
@@ -364,8 +387,9 @@ class StateAnalysisRouter(BaseRouter):
                 self.strategy,
                 None,
                 {"complexity_metrics": metrics},
+                True,
             )
-        return trusted_result(
+        return (
             _CONTINUE,
             0.9,
             f"State complexity ({score:.2f}) within normal range",
@@ -408,9 +432,10 @@ class PriorityRouter(BaseRouter):
         if config is not None and not isinstance(config, PriorityRoutingConfig):
             raise InvalidInputError("config", f"must be a PriorityRoutingConfig, got {type(config).__name__}")
         self.config = config or PriorityRoutingConfig()
-        # Results for integer priorities, built once per value; dropped whenever the config's values change.
-        self._memo: dict[tuple[int, bool], RoutingResult] = {}
+        # Outcomes for integer priorities, built once per value; dropped whenever the config's values change.
+        self._memo: dict[tuple[int, bool], Proposal] = {}
         self._memo_config: dict[str, Any] = {}
+        self._prepared = PreparedResults()
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the decision for the task's priority band.
@@ -418,13 +443,15 @@ class PriorityRouter(BaseRouter):
         Raises:
             InvalidInputError: the priority given is not a number.
         """
-        return self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        return self._prepared.result(
+            self._decide(state, context.current_task, context.retry_count, context.custom_data)
+        )
 
     def decider(self) -> Decider | None:
         """See :meth:`BaseRouter.decider`."""
         return _own_decider(self, PriorityRouter, self._decide)
 
-    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> RoutingResult:
+    def _decide(self, state: dict[str, Any], task: str, retry_count: int, custom: dict[str, Any]) -> Proposal:
         given = True
         priority = custom.get("priority")
         if priority is None:
@@ -437,26 +464,27 @@ class PriorityRouter(BaseRouter):
             _check_priority(priority, "custom_data.priority")
         config = self.config
         if type(priority) is not int:  # floats (and int subclasses) are rare: no memo
-            return self._result(priority, given, config)
+            return self._proposal(priority, given, config)
         if config.__dict__ != self._memo_config:
             self._memo = {}
+            self._prepared = PreparedResults()  # a new object: an evaluate() in another thread keeps the old one
             self._memo_config = dict(config.__dict__)
         key = (priority, given)
-        result = self._memo.get(key)
-        if result is None:
-            result = self._result(priority, given, config)
+        proposal = self._memo.get(key)
+        if proposal is None:
+            proposal = self._proposal(priority, given, config)
             if len(self._memo) < _MEMO_LIMIT:
-                self._memo[key] = result
-        return result
+                self._memo[key] = self._prepared.prepare(proposal)
+        return proposal
 
-    def _result(self, priority: float, given: bool, config: PriorityRoutingConfig) -> RoutingResult:
+    def _proposal(self, priority: float, given: bool, config: PriorityRoutingConfig) -> Proposal:
         metadata = {
             "priority": priority,
             "high_threshold": config.high_priority_threshold,
             "low_threshold": config.low_priority_threshold,
         }
         if priority >= config.high_priority_threshold:
-            return trusted_result(
+            return (
                 config.high_priority_decision,
                 0.95,
                 f"High-priority task (priority={priority})",
@@ -466,7 +494,7 @@ class PriorityRouter(BaseRouter):
                 given,
             )
         if priority <= config.low_priority_threshold:
-            return trusted_result(
+            return (
                 config.low_priority_decision,
                 0.85,
                 f"Low-priority task (priority={priority})",
@@ -475,7 +503,7 @@ class PriorityRouter(BaseRouter):
                 metadata,
                 given,
             )
-        return trusted_result(
+        return (
             config.default_decision,
             0.8,
             f"Medium-priority task (priority={priority})",
