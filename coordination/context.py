@@ -49,6 +49,7 @@ from coordination.models.context import (
 from coordination.store.connection import async_client, sync_client
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import script
+from coordination.validation import input_error
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -572,7 +573,7 @@ def _section_entries(section: str, update_data: Any) -> dict[str, Any]:
     try:
         entries = _SECTION_ADAPTERS[section].validate_python(update_data)
     except ValidationError as error:
-        raise _input_error("update_data", error) from error
+        raise input_error(error, "update_data") from error
     result: dict[str, Any] = jsonutil.loads(jsonutil.dumps(entries, "update_data"))
     return result
 
@@ -583,13 +584,7 @@ def _validated(model: type[_M], value: Mapping[str, Any] | str, field: str) -> _
             return model.model_validate_json(value)
         return model.model_validate(value)
     except ValidationError as error:
-        raise _input_error(field, error) from error
-
-
-def _input_error(field: str, error: ValidationError) -> InvalidInputError:
-    first = error.errors()[0]
-    location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-    return InvalidInputError(f"{field}{location}", first["msg"])
+        raise input_error(error, field) from error
 
 
 def _measured(text: str, agent_id: str, limit: int) -> int:

@@ -25,6 +25,7 @@ from coordination.planning import topological_order
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
 from coordination.type_defs import CoordinationMetricsDict, CoordinationResultDict
+from coordination.validation import input_error
 
 if TYPE_CHECKING:
     from coordination.metrics.collector import MetricsCollector
@@ -112,9 +113,7 @@ class CoordinationOrchestrator:
                 else shared_intelligence
             )
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise InvalidInputError(f"shared_intelligence.{where}", str(first["msg"])) from None
+            raise input_error(error, "shared_intelligence") from None
 
         coordination_id = f"{workflow_id}-{uuid.uuid4().hex[:8]}"
         result: CoordinationResultDict = {

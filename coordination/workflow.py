@@ -17,24 +17,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from coordination.errors import InvalidInputError, WorkflowError
+from coordination.errors import WorkflowError
 from coordination.models.workflow import WorkflowSpec
-
-
-def _workflow_error(error: ValidationError) -> WorkflowError:
-    """The first problem of a validation error, as a WorkflowError naming the field."""
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"])
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, InvalidInputError):  # our own validators already name the field
-        if not location or cause.field.startswith(location):
-            field = cause.field
-        elif location.endswith(cause.field):
-            field = location
-        else:
-            field = f"{location}.{cause.field}"
-        return WorkflowError(field, cause.problem)
-    return WorkflowError(location or "workflow", str(first["msg"]).removeprefix("Value error, "))
+from coordination.validation import input_error
 
 
 class Workflow:
@@ -53,7 +38,7 @@ class Workflow:
         try:
             self.spec = WorkflowSpec.model_validate(declaration)
         except ValidationError as error:
-            raise _workflow_error(error) from None
+            raise input_error(error, error_class=WorkflowError, default_field="workflow") from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Workflow:

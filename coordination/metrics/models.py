@@ -18,8 +18,8 @@ from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator
 
-from coordination.errors import InvalidInputError
 from coordination.models.base import FrozenModel, StrictModel, fast_uuid4, prevalidated, utcnow
+from coordination.validation import input_error
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -279,10 +279,7 @@ def build_metric(
             correlation_id=correlation_id,
         )
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "metric"
-        problem = f"{first['msg']} (got {first.get('input')!r:.60})"
-        raise InvalidInputError(field, problem) from error
+        raise input_error(error, default_field="metric") from error
 
 
 class PendingMetric(NamedTuple):

@@ -66,12 +66,12 @@ def test_depends_on_becomes_agent_completion_dependencies():
                 "agents": {"a": {}},
                 "dependencies": [{"id": "d", "agent": "a", "type": "quality_gate", "target": "g", "timeout": 0}],
             },
-            "dependencies.0.timeout",
+            "dependencies[0].timeout",
             "greater than 0",
         ),
         (
             {"agents": {"a": {}}, "dependencies": [{"id": "d", "agent": "a", "type": "psychic", "target": "g"}]},
-            "dependencies.0.type",
+            "dependencies[0].type",
             "Input should be",
         ),
         (
@@ -79,7 +79,7 @@ def test_depends_on_becomes_agent_completion_dependencies():
                 "agents": {"a": {}},
                 "dependencies": [{"id": "d", "agent": "a", "type": "quality_gate", "target": "g", "threshold": 1.5}],
             },
-            "dependencies.0.threshold",
+            "dependencies[0].threshold",
             "less than or equal",
         ),
         (
@@ -98,7 +98,7 @@ def test_depends_on_becomes_agent_completion_dependencies():
                     ]
                 },
             },
-            "routing.rules.0.condition_operator",
+            "routing.rules[0].condition_operator",
             "unknown operator",
         ),
         (
@@ -117,7 +117,7 @@ def test_depends_on_becomes_agent_completion_dependencies():
                     ]
                 },
             },
-            "routing.rules.0.condition_value",
+            "routing.rules[0].condition_value",
             "needs a collection",
         ),
         (
