@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +121,15 @@ class Services:
             handle.close()
 
 
-@pytest.fixture(scope="module")
-def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    """A worker (2 processes) and beat, with this process's settings pointed at the same queue and namespace."""
+@contextmanager
+def running_services(
+    tmp: Path, worker_environment: dict[str, str] | None = None, *, beat: bool = True
+) -> Iterator[Services]:
+    """Start a worker (2 processes) and, unless told not to, beat, on a queue and namespace of their own.
+
+    This process's settings point at the same queue and namespace meanwhile. ``worker_environment`` adds or
+    overrides variables of the worker and beat processes only (a fault test points their store URL at a proxy).
+    """
     suffix = uuid.uuid4().hex[:8]
     environment = _environment(f"e2e-q-{suffix}", f"e2e-{suffix}")
     saved = {key: os.environ.get(key) for key in environment if key.startswith("COORD_")}
@@ -132,9 +139,10 @@ def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactor
     import config.celery_app as celery_module
 
     celery_module.app.conf.task_default_queue = environment["COORD_TASK_QUEUE"]
-    services = Services(environment, tmp_path_factory.mktemp("services"))
+    services = Services({**environment, **(worker_environment or {})}, tmp)
     services.start_worker(f"e2e-{suffix}")
-    services.start_beat()
+    if beat:
+        services.start_beat()
     try:
         services.wait_for_workers()
         yield services
@@ -148,6 +156,13 @@ def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactor
                 os.environ[key] = value
         reload_settings()
         reset_clients()
+
+
+@pytest.fixture(scope="module")
+def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A worker (2 processes) and beat, with this process's settings pointed at the same queue and namespace."""
+    with running_services(tmp_path_factory.mktemp("services")) as services:
+        yield services
 
 
 def _forget_queue(queue: str) -> None:
