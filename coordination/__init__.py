@@ -71,6 +71,7 @@ from coordination.models.signals import (
 )
 from coordination.models.state import AgentCoordinationState, CodeGenerationState, StateChangeRecord
 from coordination.orchestrator import CoordinationOrchestrator
+from coordination.pipeline.cancel import Cancellation, cancel_coordination
 from coordination.pipeline.status import AgentStatus, CoordinationStatus, coordination_status
 from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
 from coordination.signals import SignalCoordinator
@@ -97,6 +98,7 @@ __all__ = [
     "AgentCoordinationState",
     "AgentInitializedSignal",
     "AgentStatus",
+    "Cancellation",
     "CodeGenerationState",
     "ConditionalRouter",
     "ConditionalRule",
@@ -155,5 +157,6 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "agent",
+    "cancel_coordination",
     "coordination_status",
 ]

@@ -5,6 +5,7 @@
     coord demo                                   the example pipeline end to end (coord demo --core: components)
     coord submit FILE [--input JSON] [--wait]    start a coordination, print its id
     coord status|watch|history CID               look at one
+    coord cancel CID [--reason TEXT]             end a running one (agents not started are skipped)
     coord resource mark ID [--unavailable]       events that dependencies wait for
     coord gate set ID SCORE
     coord check                                  services, workers and a canary task through the queue
@@ -32,6 +33,7 @@ app.command()(commands.submit)
 app.command()(commands.status)
 app.command()(commands.watch)
 app.command()(commands.history)
+app.command()(commands.cancel)
 
 JsonPath = Annotated[str | None, typer.Option("--json", help="Also write the results to this JSON file.")]
 Quick = Annotated[bool, typer.Option("--quick", help="Fewer iterations: a smoke run, not a measurement.")]

@@ -1,4 +1,4 @@
-"""Pipeline commands: submit, status, watch, history, resource mark, gate set, db upgrade."""
+"""Pipeline commands: submit, status, watch, history, cancel, resource mark, gate set, db upgrade."""
 
 from __future__ import annotations
 
@@ -163,6 +163,32 @@ gate_app = typer.Typer(help="Quality gates that dependencies wait for.", no_args
 db_app = typer.Typer(help="The PostgreSQL archive.", no_args_is_help=True)
 
 
+@guarded
+def cancel(
+    coordination_id: Annotated[str, typer.Argument(help="The coordination to end.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; stored as the coordination's error.")] = (
+        "cancelled by request"
+    ),
+) -> None:
+    """End a running coordination: agents not started are skipped, running ones finish, nothing starts after."""
+    from coordination.pipeline.cancel import cancel_coordination
+
+    try:
+        done = cancel_coordination(coordination_id, reason)
+    except KeyError as error:
+        raise fail(str(error.args[0])) from None
+    if not done.cancelled:
+        console.print(f"{coordination_id} had already finished: {done.status}")
+        return
+    console.print(f"{coordination_id} cancelled ({done.status}: cancelled: {reason.strip()})")
+    if done.skipped:
+        console.print(f"skipped: {', '.join(done.skipped)}")
+    if done.running:
+        console.print(
+            f"still running (their outcome will be recorded; nothing starts after them): {', '.join(done.running)}"
+        )
+
+
 def _report_settled(subject: str, settled: list[object], started: list[str]) -> None:
     line = f"{subject}; {len(settled)} waiting dependenc{'y' if len(settled) == 1 else 'ies'} settled"
     console.print(line + (f"; started {', '.join(started)}" if started else ""))
@@ -212,5 +238,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     settings = get_settings()
     upgrade(revision)
-    where = make_url(settings.database_url).render_as_string(hide_password=True)
-    console.print(f"archive schema {settings.database_schema!r} of {where} upgraded to {revision}")
+    url = make_url(settings.database_url)
+    where = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":  # SQLite has no schemas: the tables are in the file itself
+        console.print(f"archive tables of {where} upgraded to {revision}")
+    else:
+        console.print(f"archive schema {settings.database_schema!r} of {where} upgraded to {revision}")

@@ -53,6 +53,8 @@ class _Setup:
     embedded: Any = None
     processes: ServiceProcesses | None = None
     archive_url: str | None = None
+    coordination_id: str | None = None
+    finished: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -108,6 +110,7 @@ def run_demo(options: DemoOptions) -> int:
             )
         return 0 if completed else 1
     finally:
+        _cancel_unfinished(setup)
         _tear_down(setup, keep_workdir=not completed or setup.archive_url is not None)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
@@ -209,11 +212,13 @@ def _run_pipeline(setup: _Setup, options: DemoOptions, root: Path) -> Any:
     resolver.mark_resource_available_sync(RESOURCE, False)
     resolver.update_quality_gate_score_sync(GATE, 0.0)
     coordination_id = Workflow.from_file(root / WORKFLOW).submit(input={"pace": options.pace})
+    setup.coordination_id = coordination_id
     console.print(
         f"Submitted [bold]{coordination_id}[/] (pace {options.pace:g}); {RESOURCE} is marked available "
         f"{options.resource_after:g} s after submission"
     )
     status = _follow(setup, coordination_id, options)
+    setup.finished = status.finished
     console.print()
     console.print(render.agents_table(status))
     console.print(render.dependencies_table(status))
@@ -331,6 +336,21 @@ def _archive_embedded(setup: _Setup, coordination_id: str) -> None:
         f"Archive: {report.rows} rows written to {setup.archive_url}; read back: "
         + (f"{archived.status}, {len(archived.agents)} agents, {archived.signals} signals" if archived else "missing")
     )
+
+
+def _cancel_unfinished(setup: _Setup) -> None:
+    """End the demo's coordination if it is still running (interrupted, timed out): its workers are going away."""
+    if setup.coordination_id is None or setup.finished:
+        return
+    from coordination.pipeline.cancel import cancel_coordination
+
+    try:
+        done = cancel_coordination(setup.coordination_id, "the demo stopped before it finished")
+    except Exception as error:  # best effort: the store may be what failed
+        console.print(f"[yellow]{setup.coordination_id} could not be cancelled: {error}[/]")
+        return
+    if done.cancelled:
+        console.print(f"[yellow]{setup.coordination_id} cancelled: the demo stopped before it finished[/]")
 
 
 def _tear_down(setup: _Setup, keep_workdir: bool) -> None:

@@ -199,6 +199,20 @@ def test_the_demo_runs_on_an_embedded_redis_when_none_is_reachable(tmp_path):
     assert "Archive:" in ran.stdout  # says whether it archives (SQLite) or not
 
 
+def test_db_upgrade_on_sqlite_creates_the_tables_and_names_no_schema(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    database = tmp_path / "archive.db"
+    upgraded = coord("db", "upgrade", env={"COORD_DATABASE_URL": f"sqlite:///{database}"})
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "archive tables of sqlite:///" in upgraded.stdout and "schema" not in upgraded.stdout
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        assert {"signals", "routing_decisions"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def test_db_upgrade_then_history_merges_what_the_archive_took_from_redis(submitted, postgres_server):
     # Last in the module: archiving trims the namespace's routing stream in Redis.
     from sqlalchemy import create_engine, text

@@ -1,0 +1,70 @@
+"""Ending a running coordination on request (``coord cancel``, an interrupted demo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coordination.errors import InvalidInputError
+from coordination.ids import validate_id
+from coordination.pipeline.components import Components, components
+from coordination.pipeline.dispatch import Dispatcher
+
+#: Longest accepted cancellation reason (it is stored on the coordination and every skipped agent).
+MAX_REASON_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What :func:`cancel_coordination` did.
+
+    Attributes:
+        cancelled: True when this call ended the coordination; False when it had already finished.
+        status: the coordination's status after the call (``failed`` when cancelled).
+        skipped: agents that had not started and will not (waiting, queued, retrying, in workflow order).
+        running: agents whose attempt was running: it finishes and its outcome is recorded, but nothing starts
+            after it.
+    """
+
+    cancelled: bool
+    status: str
+    skipped: list[str]
+    running: list[str]
+
+
+def cancel_coordination(
+    coordination_id: str, reason: str = "cancelled by request", parts: Components | None = None
+) -> Cancellation:
+    """End a running coordination now: it becomes ``failed`` with ``error = "cancelled: <reason>"``.
+
+    Agents that have not started are skipped; running attempts finish (an agent task cannot be stopped safely
+    from outside) and their outcome is recorded, but no agent starts after them and no retry is sent. Workers
+    refuse any message of the coordination that is still queued. A ``coordination_finished`` signal announces the
+    end. Calling it again, or on a finished coordination, changes nothing.
+
+    Raises:
+        InvalidIdError: ``coordination_id`` cannot be a coordination id.
+        InvalidInputError: ``reason`` is empty or longer than 500 characters.
+        KeyError: Redis holds no coordination of that id (never submitted, or expired after it finished).
+        StoreUnavailableError: Redis could not be reached.
+    """
+    validate_id(coordination_id, "coordination_id")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInputError("reason", f"must be 1 to {MAX_REASON_LENGTH} characters, got {reason!r:.60}")
+    dispatcher = Dispatcher(parts or components())
+    records = dispatcher.records
+    if not records.meta(coordination_id):
+        raise KeyError(f"no coordination {coordination_id!r} in Redis")
+    before = {
+        agent_id: records.agent(coordination_id, agent_id).get("status", "")
+        for agent_id in records.agent_ids(coordination_id)
+    }
+    error = f"cancelled: {reason.strip()}"
+    ended = records.end(coordination_id, "failed", error)
+    status = records.meta(coordination_id).get("status", "unknown")
+    if not ended:
+        return Cancellation(False, status, [], [])
+    dispatcher.finished(coordination_id, "failed", error)
+    after = {agent_id: records.agent(coordination_id, agent_id).get("status", "") for agent_id in before}
+    skipped = [agent_id for agent_id, now in after.items() if now == "skipped" and before[agent_id] != "skipped"]
+    running = [agent_id for agent_id, now in after.items() if now == "running"]
+    return Cancellation(True, status, skipped, running)
