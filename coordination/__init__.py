@@ -12,6 +12,7 @@ from typing import Any
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import (
+    AttemptCancelledError,
     CoordinationError,
     DependencyResolutionError,
     DependencyTimeoutError,
@@ -98,6 +99,7 @@ __all__ = [
     "AgentCoordinationState",
     "AgentInitializedSignal",
     "AgentStatus",
+    "AttemptCancelledError",
     "Cancellation",
     "CodeGenerationState",
     "ConditionalRouter",

@@ -10,6 +10,7 @@
     │   ├── UnknownSignalTypeError                      event type that is not a SignalType
     │   ├── RoutingRuleError                            unknown operator or wrong value shape for it
     │   └── WorkflowError                               unknown agents, cycles, bad declarations
+    ├── AttemptCancelledError                           an agent's coordination ended while it ran (stop)
     ├── StoreUnavailableError                           transient: Redis unreachable; safe to retry
     ├── ThreadSafeStateError                            (seed)
     │   ├── StateKeyError (KeyError)
@@ -67,6 +68,13 @@ class RoutingRuleError(InvalidInputError):
 
 class WorkflowError(InvalidInputError):
     """A workflow declaration that cannot run (unknown agents, dependency cycles, ...)."""
+
+
+class AttemptCancelledError(CoordinationError):
+    """Raised inside an agent (``run.raise_if_cancelled()``) when its coordination has ended: stop working.
+
+    The attempt is recorded as skipped, with the reason; nothing starts after it.
+    """
 
 
 class StoreUnavailableError(CoordinationError, ConnectionError):

@@ -202,6 +202,11 @@ class Records:
         """One agent's record."""
         return dict(sync_client().hgetall(self.coordination(coordination_id).agent(agent_id)))
 
+    def status(self, coordination_id: str) -> str | None:
+        """The coordination's status (running, completed, failed), None if Redis has no such coordination."""
+        status = sync_client().hget(self.coordination(coordination_id).meta, "status")
+        return None if status is None else str(status)
+
     def meta(self, coordination_id: str) -> dict[str, str]:
         """The coordination's record."""
         return dict(sync_client().hgetall(self.coordination(coordination_id).meta))

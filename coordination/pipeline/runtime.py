@@ -15,7 +15,7 @@ from typing import Any
 from config.settings import get_settings
 from coordination import jsonutil
 from coordination.dependencies import DependencyResolver
-from coordination.errors import InvalidInputError
+from coordination.errors import AttemptCancelledError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.context import AgentContext
 from coordination.models.signals import SignalType
@@ -24,7 +24,7 @@ from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
-from coordination.planning import compute_backoff, plan_after_attempt, routing_state
+from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,24 @@ class AgentRun:
     def resolver(self) -> DependencyResolver:
         """The pipeline's dependency resolver."""
         return self._parts.resolver
+
+    def is_cancelled(self) -> bool:
+        """Tell whether this attempt's coordination has ended (cancelled, or ended by another agent or a failure).
+
+        One Redis read. A long-running agent can call it between steps and stop early: the coordination will
+        not use what it produces any more.
+        """
+        status = Dispatcher(self._parts).records.status(self.coordination_id)
+        return status is not None and status != "running"
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`~coordination.errors.AttemptCancelledError` if the coordination has ended.
+
+        Let it propagate: the attempt is then recorded as skipped (``error = "cancelled: ..."``), not as a failure,
+        and it is neither routed nor retried.
+        """
+        if self.is_cancelled():
+            raise AttemptCancelledError(f"coordination {self.coordination_id!r} has ended")
 
     def result_of(self, agent_id: str) -> dict[str, Any] | None:
         """The recorded result of another agent of this coordination (None if it has none)."""
@@ -178,6 +196,21 @@ def execute_attempt(
     error = ""
     try:
         result = _normalise(function(run))
+    except AttemptCancelledError as exc:  # the agent stopped because its coordination ended: nothing to route
+        reason = f"cancelled: {exc}"
+        logger.info("agent %s/%s attempt %s stopped: %s", coordination_id, agent_id, attempt, reason)
+        applied = dispatcher.apply(
+            spec,
+            coordination_id,
+            agent_id,
+            attempt,
+            Plan("skipped", reason),
+            result=None,
+            quality=None,
+            error=reason,
+            decision="",
+        )
+        return {"agent": agent_id, "attempt": attempt, "status": "skipped" if applied else "duplicate"}
     except Exception as exc:  # the agent's own failure: routed like any other outcome
         error = f"{type(exc).__name__}: {exc}"
         logger.warning("agent %s/%s attempt %s raised %s", coordination_id, agent_id, attempt, error)

@@ -44,3 +44,15 @@ def pid_of(coordination_id: str, agent_id: str) -> int | None:
     """The process id that last ran an agent."""
     value = sync_client().get(f"{get_settings().namespace}:pid:{coordination_id}:{agent_id}")
     return None if value is None else int(value)
+
+
+@agent("e2e-patient")
+def patient(run: Any) -> dict[str, Any]:
+    """Work in small steps for up to input[agent]["seconds"] (default 10), stopping when the coordination ends."""
+    count_run(run)
+    seconds = float((run.input or {}).get(run.agent_id, {}).get("seconds", 10))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run.raise_if_cancelled()
+        time.sleep(0.05)
+    return {"summary": f"{run.agent_id} worked {seconds:g} s"}

@@ -110,3 +110,37 @@ def test_a_demo_that_gives_up_cancels_its_coordination(pipeline_services):
     assert f"{coordination_id} cancelled: the demo stopped before it finished" in ran.stdout
     status = coordination_status(coordination_id)
     assert status.status == "failed" and status.error == "cancelled: the demo stopped before it finished"
+
+
+def test_an_agent_that_checks_stops_soon_after_the_cancel_and_is_recorded_skipped(pipeline_services):
+    workflow = Workflow(
+        name="patient",
+        agents={"long": {"task": "e2e-patient"}, "after": {"task": "e2e-step", "depends_on": ["long"]}},
+    )
+    coordination_id = workflow.submit(input={"long": {"seconds": 20}})
+    _wait_running(coordination_id, "long")
+    cancelled_at = time.monotonic()
+    assert cancel_coordination(coordination_id, "no longer needed").running == ["long"]
+
+    deadline = cancelled_at + 10
+    while coordination_status(coordination_id).agent("long").status == "running":
+        assert time.monotonic() < deadline, "the agent did not stop"
+        time.sleep(0.05)
+    stopped_after = time.monotonic() - cancelled_at
+    status = coordination_status(coordination_id)
+    long = status.agent("long")
+    assert long.status == "skipped", long
+    assert long.error == f"cancelled: coordination {coordination_id!r} has ended"
+    assert long.attempts == 1 and runs_of(coordination_id, "long") == 1
+    assert stopped_after < 5  # it stopped at its next check, not after its 20 s of work
+    assert status.agent("after").status == "skipped" and runs_of(coordination_id, "after") == 0
+    assert status.status == "failed" and status.error == "cancelled: no longer needed"
+
+
+def test_is_cancelled_is_false_while_the_coordination_runs(pipeline_services):
+    coordination_id = Workflow(name="short", agents={"brief": {"task": "e2e-patient"}}).submit(
+        input={"brief": {"seconds": 0.3}}
+    )
+    status = wait_finished(coordination_id)
+    assert status.status == "completed"  # raise_if_cancelled() never fired while it ran
+    assert status.agent("brief").result["summary"] == "brief worked 0.3 s"
