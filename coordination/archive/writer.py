@@ -33,7 +33,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from config.settings import SettingsError, get_settings
 from coordination.archive import rows as build
 from coordination.archive.engine import SQLITE, get_engine, is_not_migrated, location
-from coordination.archive.expiry import expire_archived
+from coordination.archive.expiry import EXPIRE_LIMIT, expire_archived
 from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
@@ -64,6 +64,8 @@ class ArchiveReport:
     """What one archive run did. Row counts are rows sent to the database (a re-sent row changes nothing).
 
     Attributes:
+        streams_polled: signal streams and state change logs read this run (see "Which coordinations" in
+            docs/archive.md: finished coordinations are read only shortly after they finish and before expiry).
         batches: transactions committed.
         trimmed: stream entries deleted from Redis after their commit (routing and metrics streams).
         skipped: entries or rows that could not be archived (unreadable, or refused by the database); logged.
@@ -78,6 +80,7 @@ class ArchiveReport:
     routing_decisions: int = 0
     dependency_events: int = 0
     metrics: int = 0
+    streams_polled: int = 0
     batches: int = 0
     trimmed: int = 0
     skipped: int = 0
@@ -176,20 +179,35 @@ class _Run:
 
     def execute(self) -> None:
         keys = self.keys
+        settings = get_settings()
+        now_ms = int(time.time() * 1000)
+        # A finished coordination's streams only change while an attempt of it still runs (an agent settling after
+        # END or a cancel), at most the task time limit after it finished, or through the seed API, rarely. Its
+        # streams are read in that window and again once it is due for expiry (which deletes nothing not archived
+        # to its last entry), not on every run: an idle run costs what is active, not what is retained.
+        recent_ms = now_ms - int((settings.task_time_limit + 2 * settings.archive_interval_seconds) * 1000)
+        due_ms = now_ms - settings.retention_seconds * 1000
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.archive_cursors)
         pipe.smembers(keys.active)
         pipe.zrange(keys.finished, 0, -1)
         pipe.smembers(keys.coordinations)
-        cursors, active, finished, seen = pipe.execute()
+        pipe.zrangebyscore(keys.finished, recent_ms, "+inf")
+        pipe.zrangebyscore(keys.finished, "-inf", due_ms, start=0, num=EXPIRE_LIMIT)
+        cursors, active, finished, seen, recent, due = pipe.execute()
         pipeline_ids = sorted(set(active) | set(finished))
         self.forget_stale_cursors(cursors, set(seen) | set(pipeline_ids), pipeline_ids)
         unsettled = [cid for cid in pipeline_ids if not cursors.get(f"rows:{cid}", "").startswith("F:")]
         self.archive_records(unsettled, cursors)
+        # Also every coordination whose final records are not archived yet (the first run after it finished).
+        polled = sorted(set(active) | set(recent) | set(due) | set(unsettled))
+        seed_only = set(seen) - set(pipeline_ids)  # signalled through the seed API only: no finish time to go by
+        signal_ids = sorted(seed_only | set(polled))
+        self.report.streams_polled = len(signal_ids) + len(polled) + 1
         streams = [
-            *(self.signal_stream(cid, cursors) for cid in sorted(set(seen) | set(pipeline_ids))),
+            *(self.signal_stream(cid, cursors) for cid in signal_ids),
             self.state_stream(keys, None, cursors),
-            *(self.state_stream(coordination_state(cid).store_keys, cid, cursors) for cid in pipeline_ids),
+            *(self.state_stream(coordination_state(cid).store_keys, cid, cursors) for cid in polled),
             _Stream(
                 keys.routing_history,
                 "routing",

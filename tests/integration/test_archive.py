@@ -549,6 +549,36 @@ def test_a_coordination_is_not_expired_before_everything_of_it_is_archived(
     assert count(tables.state_changes, coordination_id=cid) == 4
 
 
+def test_finished_coordinations_are_read_shortly_after_they_finish_and_again_before_they_expire(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Attempts cannot outlive the 2 s time limit: 2.2 s after it finished, a coordination is left alone.
+    set_env(monkeypatch, task_soft_time_limit="1", task_time_limit="2", archive_interval_seconds="0.1")
+    cid = run_pipeline(monkeypatch)
+    assert archive_once().ok
+    just_finished = archive_once()
+    assert just_finished.streams_polled == 3  # its signals, its state log, the namespace's state log
+    signals_before = count(tables.signals, coordination_id=cid)
+
+    time.sleep(2.3)
+    components().signals.emit_sync(cid, [{"event_type": "stage_completed", "sender_agent_id": "late"}])
+    coordination_state(cid).set("late", 1)
+    idle = archive_once()
+    assert idle.ok and idle.streams_polled == 1  # an idle run does not read retained coordinations
+    assert count(tables.signals, coordination_id=cid) == signals_before
+    assert expire_archived() == []  # not past retention; and it would not delete what is not archived
+
+    set_env(monkeypatch, retention_seconds="1")  # now due for expiry: read once more, then deleted
+    due = archive_once()
+    assert due.ok and due.streams_polled == 3 and due.signals == 1 and due.state_changes == 1
+    assert any(s.sender_agent_id == "late" for s in archived_signals(cid))
+    # The late signal also changed the coordination's record (its signal count), archived as final before: the
+    # first expiry attempt sends it back to the writer, the second deletes it.
+    assert expire_archived() == []
+    assert archive_once().coordinations == 1
+    assert expire_archived() == [cid]
+
+
 def test_a_coordination_within_its_retention_period_stays_in_redis(
     archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
