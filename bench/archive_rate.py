@@ -28,13 +28,16 @@ _EMIT_BATCH = 500
 
 def archive_figures(root: str, plan: PipelinePlan) -> list[Figure]:
     """The archive rate beside the raw insert rate; a "not measured" figure when the archive cannot run here."""
+    from bench.archive_idle import archive_idle_figure, idle_not_measured
+
     try:
         from coordination.archive import migrate, writer  # noqa: F401 (the figure needs both)
     except ImportError as error:
-        return _not_measured(f"the archive writer cannot be imported ({error})")
+        reason = f"the archive writer cannot be imported ({error})"
+        return [*_not_measured(reason), idle_not_measured(reason)]
     reason = _database_problem()
     if reason:
-        return _not_measured(reason)
+        return [*_not_measured(reason), idle_not_measured(reason)]
     suffix = uuid.uuid4().hex[:8]
     schema, raw_schema = f"bench_{suffix}", f"bench_{suffix}_raw"
     try:
@@ -42,9 +45,13 @@ def archive_figures(root: str, plan: PipelinePlan) -> list[Figure]:
             migrate.upgrade()
         with _settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive"):
             migrate.upgrade()
-            return _measure(raw_schema, plan)
+            figures = _measure(raw_schema, plan)
+        # A namespace of its own: the idle runs must find nothing new, the signals above included.
+        with _settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive-idle"):
+            return [*figures, archive_idle_figure(plan)]
     except Exception as error:  # a broken archive is reported as such, never as a number
-        return _not_measured(f"{type(error).__name__}: {error}")
+        reason = f"{type(error).__name__}: {error}"
+        return [*_not_measured(reason), idle_not_measured(reason)]
     finally:
         _drop_schemas(schema, raw_schema)
 

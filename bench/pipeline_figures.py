@@ -41,6 +41,8 @@ class PipelinePlan:
     wakeup_samples: int  # coordinations per check interval
     archive_signals: int  # signals archived per repetition (and rows inserted raw)
     archive_reps: int  # repetitions, alternating raw and archive; the median is kept
+    archive_idle_coordinations: int  # finished coordinations retained for the idle archive run
+    archive_idle_reps: int  # idle runs of each kind, alternating; the median is kept
 
 
 FULL = PipelinePlan(
@@ -51,6 +53,8 @@ FULL = PipelinePlan(
     wakeup_samples=120,
     archive_signals=20_000,
     archive_reps=3,
+    archive_idle_coordinations=1000,
+    archive_idle_reps=5,
 )
 QUICK = PipelinePlan(
     hop_samples=40,
@@ -60,6 +64,8 @@ QUICK = PipelinePlan(
     wakeup_samples=15,
     archive_signals=4_000,
     archive_reps=1,
+    archive_idle_coordinations=200,
+    archive_idle_reps=3,
 )
 
 
