@@ -37,7 +37,7 @@ from coordination.archive.expiry import EXPIRE_LIMIT, expire_archived
 from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
-from coordination.pipeline.runtime import coordination_state
+from coordination.pipeline.runtime import coordination_state, coordination_state_namespace
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys, metrics_stream
 
@@ -228,7 +228,8 @@ class _Run:
 
         Safe without a commit: a coordination seen again later is archived from its start, which is idempotent.
         """
-        namespaces = {self.keys.namespace, *(coordination_state(cid).namespace for cid in pipeline_ids)}
+        # The names only: building a ThreadSafeState per retained coordination was most of an idle run's cost.
+        namespaces = {self.keys.namespace, *(coordination_state_namespace(cid) for cid in pipeline_ids)}
         stale = []
         for name in cursors:
             kind, _, subject = name.partition(":")

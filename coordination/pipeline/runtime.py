@@ -119,9 +119,14 @@ class AgentRun:
         Dispatcher(self._parts).start_unblocked(settled)
 
 
+def coordination_state_namespace(coordination_id: str) -> str:
+    """The namespace of the state shared by one coordination's agents (``<pipeline namespace>.<cid>``)."""
+    return f"{get_settings().pipeline_namespace}.{coordination_id}"[:128]
+
+
 def coordination_state(coordination_id: str) -> ThreadSafeState[Any]:
     """The versioned state shared by one coordination's agents."""
-    return ThreadSafeState(namespace=f"{get_settings().pipeline_namespace}.{coordination_id}"[:128])
+    return ThreadSafeState(namespace=coordination_state_namespace(coordination_id))
 
 
 def execute_attempt(
