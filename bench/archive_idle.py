@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from statistics import median
 
-from bench.archive_rate import _median, _settings
+from bench.env import overridden_settings
 from bench.harness import Figure, Target
 from bench.pipeline_figures import PipelinePlan
 
@@ -48,7 +49,7 @@ def _measure(plan: PipelinePlan) -> Figure:
     polled = {"within": 0.0, "past": 0.0}
     for _rep in range(plan.archive_idle_reps):
         for label, settings, samples in (("within", {}, within), ("past", _PAST, past)):
-            with _settings(**settings):
+            with overridden_settings(**settings):
                 started = time.perf_counter()
                 report = archive_once()
                 elapsed_ms = (time.perf_counter() - started) * 1000
@@ -60,20 +61,20 @@ def _measure(plan: PipelinePlan) -> Figure:
     return Figure(
         key=_KEY,
         name=_NAME,
-        value=_median(past),
+        value=median(past),
         unit="ms",
-        baseline=_median(within),
+        baseline=median(within),
         baseline_name=_BASELINE,
         target=Target("ratio_max", 0.5),
         stats={
-            "median": _median(past),
+            "median": median(past),
             "min": min(past),
             "max": max(past),
             "coordinations": float(count),
             "streams_polled": polled["past"],
         },
         baseline_stats={
-            "median": _median(within),
+            "median": median(within),
             "min": min(within),
             "max": max(within),
             "streams_polled": polled["within"],

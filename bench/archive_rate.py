@@ -8,13 +8,12 @@ signals are emitted into a pipeline namespace of their own, so the archive run m
 from __future__ import annotations
 
 import math
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from statistics import median
 from typing import Any
 
+from bench.env import overridden_settings
 from bench.harness import Figure, Target
 from bench.pipeline_figures import PipelinePlan
 
@@ -41,13 +40,13 @@ def archive_figures(root: str, plan: PipelinePlan) -> list[Figure]:
     suffix = uuid.uuid4().hex[:8]
     schema, raw_schema = f"bench_{suffix}", f"bench_{suffix}_raw"
     try:
-        with _settings(COORD_DATABASE_SCHEMA=raw_schema):
+        with overridden_settings(COORD_DATABASE_SCHEMA=raw_schema):
             migrate.upgrade()
-        with _settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive"):
+        with overridden_settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive"):
             migrate.upgrade()
             figures = _measure(raw_schema, plan)
         # A namespace of its own: the idle runs must find nothing new, the signals above included.
-        with _settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive-idle"):
+        with overridden_settings(COORD_DATABASE_SCHEMA=schema, COORD_PIPELINE_NAMESPACE=f"{root}-archive-idle"):
             return [*figures, archive_idle_figure(plan)]
     except Exception as error:  # a broken archive is reported as such, never as a number
         reason = f"{type(error).__name__}: {error}"
@@ -75,10 +74,10 @@ def _measure(raw_schema: str, plan: PipelinePlan) -> list[Figure]:
         if report.signals != len(rows):
             return _not_measured(f"archive_once moved {report.signals} of {len(rows)} signals", raw)
         archived.append(report.signals / elapsed)
-    stats = {"median": _median(archived), "min": min(archived), "max": max(archived), "signals": float(len(rows))}
-    raw_stats = {"median": _median(raw), "min": min(raw), "max": max(raw), "rows": float(len(rows))}
+    stats = {"median": median(archived), "min": min(archived), "max": max(archived), "signals": float(len(rows))}
+    raw_stats = {"median": median(raw), "min": min(raw), "max": max(raw), "rows": float(len(rows))}
     executemany_stats = {
-        "median": _median(raw_executemany),
+        "median": median(raw_executemany),
         "min": min(raw_executemany),
         "max": max(raw_executemany),
         "rows": float(len(rows)),
@@ -229,28 +228,6 @@ def _drop_schemas(*schemas: str) -> None:
         engine.dispose()
 
 
-@contextmanager
-def _settings(**environment: str) -> Iterator[None]:
-    """Run with some settings changed (through the environment), then restore them."""
-    from config.settings import reload_settings
-    from coordination.archive.engine import reset_engines
-
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    reload_settings()
-    reset_engines()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reload_settings()
-        reset_engines()
-
-
 def _not_measured(reason: str, raw: list[float] | None = None) -> list[Figure]:
     """Both archive figures, without a value, saying why (a reason, never a made-up number)."""
     return [
@@ -259,16 +236,10 @@ def _not_measured(reason: str, raw: list[float] | None = None) -> list[Figure]:
             name=name,
             value=math.nan,
             unit="rows/s",
-            baseline=_median(raw) if raw and key == _KEY else None,
+            baseline=median(raw) if raw and key == _KEY else None,
             baseline_name="raw SQLAlchemy insert, same rows, same table shape",
             target=Target("ratio_min", 0.25),
             not_measured=reason,
         )
         for key, name in ((_KEY, _NAME), (_KEY_EXECUTEMANY, _NAME_EXECUTEMANY))
     ]
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import redis
 
@@ -50,6 +52,31 @@ def _reload() -> None:
 
     reload_settings()
     reset_clients()
+    try:
+        from coordination.archive.engine import reset_engines
+    except ImportError:  # an installation without the archive
+        return
+    reset_engines()
+
+
+@contextmanager
+def overridden_settings(**environment: str) -> Iterator[None]:
+    """Run with some ``COORD_*`` variables set (child processes inherit them), then restore them.
+
+    Settings, store clients and archive engines are rebuilt on the way in and on the way out.
+    """
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    _reload()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _reload()
 
 
 def store_url() -> str:
@@ -62,16 +89,21 @@ def store_url() -> str:
 def delete_keys(root: str) -> int:
     """Delete every key under ``root:`` with SCAN + UNLINK; return how many were deleted."""
     client = redis.Redis.from_url(store_url())
-    deleted = 0
     try:
-        batch: list[bytes] = []
-        for key in client.scan_iter(match=f"{root}:*", count=1000):
-            batch.append(key)
-            if len(batch) >= 500:
-                deleted += int(client.unlink(*batch))
-                batch.clear()
-        if batch:
-            deleted += int(client.unlink(*batch))
+        return unlink_in_batches(client, client.scan_iter(match=f"{root}:*", count=1000))
     finally:
         client.close()
+
+
+def unlink_in_batches(client: redis.Redis, keys: Iterable[str | bytes]) -> int:
+    """UNLINK ``keys`` 500 at a time; return how many existed."""
+    deleted = 0
+    batch: list[str | bytes] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) >= 500:
+            deleted += int(client.unlink(*batch))
+            batch.clear()
+    if batch:
+        deleted += int(client.unlink(*batch))
     return deleted

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from rich.console import Console
 
-from bench.env import delete_keys, restore_namespace, use_fresh_namespace
+from bench.env import delete_keys, overridden_settings, restore_namespace, use_fresh_namespace
 from bench.harness import Figure, machine, render, write_json
 from bench.pipeline_figures import FULL, QUICK, PipelinePlan, PipelineRun
 from bench.pipeline_workers import Worker, delete_broker_keys, delete_results
@@ -104,26 +104,9 @@ def _measure(run: PipelineRun, root: str, console: Console) -> list[Figure]:
     return figures
 
 
-@contextmanager
-def _pipeline_settings(root: str) -> Iterator[None]:
+def _pipeline_settings(root: str) -> AbstractContextManager[None]:
     """Point the queue and the pipeline namespace at ``root`` and the agents at the bench's module; restore after."""
-    from config.settings import reload_settings
-    from coordination.store.connection import reset_clients
-
-    saved = {name: os.environ.get(name) for name in _VARIABLES}
-    os.environ.update({"COORD_TASK_QUEUE": root, "COORD_PIPELINE_NAMESPACE": root, "COORD_AGENT_MODULES": AGENT_MODULE})
-    reload_settings()
-    reset_clients()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reload_settings()
-        reset_clients()
+    return overridden_settings(COORD_TASK_QUEUE=root, COORD_PIPELINE_NAMESPACE=root, COORD_AGENT_MODULES=AGENT_MODULE)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Any
 
 from bench.harness import Figure, Target, summary
@@ -309,15 +310,15 @@ def throughput_figures(run: PipelineRun) -> list[Figure]:
         time.sleep(0.2)
     paired = [mine / theirs for mine, theirs in zip(ours, bare, strict=True)]
     stats = {
-        "median": _median(ours),
+        "median": median(ours),
         "min": min(ours),
         "max": max(ours),
         "rounds": float(len(ours)),
-        "ratio_per_round_median": _median(paired),
+        "ratio_per_round_median": median(paired),
         "ratio_per_round_min": min(paired),
         "ratio_per_round_max": max(paired),
     }
-    bare_stats = {"median": _median(bare), "min": min(bare), "max": max(bare), "rounds": float(len(bare))}
+    bare_stats = {"median": median(bare), "min": min(bare), "max": max(bare), "rounds": float(len(bare))}
     return [
         Figure(
             key="pipeline.throughput.agents_per_s",
@@ -435,9 +436,3 @@ def wakeup_figures(run: PipelineRun) -> list[Figure]:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else math.nan
-
-
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

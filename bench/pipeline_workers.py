@@ -18,6 +18,8 @@ from typing import Any
 
 import redis
 
+from bench.env import unlink_in_batches
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -160,16 +162,7 @@ def delete_broker_keys(broker_url: str, queue: str, node: str) -> int:
 def delete_results(backend_url: str, result_keys: Iterable[str]) -> int:
     """Delete the result-backend entries of the tasks this run sent (by task id; nothing else is touched)."""
     client = redis.Redis.from_url(backend_url)
-    deleted = 0
     try:
-        batch: list[str] = []
-        for key in result_keys:
-            batch.append(key)
-            if len(batch) >= 500:
-                deleted += int(client.unlink(*batch))
-                batch.clear()
-        if batch:
-            deleted += int(client.unlink(*batch))
+        return unlink_in_batches(client, result_keys)
     finally:
         client.close()
-    return deleted

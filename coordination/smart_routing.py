@@ -29,11 +29,18 @@ from coordination.models.routing import (
     RoutingResult,
     RoutingStrategy,
     trusted_context,
-    trusted_result,
 )
 from coordination.routing.analysis import has_errors
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, UNKNOWN_STRATEGY_WEIGHT
-from coordination.routing.proposals import CONFIDENCE, MATCHED, STRATEGY, Proposal, from_result
+from coordination.routing.proposals import (
+    CONFIDENCE,
+    MATCHED,
+    METADATA,
+    STRATEGY,
+    Proposal,
+    from_result,
+    to_result,
+)
 from coordination.routing.routers import BaseRouter, Decider
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
@@ -307,9 +314,9 @@ class SmartRoutingOrchestrator:
             if value > best_score or matched != best_matched:
                 final, best_matched, best_score = proposal, matched, value
         elapsed_ms = (_perf_counter() - start) * 1000.0
-        decision, confidence, reasoning, strategy, next_task, metadata, matched = final
+        decision, confidence, reasoning, strategy, next_task, metadata, _matched = final
         # The history keeps plain values, no model objects (records are built when asked for): cheap to store,
-        # and fewer objects for the garbage collector to walk.
+        # and fewer objects for the garbage collector to walk. The winning proposal is kept as it is (read-only).
         entry = (
             _time(),
             routing_id,
@@ -322,13 +329,7 @@ class SmartRoutingOrchestrator:
             retry_count,
             custom,
             correlation_id,
-            decision,
-            confidence,
-            reasoning,
-            strategy,
-            next_task,
-            metadata,
-            matched,
+            final,
             elapsed_ms,
         )
         outcome = (decision, strategy)
@@ -648,13 +649,7 @@ def _record(entry: _Entry) -> RoutingHistoryRecord:
         retry_count,
         custom,
         correlation_id,
-        decision,
-        confidence,
-        reasoning,
-        strategy,
-        next_task,
-        metadata,
-        matched,
+        proposal,
         elapsed,
     ) = entry
     uuid = UUID(routing_id)
@@ -671,8 +666,8 @@ def _record(entry: _Entry) -> RoutingHistoryRecord:
             custom_data=custom,
             correlation_id=correlation_id,
         ),
-        # The metadata is copied: routers share result objects, which a caller must not be able to change.
-        result=trusted_result(decision, confidence, reasoning, strategy, next_task, dict(metadata), matched),
+        # The metadata is copied: routers share proposals, which a caller must not be able to change.
+        result=to_result((*proposal[:METADATA], dict(proposal[METADATA]), proposal[MATCHED])),
         routing_time_ms=elapsed,
     )
 

@@ -48,6 +48,30 @@ def _positive_int(value: object, field: str) -> int:
     return value
 
 
+def _checked(
+    metric_name: str,
+    metric_type: MetricType,
+    value: float,
+    unit: str,
+    tags: dict[str, str] | None,
+    correlation_id: str | None,
+) -> Metric | PendingMetric | None:
+    """The metric to buffer, or None (logged at debug level) when it is invalid: the ``*_nowait`` path never raises.
+
+    Hot path: a valid metric keeps its plain values; the :class:`Metric` is built when it is read or flushed.
+    """
+    try:
+        pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
+        if pending is not None:
+            return pending
+        return build_metric(metric_name, metric_type, value, unit, tags, correlation_id)  # raises with the field
+    except InvalidInputError as error:
+        logger.debug("metric %r not recorded: %s", metric_name, error)
+    except Exception:  # a metric must never break the code it measures
+        logger.debug("metric %r not recorded", metric_name, exc_info=True)
+    return None
+
+
 class MetricsCollector:
     """Collects timing, counter, gauge and rate metrics; flushes them to Redis; reads them back.
 
@@ -311,23 +335,15 @@ class MetricsCollector:
         dropped, the others are recorded. Hot paths that record a few metrics per event (the routing orchestrator
         records a timing and a counter per decision) use it to pay the buffer's lock once.
         """
-        accepted: list[Metric | PendingMetric] = []
-        for metric_name, metric_type, value, unit, tags in records:
-            try:
-                pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
-                accepted.append(
-                    pending
-                    if pending is not None
-                    else build_metric(metric_name, metric_type, value, unit, tags, correlation_id)
-                )
-            except InvalidInputError as error:
-                logger.debug("metric %r not recorded: %s", metric_name, error)
-            except Exception:  # a metric must never break the code it measures
-                logger.debug("metric %r not recorded", metric_name, exc_info=True)
+        accepted = [
+            metric
+            for metric_name, metric_type, value, unit, tags in records
+            if (metric := _checked(metric_name, metric_type, value, unit, tags, correlation_id)) is not None
+        ]
         if accepted:
             try:
                 self._append_many(accepted)
-            except Exception:
+            except Exception:  # a metric must never break the code it measures
                 logger.debug("metrics not recorded", exc_info=True)
 
     def _record_nowait(
@@ -339,18 +355,7 @@ class MetricsCollector:
         tags: dict[str, str] | None,
         correlation_id: str | None,
     ) -> None:
-        try:
-            # Hot path: keep the plain values; the Metric is built when it is read or flushed.
-            pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
-            self._append(
-                pending
-                if pending is not None
-                else build_metric(metric_name, metric_type, value, unit, tags, correlation_id)
-            )
-        except InvalidInputError as error:
-            logger.debug("metric %r not recorded: %s", metric_name, error)
-        except Exception:  # a metric must never break the code it measures
-            logger.debug("metric %r not recorded", metric_name, exc_info=True)
+        self.record_many_nowait([(metric_name, metric_type, value, unit, tags)], correlation_id)
 
     def _append(self, metric: Metric | PendingMetric) -> None:
         self._append_many([metric])

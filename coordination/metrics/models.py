@@ -191,15 +191,21 @@ class MetricEventPayload(StrictModel):
     correlation_id: str | None = None
 
 
-class MetricEvent(FrozenModel):
-    """A ``metric.recorded`` event in the seed's envelope (``OnexEnvelopeV1``)."""
+class _Envelope(FrozenModel):
+    """The seed's event envelope (``OnexEnvelopeV1``); subclasses set ``event_type`` and ``payload``."""
 
-    event_type: str = "metric.recorded"
+    event_type: str
     event_version: str = "v1"
     event_id: str = Field(default_factory=_new_id)
     timestamp: UtcDatetime = Field(default_factory=utcnow)
     source_service: str = "omninode-bridge"
     correlation_id: str | None = None
+
+
+class MetricEvent(_Envelope):
+    """A ``metric.recorded`` event in the seed's envelope."""
+
+    event_type: str = "metric.recorded"
     payload: MetricEventPayload
 
     @classmethod
@@ -230,15 +236,10 @@ class AlertEventPayload(StrictModel):
     tags: dict[str, str]
 
 
-class AlertEvent(FrozenModel):
+class AlertEvent(_Envelope):
     """An ``alert.triggered`` event in the seed's envelope."""
 
     event_type: str = "alert.triggered"
-    event_version: str = "v1"
-    event_id: str = Field(default_factory=_new_id)
-    timestamp: UtcDatetime = Field(default_factory=utcnow)
-    source_service: str = "omninode-bridge"
-    correlation_id: str | None = None
     payload: AlertEventPayload
 
     @classmethod

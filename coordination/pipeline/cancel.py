@@ -51,20 +51,10 @@ def cancel_coordination(
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInputError("reason", f"must be 1 to {MAX_REASON_LENGTH} characters, got {reason!r:.60}")
     dispatcher = Dispatcher(parts or components())
-    records = dispatcher.records
-    if not records.meta(coordination_id):
+    if dispatcher.records.status(coordination_id) is None:
         raise KeyError(f"no coordination {coordination_id!r} in Redis")
-    before = {
-        agent_id: records.agent(coordination_id, agent_id).get("status", "")
-        for agent_id in records.agent_ids(coordination_id)
-    }
     error = f"cancelled: {reason.strip()}"
-    ended = records.end(coordination_id, "failed", error)
-    status = records.meta(coordination_id).get("status", "unknown")
-    if not ended:
-        return Cancellation(False, status, [], [])
-    dispatcher.finished(coordination_id, "failed", error)
-    after = {agent_id: records.agent(coordination_id, agent_id).get("status", "") for agent_id in before}
-    skipped = [agent_id for agent_id, now in after.items() if now == "skipped" and before[agent_id] != "skipped"]
-    running = [agent_id for agent_id, now in after.items() if now == "running"]
-    return Cancellation(True, status, skipped, running)
+    ended, status, skipped, running = dispatcher.records.end_detail(coordination_id, "failed", error)
+    if ended:
+        dispatcher.finished(coordination_id, "failed", error)
+    return Cancellation(ended, status, skipped, running)

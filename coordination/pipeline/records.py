@@ -190,13 +190,17 @@ class Records:
 
     def end(self, coordination_id: str, final: str, reason: str) -> bool:
         """End a running coordination early; agents not started are skipped. True if this call ended it."""
+        return self.end_detail(coordination_id, final, reason)[0]
+
+    def end_detail(self, coordination_id: str, final: str, reason: str) -> tuple[bool, str, list[str], list[str]]:
+        """Like :meth:`end`; returns ``(ended, status after the call, agents skipped, agents still running)``."""
         ck = self.coordination(coordination_id)
-        ended, _status = script("coordination_end")(
+        ended, status, skipped, running = script("coordination_end")(
             sync_client(),
             [ck.meta, ck.agents, self.keys.active, self.keys.finished],
             [now_ms(), coordination_id, final, reason[:2000], ck.agent_prefix],
         )
-        return bool(int(ended))
+        return bool(int(ended)), str(status), [str(a) for a in skipped], [str(a) for a in running]
 
     def agent(self, coordination_id: str, agent_id: str) -> dict[str, str]:
         """One agent's record."""

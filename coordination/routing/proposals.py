@@ -20,6 +20,7 @@ Proposal = tuple[RoutingDecision, float, str, RoutingStrategy, str | None, dict[
 #: Positions in a :data:`Proposal`.
 CONFIDENCE: Final = 1
 STRATEGY: Final = 3
+METADATA: Final = 5
 MATCHED: Final = 6
 
 
