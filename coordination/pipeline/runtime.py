@@ -22,6 +22,7 @@ from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.records import Records
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
@@ -70,7 +71,7 @@ class AgentRun:
         One Redis read. A long-running agent can call it between steps and stop early: the coordination will
         not use what it produces any more.
         """
-        status = Dispatcher(self._parts).records.status(self.coordination_id)
+        status = Records(self._parts.keys).status(self.coordination_id)
         return status is not None and status != "running"
 
     def raise_if_cancelled(self) -> None:
@@ -84,9 +85,7 @@ class AgentRun:
 
     def result_of(self, agent_id: str) -> dict[str, Any] | None:
         """The recorded result of another agent of this coordination (None if it has none)."""
-        raw = (
-            Dispatcher(self._parts).records.agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
-        )
+        raw = Records(self._parts.keys).agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
         return None if raw is None else dict(jsonutil.loads(raw))
 
     def signal(
