@@ -52,7 +52,10 @@ def cancel_coordination(
         raise InvalidInputError("reason", f"must be 1 to {MAX_REASON_LENGTH} characters, got {reason!r:.60}")
     dispatcher = Dispatcher(parts or components())
     if dispatcher.records.status(coordination_id) is None:
-        raise KeyError(f"no coordination {coordination_id!r} in Redis")
+        raise KeyError(
+            f"no coordination {coordination_id!r} in Redis: never submitted, or finished and expired after it was "
+            f"archived (`coord status {coordination_id}` reads the archive); only a running one can be cancelled"
+        )
     error = f"cancelled: {reason.strip()}"
     ended, status, skipped, running = dispatcher.records.end_detail(coordination_id, "failed", error)
     if ended:
