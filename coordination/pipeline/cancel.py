@@ -49,7 +49,7 @@ def cancel_coordination(
     """
     validate_id(coordination_id, "coordination_id")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInputError("reason", f"must be 1 to {MAX_REASON_LENGTH} characters, got {reason!r:.60}")
+        raise InvalidInputError("reason", f"must be 1 to {MAX_REASON_LENGTH} characters, not blank, got {reason!r:.60}")
     dispatcher = Dispatcher(parts or components())
     if dispatcher.records.status(coordination_id) is None:
         raise KeyError(
