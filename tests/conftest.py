@@ -57,6 +57,19 @@ def redis_client(redis_server: str):  # type: ignore[no-untyped-def]
     return sync_client()
 
 
+def forget_queue(queue: str) -> None:
+    """Delete what kombu keeps in the broker for a test queue (never anything else on the shared server)."""
+    import redis
+
+    from config.settings import get_settings
+
+    broker = redis.Redis.from_url(str(get_settings().broker_url))
+    try:
+        broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    finally:
+        broker.close()
+
+
 def keys_of(namespace: str) -> list[str]:
     """Every key of the session that mentions ``namespace`` (to check that nothing was written)."""
     client = sync_client()

@@ -16,6 +16,7 @@ import pytest
 
 from config.settings import reload_settings
 from coordination.store.connection import reset_clients
+from tests.conftest import forget_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,7 +149,7 @@ def running_services(
         yield services
     finally:
         services.stop()
-        _forget_queue(environment["COORD_TASK_QUEUE"])
+        forget_queue(environment["COORD_TASK_QUEUE"])
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -163,16 +164,6 @@ def pipeline_services(redis_server: str, tmp_path_factory: pytest.TempPathFactor
     """A worker (2 processes) and beat, with this process's settings pointed at the same queue and namespace."""
     with running_services(tmp_path_factory.mktemp("services")) as services:
         yield services
-
-
-def _forget_queue(queue: str) -> None:
-    """Delete what kombu keeps in the broker for a test queue (never anything else on the shared server)."""
-    import redis
-
-    from config.settings import get_settings
-
-    broker = redis.Redis.from_url(str(get_settings().broker_url))
-    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def wait_finished(coordination_id: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]

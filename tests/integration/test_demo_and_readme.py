@@ -56,6 +56,7 @@ def test_the_readme_examples_run_and_do_what_they_promise(redis_server, capsys):
     from config.celery_app import app
     from config.settings import get_settings
     from coordination import coordination_status
+    from tests.conftest import forget_queue
 
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
@@ -71,7 +72,8 @@ def test_the_readme_examples_run_and_do_what_they_promise(redis_server, capsys):
         app.conf.task_default_queue = previous
         broker = redis.Redis.from_url(str(get_settings().broker_url))
         assert broker.llen(queue) == 1  # exactly the one agent whose dependencies are met was enqueued
-        broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        broker.close()
+        forget_queue(queue)
     status = coordination_status(pipeline["coordination_id"])
     assert status.agent("summarise").status == "queued"
     assert status.agent("publish").status == "waiting"

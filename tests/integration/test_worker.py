@@ -12,6 +12,7 @@ import pytest
 
 from config.celery_app import app
 from tasks import names
+from tests.conftest import forget_queue
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def worker(redis_server):
     finally:
         process.terminate()
         process.wait(timeout=20)
+        forget_queue(queue)
 
 
 def test_the_worker_answers_inspect_ping_and_runs_the_canary_task(worker):
@@ -57,6 +59,8 @@ def test_the_worker_answers_inspect_ping_and_runs_the_canary_task(worker):
         if replies:
             break
     assert replies == {node: {"ok": "pong"}}
-    result = app.send_task(names.PING, queue=queue).get(timeout=20)
+    sent = app.send_task(names.PING, queue=queue)
+    result = sent.get(timeout=20)
+    sent.forget()  # the result backend is shared: leave nothing behind
     assert result["pid"] != os.getpid()
     assert abs(result["time"] - time.time()) < 60

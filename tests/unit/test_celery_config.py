@@ -29,3 +29,10 @@ def test_clocks_are_utc_and_flower_gets_task_events():
 def test_every_named_task_is_registered():
     app.loader.import_default_modules()
     assert set(app.tasks) >= names.ALL
+
+
+def test_periodic_tasks_keep_no_results_in_the_backend():
+    import beat.tasks  # noqa: F401  (registers them)
+
+    for name in (names.POLL_DEPENDENCIES, names.ARCHIVE_HISTORY, names.EXPIRE_FINISHED):
+        assert app.tasks[name].ignore_result, name
