@@ -1,4 +1,4 @@
-"""Periodic tasks: dependency polling and reconciliation, archiving, expiry of finished coordinations."""
+"""Periodic tasks: the dependency poll and agent repairs, archiving, expiry of finished coordinations."""
 
 from __future__ import annotations
 
@@ -8,33 +8,38 @@ from typing import Any
 from beat.locks import held
 from config.celery_app import app
 from config.settings import get_settings
-from coordination.pipeline.polling import poll_due_dependencies, reconcile
+from coordination.pipeline.heartbeat import record_poll
+from coordination.pipeline.polling import poll
 from tasks import names
 
 logger = logging.getLogger(__name__)
 
-# The periodic tasks store no result: beat sends them, nobody holds their ids, and polling every second would
-# keep ~86,000 result keys a day in the result backend. Their reports still reach Flower with the task events.
+# The periodic tasks store no result: beat sends them, nobody holds their ids, and their reports still reach
+# Flower with the task events. They travel on their own queue (COORD_PERIODIC_QUEUE), so an agent backlog never
+# delays them.
 
 
 @app.task(name=names.POLL_DEPENDENCIES, acks_late=False, ignore_result=True)  # type: ignore[untyped-decorator]
 def poll_dependencies() -> dict[str, Any]:
-    """Settle due dependency checks (time-outs, conditions without events) and reconcile running coordinations."""
-    with held("poll", ttl_seconds=max(5.0, get_settings().poll_interval_seconds * 5)) as taken:
-        if not taken:
+    """Settle due dependency checks (time-outs, conditions without events) and repair due agents."""
+    settings = get_settings()
+    with held("poll", ttl_seconds=max(5.0, settings.poll_interval_seconds * 5)) as lock:
+        if not lock:
             return {"skipped": "another poll is running"}
-        report = poll_due_dependencies()
-        started = reconcile()
-        return {**report.as_dict(), "reconciled": started}
+        # The lock is renewed between pages, so a long poll never overlaps the next one; it stops if the lock
+        # was lost, and within its time budget (what is left stays due for the next poll).
+        report = poll(keep_alive=lock.renew).as_dict()
+        record_poll(report)
+        return report
 
 
 @app.task(name=names.ARCHIVE_HISTORY, acks_late=False, ignore_result=True)  # type: ignore[untyped-decorator]
 def archive_history() -> dict[str, Any]:
     """Move history from Redis to PostgreSQL (idempotent upserts; Redis trimmed only after the commit)."""
-    from coordination.archive.writer import archive_once
+    from coordination.archive.writer import archive_once  # (the archive imports SQLAlchemy: only beat needs it)
 
-    with held("archive", ttl_seconds=300) as taken:
-        if not taken:
+    with held("archive", ttl_seconds=300) as lock:
+        if not lock:
             return {"skipped": "another archive run is in progress"}
         return archive_once().as_dict()
 
@@ -44,7 +49,7 @@ def expire_finished() -> dict[str, Any]:
     """Delete finished coordinations from Redis once they are archived and older than the retention period."""
     from coordination.archive.writer import expire_archived
 
-    with held("expire", ttl_seconds=300) as taken:
-        if not taken:
+    with held("expire", ttl_seconds=300) as lock:
+        if not lock:
             return {"skipped": "another expiry run is in progress"}
         return {"expired": expire_archived()}

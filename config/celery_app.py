@@ -6,9 +6,11 @@ Run a worker with ``celery -A config.celery_app worker`` and beat with ``celery 
 from __future__ import annotations
 
 from celery import Celery
+from kombu.entity import Queue
 
 from beat.schedule import beat_schedule
 from config.settings import get_settings
+from tasks.names import PERIODIC_TASKS
 
 
 def create_app() -> Celery:
@@ -21,8 +23,12 @@ def create_app() -> Celery:
     )
     app.conf.update(
         broker_url=str(settings.broker_url),
-        # One named queue (workers run with -Q implicitly through task_default_queue); tests use their own.
+        # Agents and events go to one queue, beat's periodic tasks to their own, so an agent backlog never delays
+        # a poll. A worker started without -Q consumes both; give the periodic queue a worker of its own with
+        # `-Q <periodic queue>` when agents run long (docs/operations.md).
         task_default_queue=settings.task_queue,
+        task_queues=[Queue(settings.task_queue), Queue(settings.periodic_queue_name)],  # type: ignore[no-untyped-call]
+        task_routes={name: {"queue": settings.periodic_queue_name} for name in PERIODIC_TASKS},
         result_backend=str(settings.result_backend_url),
         # Security: JSON only, never pickle (docs: "Serializers" / security guide).
         task_serializer="json",

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
+from pydantic import Field, RedisDsn, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -60,9 +60,24 @@ class Settings(BaseSettings):
 
     task_soft_time_limit: PositiveInt = Field(300, description="Soft time limit of agent tasks (s).")
     task_time_limit: PositiveInt = Field(360, description="Hard time limit of agent tasks (s).")
-    max_redeliveries: PositiveInt = Field(3, description="Redeliveries of one message before it fails.")
+    max_redeliveries: PositiveInt = Field(
+        3, description="Times one attempt may be taken over after its worker was lost (expired leases) before it fails."
+    )
+    lease_seconds: PositiveInt = Field(
+        10,
+        description="Lease of a running attempt, renewed by its worker every third of it; a lost worker's attempts "
+        "run again elsewhere after at most this long plus one poll.",
+    )
+    dispatch_grace_seconds: PositiveInt = Field(
+        15, description="A queued attempt whose sender died before sending its message is re-sent after this long."
+    )
 
-    task_queue: str = Field("coordination", description="Queue every task is sent to (workers consume it).")
+    task_queue: str = Field("coordination", description="Queue agent and event tasks are sent to.")
+    periodic_queue: str = Field(
+        "",
+        description="Queue of beat's periodic tasks (default: <task_queue>.periodic), apart from the agents' queue so "
+        "an agent backlog never delays a poll. Workers consume both unless told otherwise (-Q).",
+    )
     pipeline_namespace: str = Field(
         "pipeline", description="Component namespace of pipeline coordinations (signals, dependencies, contexts)."
     )
@@ -83,9 +98,11 @@ class Settings(BaseSettings):
 
     flower_basic_auth: SecretStr | None = Field(None, description="user:password for Flower's basic authentication.")
 
-    @field_validator("namespace", "pipeline_namespace", "task_queue")
+    @field_validator("namespace", "pipeline_namespace", "task_queue", "periodic_queue")
     @classmethod
-    def _namespace_is_a_key_segment(cls, value: str) -> str:
+    def _namespace_is_a_key_segment(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "periodic_queue" and value == "":
+            return value
         if not _NAMESPACE_PATTERN.match(value):
             raise ValueError("must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ (it starts every Redis key)")
         return value
@@ -105,6 +122,11 @@ class Settings(BaseSettings):
         if soft is not None and value <= soft:
             raise ValueError(f"must be greater than COORD_TASK_SOFT_TIME_LIMIT ({soft})")
         return value
+
+    @property
+    def periodic_queue_name(self) -> str:
+        """The queue of beat's periodic tasks."""
+        return self.periodic_queue or f"{self.task_queue}.periodic"
 
 
 def _describe(error: ValidationError) -> str:

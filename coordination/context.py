@@ -211,6 +211,20 @@ class ContextDistributor:
         self._record_distribution(plan, (time.perf_counter() - start) * 1000.0)
         return plan.contexts
 
+    def context_texts(
+        self,
+        coordination_state: dict[str, Any],
+        agent_assignments: dict[str, dict[str, Any]],
+        shared_intelligence: SharedIntelligence | None = None,
+        resource_allocations: dict[str, ResourceAllocation] | None = None,
+    ) -> dict[str, str]:
+        """Build and validate every agent's context like :meth:`distribute_agent_context`, without storing it.
+
+        Returns agent id -> the context JSON that distribution would store. For callers that store the contexts
+        as part of a larger atomic step (pipeline submission).
+        """
+        return self._plan(coordination_state, agent_assignments, shared_intelligence, resource_allocations, None).texts
+
     def get_agent_context(self, coordination_id: str, agent_id: str) -> AgentContext | None:
         """Return one agent's context (one HGET, independent of the number of agents), or None if absent.
 

@@ -26,7 +26,7 @@ from coordination.models.dependencies import (
     DependencyStatus,
     DependencyType,
 )
-from coordination.signals import SettledDependency
+from coordination.signals import SettledDependency, parse_settled
 from coordination.store.connection import (
     async_client,
     cancellation_requests,
@@ -110,7 +110,7 @@ class DependencyResolver:
         started = time.perf_counter()
         args = self._registration_args(coordination_id, dependency, owner)
         async with self._slot():
-            status, deadline_ms, _ready = await script("deps_register").run_async(async_client(), [], [*args, "0"])
+            status, deadline_ms, *_ready = await script("deps_register").run_async(async_client(), [], [*args, "0"])
         dependency.status = DependencyStatus.IN_PROGRESS
         if status == "pending":
             status = await self._wait(coordination_id, dependency, float(deadline_ms))
@@ -252,10 +252,20 @@ class DependencyResolver:
         pipeline counts all of an agent's dependencies first, so it cannot look ready half-way).
         """
         args = [*self._registration_args(coordination_id, dependency, owner), "1" if precounted else "0"]
-        status, _deadline, ready = script("deps_register")(sync_client(), [], args)
+        status, _deadline, ready, *queued = script("deps_register")(sync_client(), [], args)
         if status == "pending":
             return None
-        return SettledDependency(coordination_id, dependency.dependency_id, str(status), ready or None)
+        return SettledDependency(coordination_id, dependency.dependency_id, str(status), ready or None, bool(queued))
+
+    def registration_fields(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[str]:
+        """Validate a registration and return its stored fields, for scripts that register as part of a larger step.
+
+        The fields, in order: id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata.
+
+        Raises:
+            InvalidInputError: as :meth:`register_sync` would; nothing is written.
+        """
+        return [str(value) for value in self._registration_args(coordination_id, dependency, owner)[4:13]]
 
     # -- events ----------------------------------------------------------------------------------------------
 
@@ -303,7 +313,7 @@ class DependencyResolver:
             async_client(),
             [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
         )
-        return [SettledDependency.parse(item) for item in woken]
+        return _parse_woken(woken)
 
     def _set_and_wake_sync(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
         keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
@@ -311,7 +321,7 @@ class DependencyResolver:
             sync_client(),
             [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
         )
-        return [SettledDependency.parse(item) for item in woken]
+        return _parse_woken(woken)
 
     def _wake_args(self, kind: str, target: str) -> list[Any]:
         return [
@@ -521,6 +531,11 @@ def _checked_score(value: Any, field: str) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise InvalidInputError(field, f"must be between 0 and 1, got {value!r}")
     return float(value)
+
+
+def _parse_woken(reply: list[str]) -> list[SettledDependency]:
+    marker = reply.index("|")
+    return parse_settled(reply[:marker], reply[marker + 1 :])
 
 
 def _now_ms() -> int:

@@ -10,8 +10,11 @@
     │   ├── UnknownSignalTypeError                      event type that is not a SignalType
     │   ├── RoutingRuleError                            unknown operator or wrong value shape for it
     │   └── WorkflowError                               unknown agents, cycles, bad declarations
+    ├── CoordinationNotFoundError (KeyError)            no such coordination (never submitted, or expired)
     ├── AttemptCancelledError                           an agent's coordination ended while it ran (stop)
-    ├── StoreUnavailableError                           transient: Redis unreachable; safe to retry
+    ├── AgentAttemptFailed                              an agent attempt failed (the Celery task's FAILURE)
+    ├── StoreUnavailableError (ConnectionError)         transient: Redis unreachable; safe to retry
+    ├── ArchiveUnavailableError (ConnectionError)       transient: PostgreSQL unreachable; safe to retry
     ├── ThreadSafeStateError                            (seed)
     │   ├── StateKeyError (KeyError)
     │   ├── StateVersionError (ValueError)              expected_version conflict / bad rollback target
@@ -70,6 +73,32 @@ class WorkflowError(InvalidInputError):
     """A workflow declaration that cannot run (unknown agents, dependency cycles, ...)."""
 
 
+class CoordinationNotFoundError(CoordinationError, KeyError):
+    """No coordination of that id: never submitted, or finished and expired (the archive may still know it).
+
+    A ``KeyError`` too, so callers written against earlier versions keep working.
+    """
+
+    def __init__(self, coordination_id: str, where: str = "in Redis") -> None:
+        self.coordination_id = coordination_id
+        super().__init__(f"no coordination {coordination_id!r} {where}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AgentAttemptFailed(CoordinationError):
+    """An agent attempt failed: the Celery task ends in FAILURE with this (the agent's own error is chained).
+
+    Attributes:
+        summary: what the attempt did (agent, attempt, status, decision), as the coordination's records say.
+    """
+
+    def __init__(self, error: str, summary: dict[str, Any] | None = None) -> None:
+        self.summary = summary or {}
+        super().__init__(error)
+
+
 class AttemptCancelledError(CoordinationError):
     """Raised inside an agent (``run.raise_if_cancelled()``) when its coordination has ended: stop working.
 
@@ -79,6 +108,10 @@ class AttemptCancelledError(CoordinationError):
 
 class StoreUnavailableError(CoordinationError, ConnectionError):
     """The coordination store (Redis) could not be reached. Transient: retrying is safe."""
+
+
+class ArchiveUnavailableError(CoordinationError, ConnectionError):
+    """The PostgreSQL archive could not be reached or did not answer in time. Transient: retrying is safe."""
 
 
 class ThreadSafeStateError(CoordinationError):

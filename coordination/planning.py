@@ -67,7 +67,7 @@ def compute_backoff(attempt: int, base: float, maximum: float, rand: Callable[[]
 
 # -- decisions into actions --------------------------------------------------------------------------------------
 
-Outcome = Literal["completed", "failed", "skipped", "retrying", "timed_out", "rearmed"]
+Outcome = Literal["completed", "failed", "skipped", "cancelled", "retrying", "timed_out", "rearmed"]
 
 
 @dataclass(frozen=True)

@@ -62,18 +62,29 @@ class _Moment:
 
 @dataclass(frozen=True)
 class SettledDependency:
-    """A dependency that an emission (or another event) settled, and the agent it made ready, if any."""
+    """A dependency that an emission (or another event) settled, and the agent it made ready, if any.
+
+    ``queued`` tells that the settlement also queued the ready agent's first attempt (a pipeline agent waiting in
+    a running coordination): its message is the caller's to send.
+    """
 
     coordination_id: str
     dependency_id: str
     status: str
     ready_agent: str | None
+    queued: bool = False
 
     @classmethod
-    def parse(cls, text: str) -> SettledDependency:
+    def parse(cls, text: str, queued: frozenset[tuple[str, str]] = frozenset()) -> SettledDependency:
         """Parse the ``cid/id/status/owner`` descriptor returned by the Lua scripts."""
         cid, dep_id, status, owner = text.split("/", 3)
-        return cls(cid, dep_id, status, owner or None)
+        return cls(cid, dep_id, status, owner or None, (cid, owner) in queued)
+
+
+def parse_settled(settled: list[str], queued: list[str]) -> list[SettledDependency]:
+    """Parse a script's settled-dependency descriptors and the ``cid/agent/attempt/countdown_ms`` attempts it queued."""
+    queued_agents = frozenset((item.split("/")[0], item.split("/")[1]) for item in queued)
+    return [SettledDependency.parse(item, queued_agents) for item in settled]
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,11 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
+
+    @property
+    def max_history_size(self) -> int:
+        """Signals kept per coordination."""
+        return self._max_history_size
 
     # -- emission --------------------------------------------------------------------------------------------
 
@@ -189,7 +205,6 @@ class SignalCoordinator:
         validate_id(coordination_id, "coordination_id")
         if not specs:
             raise InvalidInputError("signals", "must contain at least one signal")
-        ckeys = self._keys.coordination(coordination_id)
         now = time.time()
         # One timestamp for the whole batch: they are emitted by one script, in one instant.
         moment = _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
@@ -200,13 +215,7 @@ class SignalCoordinator:
             signal, values = self._build(coordination_id, spec, where, moment)
             built.append(signal)
             flat.extend(values)
-        keys = [
-            ckeys.signals,
-            ckeys.signal_ids,
-            ckeys.signal_order,
-            ckeys.signal_metrics,
-            self._keys.coordinations,
-        ]
+        keys: list[str] = []  # the script builds its keys through keys_lib
         args: list[Any] = [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
@@ -287,11 +296,27 @@ class SignalCoordinator:
         return signal, values
 
     def _finish(self, built: list[CoordinationSignal], reply: list[str]) -> EmitOutcome:
-        marker = reply.index("|")
-        for signal, stream_id in zip(built, reply[:marker], strict=True):
+        first = reply.index("|")
+        second = reply.index("|", first + 1)
+        for signal, stream_id in zip(built, reply[:first], strict=True):
             signal.__dict__["stream_id"] = stream_id
-        settled = [SettledDependency.parse(item) for item in reply[marker + 1 :]]
-        return EmitOutcome(built, settled)
+        return EmitOutcome(built, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
+
+    def prepare(self, coordination_id: str, spec: Mapping[str, Any]) -> list[str]:
+        """Validate one signal and return the values a Lua script appends to the stream (``signal_lib.lua``).
+
+        For transitions that emit a signal as part of a larger atomic step (the pipeline's scripts). ``spec``
+        has the fields :meth:`emit_many` accepts.
+
+        Raises:
+            InvalidInputError: as :meth:`emit` would.
+        """
+        validate_id(coordination_id, "coordination_id")
+        now = time.time()
+        _signal, values = self._build(
+            coordination_id, spec, "", _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
+        )
+        return [str(value) for value in values[:8]]
 
     def _record_emission(self, signals: list[CoordinationSignal], started: float) -> None:
         if self.metrics is None:

@@ -7,7 +7,7 @@ from typing import Any
 from config.celery_app import app
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.polling import poll_due_dependencies
+from coordination.pipeline.polling import poll
 from coordination.signals import SettledDependency
 from tasks import names
 
@@ -33,5 +33,5 @@ def set_gate(gate_id: str, score: float) -> dict[str, Any]:
 
 @app.task(name=names.CHECK_DEPENDENCIES)  # type: ignore[untyped-decorator]
 def check_dependencies() -> dict[str, Any]:
-    """Run the due dependency checks now (what beat's poll does, on demand)."""
-    return poll_due_dependencies().as_dict()
+    """Run beat's poll now, on demand: due dependency checks and agent repairs."""
+    return poll().as_dict()

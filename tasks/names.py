@@ -9,6 +9,9 @@ POLL_DEPENDENCIES = "coordination.beat.poll_dependencies"
 ARCHIVE_HISTORY = "coordination.beat.archive_history"
 EXPIRE_FINISHED = "coordination.beat.expire_finished"
 
+#: Beat's periodic tasks (they travel on the periodic queue).
+PERIODIC_TASKS = frozenset({POLL_DEPENDENCIES, ARCHIVE_HISTORY, EXPIRE_FINISHED})
+
 #: Agent tasks are named ``agent.<name given to @agent>``.
 AGENT_PREFIX = "agent."
 

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from coordination.pipeline.records import FINISHED
 from coordination.store.keys import Keys
-
-FINISHED = frozenset({"completed", "failed"})
 
 
 @dataclass
@@ -30,7 +29,7 @@ class Snapshot:
 
     @property
     def finished(self) -> bool:
-        """True once the coordination completed or failed."""
+        """True once the coordination ended (completed, failed, cancelled, lost)."""
         return self.meta.get("status") in FINISHED
 
     @property

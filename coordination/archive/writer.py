@@ -37,9 +37,9 @@ from coordination.archive.expiry import EXPIRE_LIMIT, expire_archived
 from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
-from coordination.pipeline.runtime import coordination_state, coordination_state_namespace
+from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import sync_client
-from coordination.store.keys import Keys, metrics_stream
+from coordination.store.keys import Keys, coordination_state_namespace, metrics_stream
 
 __all__ = ["RUN_BUDGET_S", "ArchiveReport", "archive_once", "expire_archived"]
 
@@ -229,7 +229,10 @@ class _Run:
         Safe without a commit: a coordination seen again later is archived from its start, which is idempotent.
         """
         # The names only: building a ThreadSafeState per retained coordination was most of an idle run's cost.
-        namespaces = {self.keys.namespace, *(coordination_state_namespace(cid) for cid in pipeline_ids)}
+        namespaces = {
+            self.keys.namespace,
+            *(coordination_state_namespace(get_settings().pipeline_namespace, cid) for cid in pipeline_ids),
+        }
         stale = []
         for name in cursors:
             kind, _, subject = name.partition(":")

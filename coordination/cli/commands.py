@@ -170,7 +170,7 @@ def cancel(
         "cancelled by request"
     ),
 ) -> None:
-    """End a running coordination: agents not started are skipped, running ones finish, nothing starts after."""
+    """End a running coordination: agents not started are cancelled, running ones finish, nothing starts after."""
     from coordination.pipeline.cancel import cancel_coordination
 
     try:
@@ -182,7 +182,7 @@ def cancel(
         return
     console.print(f"{coordination_id} cancelled ({done.status}: cancelled: {reason.strip()})")
     if done.skipped:
-        console.print(f"skipped: {', '.join(done.skipped)}")
+        console.print(f"cancelled before they started: {', '.join(done.skipped)}")
     if done.running:
         console.print(
             f"still running (their outcome will be recorded; nothing starts after them): {', '.join(done.running)}"

@@ -190,7 +190,7 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
     _configure(extra)
     setup.processes = ServiceProcesses(child_environment({**overrides, **extra}, root), setup.workdir, root)
     started = time.monotonic()
-    setup.processes.start_worker(f"demo-{suffix}", queue, concurrency=2, pool=options.pool)
+    setup.processes.start_worker(f"demo-{suffix}", f"{queue},{queue}.periodic", concurrency=2, pool=options.pool)
     setup.processes.start_beat()
     node = setup.processes.wait_for_worker(app, f"demo-{suffix}")
     concurrency = 1 if options.pool == "solo" else 2
@@ -374,11 +374,10 @@ def _forget_queue() -> None:
     from coordination.store.connection import sync_client
 
     settings = get_settings()
+    queues = (settings.task_queue, settings.periodic_queue_name)
     try:
         sync_client(str(settings.broker_url)).delete(
-            settings.task_queue,
-            f"_kombu.binding.{settings.task_queue}",
-            f"_kombu.binding_permanent.{settings.task_queue}",
+            *(f"{prefix}{queue}" for queue in queues for prefix in ("", "_kombu.binding.", "_kombu.binding_permanent."))
         )
     except Exception:  # best effort: an unreachable broker leaves only an empty queue behind
         return

@@ -83,7 +83,7 @@ class ServiceProcesses:
         return process
 
     def start_worker(self, node_name: str, queue: str, concurrency: int = 2, pool: str = "prefork") -> None:
-        """``celery worker -Q queue -c concurrency`` named ``node_name@%h``."""
+        """``celery worker -Q queue -c concurrency`` named ``node_name@%h`` (``queue``: comma-separated names)."""
         self._start(
             "worker",
             [

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from coordination.errors import WorkflowError
-from coordination.ids import validate_id
+from coordination.ids import is_valid_id, validate_id
 from coordination.models.base import StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
 from coordination.models.dependencies import DependencyType
@@ -119,8 +119,15 @@ class WorkflowSpec(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowSpec:
-        for agent_id in self.agents:
+        for agent_id, agent_spec in self.agents.items():
             validate_id(agent_id, "agents")
+            for target in agent_spec.depends_on:
+                derived = f"{agent_id}.after.{target}"
+                if not is_valid_id(derived):
+                    raise WorkflowError(
+                        f"agents.{agent_id}.depends_on",
+                        f"the dependency id {derived[:40]!r}... it stands for is over 128 characters; use shorter ids",
+                    )
         seen: set[str] = set()
         for index, dependency in enumerate(self.dependencies):
             where = f"dependencies[{index}]"
@@ -163,7 +170,7 @@ class WorkflowSpec(StrictModel):
                 if (agent_id, target) not in declared:
                     expanded.append(
                         DependencySpec(
-                            id=f"{agent_id}.after.{target}"[:128],
+                            id=f"{agent_id}.after.{target}",
                             agent=agent_id,
                             type=DependencyType.AGENT_COMPLETION,
                             target=target,

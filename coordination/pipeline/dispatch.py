@@ -1,25 +1,47 @@
-"""Turning decisions into effects: records settled once, signals emitted, the next messages sent.
+"""Turning decisions into effects: one atomic settlement per outcome, then the messages it asks for.
 
-Every step is idempotent: records change through first-caller-wins Lua scripts, signals carry deterministic
-ids, and a message is sent only by the caller that won the agent's transition to ``queued``.
+An outcome and everything that follows from it (its signal, the dependencies it settles, the agents those make
+ready, its retry, branch targets, skipped agents, the end of the coordination) is one Lua script run
+(``agent_settle.lua``): the first caller wins, a duplicate changes nothing, and a crash can only fall between the
+settlement and the sending of the messages it queued — beat re-sends those after ``COORD_DISPATCH_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from config.settings import get_settings
+from coordination import jsonutil
+from coordination.errors import PayloadTooLargeError
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components
-from coordination.pipeline.records import Records
+from coordination.pipeline.records import ROUTING_FIELDS, Ended, Records, Send, Settled
 from coordination.pipeline.spec_cache import stored_workflow
 from coordination.planning import Plan
 from coordination.signals import SettledDependency
+from coordination.smart_routing import PERSISTED_HISTORY_CAP
 from tasks.names import agent_task
 
 logger = logging.getLogger(__name__)
+
+#: Longest traceback kept per failed attempt (characters; the end is kept, where the error is raised).
+MAX_TRACEBACK = 16 * 1024
+#: Longest error message kept on a record.
+MAX_ERROR = 2000
+#: Log lines and tracebacks kept per coordination in Redis (the archive keeps them all).
+MAX_LOG_ENTRIES = 10_000
+
+_SIGNAL_OF_OUTCOME = {
+    "completed": SignalType.AGENT_COMPLETED,
+    "skipped": SignalType.AGENT_SKIPPED,
+    "cancelled": SignalType.AGENT_SKIPPED,
+    "retrying": SignalType.AGENT_RETRYING,
+    "failed": SignalType.AGENT_FAILED,
+    "timed_out": SignalType.AGENT_FAILED,
+}
 
 
 class Dispatcher:
@@ -31,95 +53,126 @@ class Dispatcher:
 
     # -- messages ----------------------------------------------------------------------------------------------
 
-    def send_agent(
-        self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, countdown: float | None = None
-    ) -> None:
-        """Send one agent attempt to the workers (a plain Celery message with ids only)."""
-        from config.celery_app import app
+    def send(
+        self,
+        sends: Sequence[Send],
+        task_of: Callable[[Send], str | None],
+        retry_task_id: str | None = None,
+        retrying_agent: str | None = None,
+    ) -> list[str]:
+        """Send the messages of queued attempts, then tell beat they were sent; return the agents sent.
+
+        ``task_of`` names each attempt's agent task (None: the coordination is gone; nothing is sent). The retry of
+        ``retrying_agent`` is sent under ``retry_task_id``.
+        """
+        sent: list[Send] = []
+        for item in sends:
+            task = task_of(item)
+            if task is None:
+                continue
+            self.publish(task, item, retry_task_id if item.agent_id == retrying_agent and item.attempt > 1 else None)
+            sent.append(item)
+        self.records.mark_sent(sent, get_settings().requeue_after_seconds * 1000)
+        return [item.agent_id for item in sent]
+
+    def publish(self, task: str, item: Send, task_id: str | None = None) -> None:
+        """Publish one attempt's Celery message (ids only, as keyword arguments)."""
+        from config.celery_app import app  # (the Celery app imports this package's tasks: import it when sending)
 
         app.send_task(
-            agent_task(spec.task_name(agent_id)),
-            args=[coordination_id, agent_id, attempt],
-            countdown=countdown,
+            agent_task(task),
+            # Keyword arguments: Flower's task list and search show them.
+            kwargs={"coordination_id": item.coordination_id, "agent_id": item.agent_id, "attempt": item.attempt},
+            countdown=item.countdown or None,
+            task_id=task_id,
             # Outcomes live in the coordination's records, not in the result backend; without this, every send
             # subscribes to a result channel that nobody reads.
             ignore_result=True,
         )
 
-    def enqueue(
-        self, spec: WorkflowSpec, coordination_id: str, agents: Iterable[str], mode: str = "ready"
+    def send_for(
+        self,
+        spec: WorkflowSpec,
+        sends: Sequence[Send],
+        retry_task_id: str | None = None,
+        retrying_agent: str | None = None,
     ) -> list[str]:
-        """Send the agents whose transition to ``queued`` this call wins; return them."""
-        sent = []
-        for agent_id in agents:
-            attempt = self.records.enqueue(coordination_id, agent_id, mode)
-            if attempt:
-                self.send_agent(spec, coordination_id, agent_id, attempt)
-                sent.append(agent_id)
-        return sent
+        """Send attempts of one coordination whose workflow is ``spec``."""
+        return self.send(sends, lambda item: spec.task_name(item.agent_id), retry_task_id, retrying_agent)
 
-    def enqueue_settled(self, spec: WorkflowSpec, settled: Iterable[SettledDependency]) -> list[str]:
-        """Start the agents that settled dependencies made ready (same coordination as ``spec``)."""
-        by_coordination: dict[str, list[str]] = {}
-        for item in settled:
-            if item.ready_agent and item.status == "resolved":
-                by_coordination.setdefault(item.coordination_id, []).append(item.ready_agent)
-        sent: list[str] = []
-        for coordination_id, agents in by_coordination.items():
-            sent += self.enqueue(spec, coordination_id, agents)
-        return sent
+    def send_any(self, sends: Sequence[Send]) -> list[str]:
+        """Send attempts of any coordinations (their workflows are read from the store when needed)."""
+
+        def task_of(item: Send) -> str | None:
+            spec = stored_workflow(self.records, item.coordination_id)
+            return None if spec is None or item.agent_id not in spec.agents else spec.task_name(item.agent_id)
+
+        return self.send(sends, task_of)
 
     def start_unblocked(self, settled: Iterable[SettledDependency]) -> list[str]:
-        """Start the agents that settled dependencies made ready, in whatever coordinations they belong to.
+        """Send the first attempts that settled dependencies queued, in whatever coordinations they belong to.
 
-        Coordinations that are not pipeline coordinations (a resolver used directly) or that expired are skipped.
+        Coordinations that are not pipeline coordinations (a resolver used directly) queue nothing.
         """
-        started: list[str] = []
-        for item in settled:
-            if not (item.ready_agent and item.status == "resolved"):
-                continue
-            spec = stored_workflow(self.records, item.coordination_id)
-            if spec is not None:
-                started += self.enqueue(spec, item.coordination_id, [item.ready_agent])
-        return started
+        return self.send_any(
+            [
+                Send(item.coordination_id, item.ready_agent, 1, 0.0)
+                for item in settled
+                if item.queued and item.ready_agent
+            ]
+        )
 
     # -- signals -----------------------------------------------------------------------------------------------
 
-    def signal(
+    def signal_values(
         self, coordination_id: str, signal_type: SignalType, sender: str, data: dict[str, Any], signal_id: str
-    ) -> list[SettledDependency]:
-        """Emit one signal with a deterministic id (re-emission after a crash stores nothing twice)."""
+    ) -> list[str]:
+        """The stored form of one signal with a deterministic id (so a re-emission stores nothing twice)."""
+        return self.parts.signals.prepare(
+            coordination_id,
+            {"event_type": signal_type, "event_data": data, "sender_agent_id": sender, "signal_id": signal_id},
+        )
+
+    def emit(
+        self, coordination_id: str, signal_type: SignalType, sender: str, data: dict[str, Any], signal_id: str
+    ) -> list[str]:
+        """Emit one signal with a deterministic id and send the attempts it unblocked; return those agents."""
         outcome = self.parts.signals.emit_sync(
             coordination_id,
             [{"event_type": signal_type, "event_data": data, "sender_agent_id": sender, "signal_id": signal_id}],
         )
-        return outcome.settled
+        return self.start_unblocked(outcome.settled)
 
-    def announce_done(
-        self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, skipped: bool, data: dict[str, Any]
+    def end(self, coordination_id: str, final: str, reason: str, *, agent_status: str) -> Ended:
+        """End a running coordination now (a cancel; a coordination beat cannot process); announce it once."""
+        return self.records.end(
+            coordination_id,
+            final,
+            reason,
+            agent_status=agent_status,
+            history=self.parts.signals.max_history_size,
+            finished=self.finished_signal(coordination_id),
+        )
+
+    def finished_signal(self, coordination_id: str) -> list[str]:
+        """The coordination_finished signal (its data, status and reason, is filled in by the script that ends)."""
+        return self.signal_values(
+            coordination_id, SignalType.COORDINATION_FINISHED, "system", {}, f"{coordination_id}.finished"
+        )
+
+    def _outcome_signal(
+        self, coordination_id: str, agent_id: str, attempt: int, outcome: str, data: dict[str, Any]
     ) -> list[str]:
-        """Tell everyone an agent is done (completed or skipped) and start the agents it unblocked."""
-        kind = SignalType.AGENT_SKIPPED if skipped else SignalType.AGENT_COMPLETED
-        settled = self.signal(
-            coordination_id,
-            kind,
-            agent_id,
-            {"agent_id": agent_id, "attempt": attempt, **data},
-            f"{coordination_id}.{agent_id}.a{attempt}.{kind.value}",
-        )
-        return self.enqueue_settled(spec, settled)
-
-    def finished(self, coordination_id: str, final: str, reason: str = "") -> None:
-        """Announce the end of a coordination (once, whoever ends it)."""
-        if not final:
-            return
-        self.signal(
-            coordination_id,
-            SignalType.COORDINATION_FINISHED,
-            "system",
-            {"status": final, "reason": reason},
-            f"{coordination_id}.finished",
-        )
+        kind = _SIGNAL_OF_OUTCOME[outcome]
+        signal_id = f"{coordination_id}.{agent_id}.a{attempt}.{kind.value}"
+        try:
+            return self.signal_values(coordination_id, kind, agent_id, data, signal_id)
+        except PayloadTooLargeError:
+            # The result is on the agent's record (coord status); the signal announces the outcome without it.
+            small: dict[str, Any] = {
+                key: data[key] for key in ("agent_id", "attempt", "status", "decision", "reason") if key in data
+            }
+            return self.signal_values(coordination_id, kind, agent_id, {**small, "result_omitted": True}, signal_id)
 
     # -- plans -------------------------------------------------------------------------------------------------
 
@@ -131,93 +184,82 @@ class Dispatcher:
         attempt: int,
         plan: Plan,
         *,
+        run: str = "",
         result: dict[str, Any] | None,
         quality: float | None,
         error: str,
         decision: str,
+        traceback: str = "",
         mode: str = "finish",
         routing: Sequence[dict[str, str]] = (),
-    ) -> bool:
-        """Carry out ``plan`` for one agent; False when another delivery already did (nothing done).
+        logs: Sequence[list[str]] = (),
+        retry_task_id: str | None = None,
+    ) -> Settled:
+        """Carry out ``plan`` for one agent in one atomic step, then send what it queued.
 
-        ``routing`` are the routing-stream entries of this decision, stored with the outcome (one round trip).
+        ``mode`` 'finish' settles the running attempt that holds lease ``run``; 'mark' settles a waiting or queued
+        agent that never ran (a dependency time-out). ``routing`` are the routing-stream entries of this decision and
+        ``logs`` the attempt's log lines (``[ts, level, text]``), both stored with the outcome; a retry is sent under
+        ``retry_task_id`` (the failed attempt's Celery task id, so Flower shows one task that retried). Returns what
+        the settlement did (``first`` False: another delivery already did).
         """
+        settings = get_settings()
         outcome = "skipped" if plan.outcome == "rearmed" else plan.outcome
-        if plan.enqueue:
-            # Before settling: settling the last open agent would finish the coordination, and a branch target
-            # must be counted open first. Enqueueing is idempotent, so a duplicate delivery changes nothing.
-            pending = self.records.pending_counts(coordination_id)
-            ready = [other for other in plan.enqueue if pending.get(other, 0) <= 0]
-            self.enqueue(spec, coordination_id, ready, mode="branch")
         if outcome in ("failed", "timed_out") and plan.reason and plan.reason != error:
             error = f"{plan.reason}; last error: {error}" if error and error not in plan.reason else plan.reason
-        # END / ERROR after an attempt: end the coordination before announcing the attempt's outcome, so the agents
-        # it would unblock are not started any more (agents not started are skipped by the same script). A waiting
-        # agent settled by "mark" (a dependency time-out) must be settled first, or the end would skip it.
-        ended_here = (
-            bool(plan.end)
-            and mode == "finish"
-            and self.records.end(coordination_id, str(plan.end), plan.reason or decision)
-        )
-        first, final, coordination_status = self.records.settle(
-            coordination_id,
-            agent_id,
-            mode=mode,
-            attempt=attempt,
-            outcome=outcome,
-            result=result,
-            quality=quality,
-            error=error,
-            decision=decision,
-            routing=routing,
-        )
-        if not first:
-            logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)
-            return False
         summary = {"quality_score": quality, "decision": decision, "reason": plan.reason}
         if outcome == "completed":
-            self.announce_done(spec, coordination_id, agent_id, attempt, False, {**(result or {}), **summary})
-        elif outcome == "skipped":
-            self.announce_done(spec, coordination_id, agent_id, attempt, True, summary)
+            data: dict[str, Any] = {"agent_id": agent_id, "attempt": attempt, **(result or {}), **summary}
+        elif outcome in ("skipped", "cancelled"):
+            data = {"agent_id": agent_id, "attempt": attempt, **summary, "status": outcome}
         elif outcome == "retrying":
-            self.signal(
-                coordination_id,
-                SignalType.AGENT_RETRYING,
-                agent_id,
-                {"agent_id": agent_id, "attempt": attempt, "retry_in_s": plan.retry_delay, **summary, "error": error},
-                f"{coordination_id}.{agent_id}.a{attempt}.retrying",
-            )
-            next_attempt = self.records.enqueue(coordination_id, agent_id, "retry", attempt + 1)
-            if next_attempt:
-                self.send_agent(spec, coordination_id, agent_id, next_attempt, countdown=plan.retry_delay)
-        else:  # failed, timed_out
-            self.signal(
-                coordination_id,
-                SignalType.AGENT_FAILED,
-                agent_id,
-                {"agent_id": agent_id, "attempt": attempt, "error": error or plan.reason, "status": outcome},
-                f"{coordination_id}.{agent_id}.a{attempt}.failed",
-            )
-        for other in plan.skip:
-            first_skip, skip_final, _status = self.records.settle(
-                coordination_id,
-                other,
-                mode="mark",
-                attempt=0,
-                outcome="skipped",
-                error=f"skipped by {agent_id}",
-                decision="skip",
-            )
-            if first_skip:
-                self.announce_done(spec, coordination_id, other, 0, True, {"reason": f"skipped by {agent_id}"})
-                final = final or skip_final
-        if ended_here or (
-            plan.end and mode != "finish" and self.records.end(coordination_id, str(plan.end), plan.reason or decision)
-        ):
-            final = str(plan.end)
-        # A coordination that had already ended when this outcome was settled (ended early by another agent) is
-        # announced again; the announcement's id is deterministic, so it is stored once. The settle script
-        # reports that status, which saves reading the record once more.
-        ended = coordination_status if coordination_status in ("completed", "failed") else ""
-        self.finished(coordination_id, final or ended, plan.reason if plan.end else "")
-        return True
+            data = {"agent_id": agent_id, "attempt": attempt, "retry_in_s": plan.retry_delay, **summary}
+            data["error"] = error
+        else:
+            data = {"agent_id": agent_id, "attempt": attempt, "error": error or plan.reason, "status": outcome}
+        document: dict[str, Any] = {
+            "cid": coordination_id,
+            "agent": agent_id,
+            "mode": mode,
+            "attempt": attempt,
+            "run": run,
+            "outcome": outcome,
+            "result": "" if result is None else _json(result),
+            "quality": "" if quality is None else repr(float(quality)),
+            "error": error[:MAX_ERROR],
+            "traceback": traceback[-MAX_TRACEBACK:],
+            "decision": decision,
+            "routing": [[entry[name] for name in ROUTING_FIELDS] for entry in routing],
+            "routing_cap": PERSISTED_HISTORY_CAP,
+            "history": self.parts.signals.max_history_size,
+            "grace_ms": settings.dispatch_grace_seconds * 1000,
+            "signal": self._outcome_signal(coordination_id, agent_id, attempt, outcome, data),
+            "retry": None,
+            "enqueue": list(plan.enqueue),
+            "skip": [
+                [
+                    other,
+                    f"skipped by {agent_id}",
+                    self._outcome_signal(
+                        coordination_id, other, 0, "skipped", {"agent_id": other, "reason": f"skipped by {agent_id}"}
+                    ),
+                ]
+                for other in plan.skip
+            ],
+            "end": None if not plan.end else {"status": plan.end, "reason": plan.reason or decision},
+            "finished": self.finished_signal(coordination_id),
+            "logs": [list(line) for line in logs],
+            "logs_cap": MAX_LOG_ENTRIES,
+        }
+        if outcome == "retrying":
+            document["retry"] = {"attempt": attempt + 1, "countdown_ms": round((plan.retry_delay or 0) * 1000)}
+        settled = self.records.settle(document)
+        if not settled.first:
+            logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)
+            return settled
+        self.send_for(spec, settled.sends, retry_task_id if outcome == "retrying" else None, agent_id)
+        return settled
+
+
+def _json(value: Any) -> str:
+    return jsonutil.dumps(value, "result")

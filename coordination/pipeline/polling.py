@@ -1,29 +1,44 @@
-"""Beat's safety net: due dependency checks (time-outs, conditions without events) and reconciliation.
+"""Beat's safety net: due dependency checks (time-outs, conditions without events) and agent repairs.
 
 Events do the normal work; this finds what they cannot: dependencies whose time ran out, conditions written
-straight into the state, and anything a crash between two steps left undone (every step it repeats is
-idempotent, so running it twice does nothing twice).
+straight into the state, attempts whose worker died (expired leases), and queued attempts whose message was never
+sent or was lost. Everything it must look at sits in two sorted sets by due time (``due`` for dependencies,
+``agents-due`` for agents), so a poll reads what is due, not every active coordination: its cost follows what is
+due, not how many coordinations run. Each item is handled on its own: one that cannot be processed ends its
+coordination as failed with the reason, and the others go on. A poll stops after its time budget; what is left
+stays due for the next one.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
 from config.settings import get_settings
+from coordination.errors import InvalidInputError
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import TERMINAL, now_ms
+from coordination.pipeline.records import Send, now_ms
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import workflow_of
-from coordination.planning import plan_after_timeout, routing_state
+from coordination.planning import Plan, plan_after_timeout, routing_state
 from coordination.signals import SettledDependency
 from coordination.store.connection import sync_client
 from coordination.store.scripts import script
 
 logger = logging.getLogger(__name__)
+
+#: Items read from a due set at a time.
+PAGE = 200
 
 
 @dataclass
@@ -34,6 +49,10 @@ class PollReport:
     resolved: int = 0
     timed_out: int = 0
     enqueued: list[str] = field(default_factory=list)
+    resent: int = 0
+    taken_over: int = 0
+    failed: list[str] = field(default_factory=list)
+    unfinished: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -42,34 +61,82 @@ class PollReport:
             "resolved": self.resolved,
             "timed_out": self.timed_out,
             "enqueued": self.enqueued,
+            "resent": self.resent,
+            "taken_over": self.taken_over,
+            "failed": self.failed,
+            "unfinished": self.unfinished,
         }
 
 
-def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) -> PollReport:
-    """Check every dependency whose check time has come: settle, time out, or schedule the next check."""
+def poll(
+    parts: Components | None = None,
+    *,
+    budget_seconds: float | None = None,
+    keep_alive: Callable[[], bool] | None = None,
+    now: int | None = None,
+) -> PollReport:
+    """Handle every due dependency check and every due agent, within ``budget_seconds``.
+
+    Args:
+        parts: the pipeline components (default: this process's).
+        budget_seconds: stop after this long (default: three poll intervals); the rest stays due.
+        keep_alive: called between pages; returning False stops the poll (its lock was lost).
+        now: the time to poll at, in ms (tests; default: now).
+    """
     parts = parts or components()
-    keys = parts.keys
     dispatcher = Dispatcher(parts)
     report = PollReport()
-    due = sync_client().zrangebyscore(keys.due, "-inf", now_ms(), start=0, num=limit)
-    for member in due:
-        coordination_id, _, dependency_id = member.partition("/")
-        status, ready, _deadline, owner, _type = script("deps_check")(
-            sync_client(),
-            [],
-            [keys.namespace_prefix, keys.coordination_prefix, now_ms(), coordination_id, dependency_id, "poll", "beat"],
-        )
-        report.checked += 1
-        if status == "resolved":
-            report.resolved += 1
-            if ready:
-                report.enqueued += dispatcher.start_unblocked(
-                    [SettledDependency(coordination_id, dependency_id, "resolved", ready)]
-                )
-        elif status in ("timeout", "failed") and owner:
-            report.timed_out += 1
-            report.enqueued += handle_dependency_timeout(dispatcher, coordination_id, dependency_id, owner, status)
+    budget = budget_seconds if budget_seconds is not None else get_settings().poll_interval_seconds * 3
+    stop_at = time.monotonic() + budget
+    for source in (_dependency_page, _agent_page):
+        while True:
+            if time.monotonic() > stop_at or (keep_alive is not None and not keep_alive()):
+                report.unfinished = True
+                return report
+            handled = source(dispatcher, report, now if now is not None else now_ms(), stop_at)
+            if handled < PAGE:
+                break
     return report
+
+
+def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) -> PollReport:
+    """Check every dependency whose check time has come (what beat's poll does first); kept for callers."""
+    parts = parts or components()
+    report = PollReport()
+    _dependency_page(Dispatcher(parts), report, now_ms(), time.monotonic() + 60, limit)
+    return report
+
+
+def _dependency_page(dispatcher: Dispatcher, report: PollReport, now: int, stop_at: float, limit: int = PAGE) -> int:
+    keys = dispatcher.parts.keys
+    due = sync_client().zrangebyscore(keys.due, "-inf", now, start=0, num=limit)
+    for member in due:
+        if time.monotonic() > stop_at:
+            break
+        _isolated(
+            dispatcher, report, member.partition("/")[0], partial(_check_dependency, dispatcher, report, member, now)
+        )
+    return len(due)
+
+
+def _check_dependency(dispatcher: Dispatcher, report: PollReport, member: str, now: int) -> None:
+    keys = dispatcher.parts.keys
+    coordination_id, _, dependency_id = member.partition("/")
+    status, ready, _deadline, owner, _type, *queued = script("deps_check")(
+        sync_client(),
+        [],
+        [keys.namespace_prefix, keys.coordination_prefix, now, coordination_id, dependency_id, "poll", "beat"],
+    )
+    report.checked += 1
+    if status == "resolved":
+        report.resolved += 1
+        if queued:
+            report.enqueued += dispatcher.start_unblocked(
+                [SettledDependency(coordination_id, dependency_id, "resolved", ready, True)]
+            )
+    elif status in ("timeout", "failed") and owner:
+        report.timed_out += 1
+        report.enqueued += handle_dependency_timeout(dispatcher, coordination_id, dependency_id, owner, status)
 
 
 def handle_dependency_timeout(
@@ -84,7 +151,7 @@ def handle_dependency_timeout(
     rearms_used = int(
         sync_client().hget(parts.keys.coordination(coordination_id).dependency(dependency_id), "rearms") or 0
     )
-    dispatcher.signal(
+    dispatcher.emit(
         coordination_id,
         SignalType.DEPENDENCY_TIMEOUT,
         "system",
@@ -123,7 +190,7 @@ def handle_dependency_timeout(
             logger.info("%s: dependency %s re-armed after its time-out", coordination_id, dependency_id)
             return []
         plan = plan_after_timeout("error", rearms_left=0, next_task=None, reasoning="no re-arms left")
-    dispatcher.apply(
+    settled = dispatcher.apply(
         spec,
         coordination_id,
         owner,
@@ -132,48 +199,85 @@ def handle_dependency_timeout(
         result=None,
         quality=None,
         error=error,
-        decision=decision["decision"],
+        decision=plan.outcome if plan.outcome != "timed_out" else "timeout",
         mode="mark",
     )
-    return list(plan.enqueue)
+    return [send.agent_id for send in settled.sends]
 
 
-def reconcile(parts: Components | None = None) -> list[str]:
-    """Repair what a crash between two steps may have left undone, in every running coordination.
+def _agent_page(dispatcher: Dispatcher, report: PollReport, now: int, stop_at: float) -> int:
+    due = dispatcher.records.due_agents(now, PAGE)
+    for coordination_id, agent_id in due:
+        if time.monotonic() > stop_at:
+            break
+        _isolated(
+            dispatcher, report, coordination_id, partial(_recover_agent, dispatcher, report, coordination_id, agent_id)
+        )
+    return len(due)
 
-    Re-announces finished agents whose completion was not signalled, starts agents whose dependencies are all
-    met but which were never enqueued, and re-sends queued messages that never started.
-    """
-    parts = parts or components()
-    dispatcher = Dispatcher(parts)
-    records = dispatcher.records
-    requeue_after_ms = get_settings().requeue_after_seconds * 1000
-    started: list[str] = []
-    for coordination_id in sorted(sync_client().smembers(parts.keys.active)):
-        meta = records.meta(coordination_id)
-        if meta.get("status") != "running":
-            continue
-        spec = workflow_of(records, coordination_id)
-        done = set(records.completed_agents(coordination_id))
-        pending = records.pending_counts(coordination_id)
-        for agent_id in records.agent_ids(coordination_id):
-            record = records.agent(coordination_id, agent_id)
-            status = record.get("status")
-            attempt = int(record.get("attempt", 0))
-            if status in ("completed", "skipped") and agent_id not in done:
-                started += dispatcher.announce_done(
-                    spec, coordination_id, agent_id, attempt, status == "skipped", {"reconciled": True}
-                )
-            elif status == "waiting" and pending.get(agent_id, 0) <= 0:
-                started += dispatcher.enqueue(spec, coordination_id, [agent_id])
-            elif status == "queued":
-                again = records.enqueue(coordination_id, agent_id, "requeue", requeue_after_ms=requeue_after_ms)
-                if again:
-                    dispatcher.send_agent(spec, coordination_id, agent_id, again)
-                    started.append(agent_id)
-        if all(
-            records.agent(coordination_id, a).get("status") in TERMINAL | {"dormant"}
-            for a in records.agent_ids(coordination_id)
-        ):
-            dispatcher.finished(coordination_id, records.meta(coordination_id).get("status", ""))
-    return started
+
+def _recover_agent(dispatcher: Dispatcher, report: PollReport, coordination_id: str, agent_id: str) -> None:
+    settings = get_settings()
+    run = f"beat-{uuid.uuid4().hex}"
+    action, attempt = dispatcher.records.recover(
+        coordination_id,
+        agent_id,
+        requeue_ms=settings.requeue_after_seconds * 1000,
+        max_takeovers=settings.max_redeliveries,
+        lease_ms=settings.lease_seconds * 1000,
+        run=run,
+    )
+    if action == "resend":
+        report.resent += 1
+        report.enqueued += dispatcher.send_any([Send(coordination_id, agent_id, attempt, 0.0)])
+        logger.info(
+            "%s/%s attempt %s re-sent (lost message, or its worker was lost)", coordination_id, agent_id, attempt
+        )
+    elif action == "exhausted":
+        report.taken_over += 1
+        spec = workflow_of(dispatcher.records, coordination_id)
+        reason = (
+            f"the attempt's worker was lost more than {settings.max_redeliveries} times (its lease expired each "
+            "time); giving up (COORD_MAX_REDELIVERIES)"
+        )
+        logger.error("%s/%s attempt %s: %s", coordination_id, agent_id, attempt, reason)
+        dispatcher.apply(
+            spec,
+            coordination_id,
+            agent_id,
+            attempt,
+            Plan("failed", reason, end="failed"),
+            run=run,
+            result=None,
+            quality=None,
+            error=reason,
+            decision="error",
+        )
+
+
+def _isolated(dispatcher: Dispatcher, report: PollReport, coordination_id: str, work: Callable[[], None]) -> None:
+    """Run one item's work; a coordination whose records cannot be processed fails alone, with the reason."""
+    try:
+        work()
+    except RedisError:
+        raise  # the store is in trouble: this poll ends, the next one retries everything still due
+    except (InvalidInputError, ValidationError, KeyError, ValueError, TypeError) as error:
+        reason = f"beat could not process this coordination's records: {type(error).__name__}: {error}"
+        logger.error("%s: %s; it is failed so the others go on", coordination_id, reason)
+        report.failed.append(coordination_id)
+        fail_unprocessable(dispatcher, coordination_id, reason)
+
+
+def fail_unprocessable(dispatcher: Dispatcher, coordination_id: str, reason: str) -> None:
+    """End a coordination beat cannot process as failed, and take it out of the due sets."""
+    try:
+        dispatcher.end(coordination_id, "failed", reason[:2000], agent_status="skipped")
+    except (InvalidInputError, ValueError) as error:  # an id that cannot even build a signal id
+        logger.error("%s: could not be ended (%s)", coordination_id, error)
+    client = sync_client()
+    keys = dispatcher.parts.keys
+    for due_set in (keys.agents_due, keys.due):
+        # Ids hold no glob characters ([A-Za-z0-9._-]), so the pattern matches this coordination's members only.
+        members = [member for member, _score in client.zscan_iter(due_set, match=f"{coordination_id}/*")]
+        if members:
+            client.zrem(due_set, *members)

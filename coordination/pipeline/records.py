@@ -1,16 +1,18 @@
-"""Agent and coordination records of the pipeline, changed only through Lua scripts (first caller wins)."""
+"""Agent and coordination records of the pipeline, changed only through Lua scripts (first caller wins).
+
+Each transition is one script run: submission, admission of a delivery (with its lease), lease renewal, the
+settlement of an outcome with everything that follows from it, the end of a coordination, beat's repair of an
+agent that came due. The scripts queue the attempts that must run next and return them as :class:`Send`; the
+caller sends their Celery messages and then reports them sent (:meth:`Records.mark_sent`).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from redis.exceptions import NoScriptError
-
 from coordination import jsonutil
-from coordination.smart_routing import PERSISTED_HISTORY_CAP
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
@@ -18,7 +20,10 @@ from coordination.store.scripts import script
 #: Field order of a routing-stream entry as passed to ``agent_settle.lua``.
 ROUTING_FIELDS = ("routing_id", "ts", "task", "decision", "strategy", "record")
 
-TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out"})
+#: Agent statuses after which nothing more happens to the agent.
+TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out", "cancelled"})
+#: Coordination statuses after which nothing more happens to the coordination.
+FINISHED = frozenset({"completed", "failed", "cancelled", "lost"})
 
 
 def now_ms() -> int:
@@ -26,37 +31,70 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Send(NamedTuple):
+    """An attempt a script queued: the caller sends its message (``countdown`` seconds from now)."""
+
+    coordination_id: str
+    agent_id: str
+    attempt: int
+    countdown: float
+
+    @classmethod
+    def parse(cls, text: str) -> Send:
+        """Parse the ``cid/agent/attempt/countdown_ms`` descriptor the scripts return."""
+        cid, agent, attempt, countdown_ms = text.split("/")
+        return cls(cid, agent, int(attempt), int(countdown_ms) / 1000)
+
+
+def parse_sends(items: list[Any]) -> list[Send]:
+    """Parse a list of send descriptors."""
+    return [Send.parse(str(item)) for item in items]
+
+
 @dataclass(frozen=True)
 class Admission:
-    """The verdict on one delivery, with what an admitted attempt reads next, fetched in the same round trip.
+    """The verdict on one delivery, with what an admitted attempt reads first, fetched in the same round trip.
 
     Attributes:
-        verdict: 'run' | 'stale' | 'duplicate' | 'exhausted' | 'cancelled' (see :meth:`Records.start`).
-        detail: the script's detail (deliveries so far, or why the delivery was refused).
-        workflow_json: the stored workflow declaration, when it was asked for (None otherwise or if absent).
+        verdict: 'run' | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone' (see ``agent_start.lua``).
+        detail: expired leases taken over so far ('run'), or why the delivery was refused.
         context_json: the agent's distributed context (None if it has none).
         input_json: the input the coordination was submitted with (None if absent).
+        workflow_json: the stored workflow declaration, when it was asked for (None otherwise).
+        completed: agents of the coordination that had completed (or were skipped) when the attempt started.
     """
 
     verdict: str
     detail: str
-    workflow_json: str | None
     context_json: str | None
     input_json: str | None
+    workflow_json: str | None
+    completed: list[str]
 
 
 class Settled(NamedTuple):
-    """What :meth:`Records.settle` did: whether it was the first to settle, and the coordination's status.
+    """What :meth:`Records.settle` did.
 
     Attributes:
         first: this call recorded the outcome (False: a duplicate; nothing changed).
-        final: 'completed' or 'failed' when this call finished the coordination, else ''.
-        coordination_status: the coordination's status right after the call (running, completed, failed).
+        final: the coordination's final status when this call finished it, else ''.
+        coordination_status: the coordination's status right after the call.
+        sends: attempts queued by this call (dependents it unblocked, its retry, branch targets).
     """
 
     first: bool
     final: str
     coordination_status: str
+    sends: list[Send]
+
+
+class Ended(NamedTuple):
+    """What :meth:`Records.end` did: whether this call ended it, the status after it, agents closed and running."""
+
+    ended: bool
+    status: str
+    closed: list[str]
+    running: list[str]
 
 
 @dataclass(frozen=True)
@@ -69,145 +107,118 @@ class Records:
         """Keys of one coordination."""
         return self.keys.coordination(coordination_id)
 
-    def create(
-        self, coordination_id: str, name: str, workflow_json: str, input_json: str, auto: list[str], dormant: list[str]
-    ) -> bool:
-        """Create the records of a new coordination; False if the id exists.
+    def _head(self) -> list[Any]:
+        return [self.keys.namespace_prefix, self.keys.coordination_prefix, now_ms()]
 
-        ``auto`` agents start when their dependencies are met; ``dormant`` ones only when a branch starts them.
+    # -- transitions -------------------------------------------------------------------------------------------
+
+    def submit(self, document: dict[str, Any]) -> list[Send] | None:
+        """Create a coordination from a fully validated submission document; None if the id exists.
+
+        See ``pipeline_submit.lua`` for the document's fields. Returns the first attempts to send.
         """
-        ck = self.coordination(coordination_id)
-        created = script("pipeline_create")(
-            sync_client(),
-            [ck.workflow, ck.input, ck.meta, ck.agents, self.keys.active],
-            [now_ms(), coordination_id, name, workflow_json, input_json, ck.agent_prefix, len(auto), *auto, *dormant],
-        )
-        return bool(created)
-
-    def enqueue(
-        self, coordination_id: str, agent_id: str, mode: str, attempt: int = 0, requeue_after_ms: int = 0
-    ) -> int:
-        """Claim the right to send an agent's message; return the attempt to send, or 0 if someone else did."""
-        ck = self.coordination(coordination_id)
-        send, detail = script("agent_enqueue")(
-            sync_client(), [ck.meta, ck.agent(agent_id)], [now_ms(), mode, attempt, requeue_after_ms]
-        )
-        return int(detail) if int(send) == 1 else 0
-
-    def start(
-        self, coordination_id: str, agent_id: str, attempt: int, task_id: str, max_deliveries: int
-    ) -> tuple[str, str]:
-        """Admit one delivery: ('run' | 'stale' | 'duplicate' | 'exhausted' | 'cancelled', detail)."""
-        ck = self.coordination(coordination_id)
-        verdict, detail = script("agent_start")(
-            sync_client(), [ck.meta, ck.agent(agent_id)], [now_ms(), attempt, task_id, max_deliveries]
-        )
-        return str(verdict), str(detail)
+        reply = script("pipeline_submit")(sync_client(), [], [*self._head(), jsonutil.dumps(document, "submission")])
+        if reply[0] == "exists":
+            return None
+        return parse_sends(reply[1:])
 
     def admit(
         self,
         coordination_id: str,
         agent_id: str,
         attempt: int,
+        *,
         task_id: str,
-        max_deliveries: int,
-        *,
-        with_workflow: bool = False,
+        run: str,
+        lease_ms: int,
+        max_takeovers: int,
+        with_workflow: bool,
+        history: int,
+        initialized: list[str],
     ) -> Admission:
-        """:meth:`start`, and the reads an admitted attempt needs, in one round trip.
+        """Admit one delivery (one round trip): give it the attempt's lease and read what it needs first.
 
-        The reads (context, input, and the workflow when ``with_workflow``) are pipelined with the script; the
-        server runs them in order, right after it, so they see what a read after :meth:`start` would see. The
-        script never writes for an agent the coordination does not have, so reading the workflow in the same
-        round trip (and checking the agent against it afterwards) changes nothing for a bad delivery.
+        ``initialized`` holds the ``agent_initialized`` signal's values, emitted when the delivery is admitted.
         """
-        ck = self.coordination(coordination_id)
-        lua = script("agent_start")
-        client = sync_client()
-        for retry in range(2):
-            pipe = client.pipeline(transaction=False)
-            if with_workflow:
-                pipe.get(ck.workflow)
-            pipe.evalsha(lua.sha, 2, ck.meta, ck.agent(agent_id), now_ms(), attempt, task_id, max_deliveries)
-            pipe.hget(ck.contexts, agent_id)
-            pipe.get(ck.input)
-            try:
-                replies = pipe.execute()
-            except NoScriptError:
-                # First use on this server (or its script cache was flushed): the script did not run; load it.
-                if retry:
-                    raise
-                client.script_load(lua.source)
-                continue
-            workflow = replies.pop(0) if with_workflow else None
-            (verdict, detail), context, input_json = replies
-            return Admission(str(verdict), str(detail), workflow, context, input_json)
-        raise AssertionError("unreachable")
-
-    def settle(
-        self,
-        coordination_id: str,
-        agent_id: str,
-        *,
-        mode: str,
-        attempt: int,
-        outcome: str,
-        result: dict[str, Any] | None = None,
-        quality: float | None = None,
-        error: str = "",
-        decision: str = "",
-        routing: Sequence[dict[str, str]] = (),
-    ) -> Settled:
-        """Record an outcome once; see :class:`Settled` for what it returns.
-
-        ``routing`` holds routing-stream entries (``SmartRoutingOrchestrator.take_unpersisted``) written in the
-        same script when this call wins, which saves a round trip per attempt.
-        """
-        ck = self.coordination(coordination_id)
-        routing_args: list[str] = []
-        for entry in routing:
-            routing_args += [entry[name] for name in ROUTING_FIELDS]
-        verdict, final, status = script("agent_settle")(
+        verdict, detail, context, input_json, workflow, completed = script("agent_start")(
             sync_client(),
-            [ck.meta, ck.agent(agent_id), self.keys.active, self.keys.finished],
+            [],
             [
-                now_ms(),
+                *self._head(),
                 coordination_id,
-                mode,
+                agent_id,
                 attempt,
-                outcome,
-                jsonutil.dumps(result, "result") if result is not None else "",
-                "" if quality is None else repr(float(quality)),
-                error[:2000],
-                decision,
-                self.keys.routing_history,
-                PERSISTED_HISTORY_CAP,
-                len(routing),
-                *routing_args,
+                task_id,
+                run,
+                lease_ms,
+                max_takeovers,
+                "1" if with_workflow else "0",
+                history,
+                *initialized,
             ],
         )
-        return Settled(verdict == "first", str(final), str(status))
-
-    def end(self, coordination_id: str, final: str, reason: str) -> bool:
-        """End a running coordination early; agents not started are skipped. True if this call ended it."""
-        return self.end_detail(coordination_id, final, reason)[0]
-
-    def end_detail(self, coordination_id: str, final: str, reason: str) -> tuple[bool, str, list[str], list[str]]:
-        """Like :meth:`end`; returns ``(ended, status after the call, agents skipped, agents still running)``."""
-        ck = self.coordination(coordination_id)
-        ended, status, skipped, running = script("coordination_end")(
-            sync_client(),
-            [ck.meta, ck.agents, self.keys.active, self.keys.finished],
-            [now_ms(), coordination_id, final, reason[:2000], ck.agent_prefix],
+        return Admission(
+            str(verdict), str(detail), context or None, input_json or None, workflow or None, list(completed)
         )
-        return bool(int(ended)), str(status), [str(a) for a in skipped], [str(a) for a in running]
+
+    def renew(self, leases: list[tuple[str, str, str]], lease_ms: int) -> list[bool]:
+        """Renew leases ``(coordination_id, agent_id, run)``; False where the attempt is no longer held."""
+        args: list[Any] = [*self._head(), lease_ms]
+        for lease in leases:
+            args.extend(lease)
+        return [bool(int(flag)) for flag in script("agent_renew")(sync_client(), [], args)]
+
+    def settle(self, plan: dict[str, Any]) -> Settled:
+        """Record an outcome once and carry out its plan (see ``agent_settle.lua`` for the document)."""
+        reply = script("agent_settle")(sync_client(), [], [*self._head(), jsonutil.dumps(plan, "outcome")])
+        if reply[0] != "first":
+            return Settled(False, "", str(reply[2]), [])
+        return Settled(True, str(reply[1]), str(reply[2]), parse_sends(reply[3:]))
+
+    def end(
+        self, coordination_id: str, final: str, reason: str, *, agent_status: str, history: int, finished: list[str]
+    ) -> Ended:
+        """End a running coordination now; agents not started are closed with ``agent_status``."""
+        ended, status, closed, running = script("coordination_end")(
+            sync_client(),
+            [],
+            [*self._head(), coordination_id, final, reason, agent_status, history, *finished],
+        )
+        return Ended(bool(int(ended)), str(status), [str(a) for a in closed], [str(a) for a in running])
+
+    def recover(
+        self, coordination_id: str, agent_id: str, *, requeue_ms: int, max_takeovers: int, lease_ms: int, run: str
+    ) -> tuple[str, int]:
+        """Beat's repair of an agent that came due: ``(action, attempt)``, see ``agent_recover.lua``."""
+        action, attempt = script("agent_recover")(
+            sync_client(),
+            [],
+            [*self._head(), coordination_id, agent_id, requeue_ms, max_takeovers, lease_ms, run],
+        )
+        return str(action), int(attempt)
+
+    def mark_sent(self, sends: list[Send], requeue_ms: int) -> None:
+        """Tell beat these messages were sent: it looks at them again only after ``requeue_ms``."""
+        if not sends:
+            return
+        args: list[Any] = [*self._head(), requeue_ms]
+        for send in sends:
+            args.extend((send.coordination_id, send.agent_id, send.attempt))
+        script("agents_sent")(sync_client(), [], args)
+
+    # -- reads -------------------------------------------------------------------------------------------------
+
+    def due_agents(self, until_ms: int, limit: int) -> list[tuple[str, str]]:
+        """Agents due for beat's attention at ``until_ms`` (oldest first), as ``(coordination_id, agent_id)``."""
+        members = sync_client().zrangebyscore(self.keys.agents_due, "-inf", until_ms, start=0, num=limit)
+        return [tuple(member.split("/", 1)) for member in members]
 
     def agent(self, coordination_id: str, agent_id: str) -> dict[str, str]:
         """One agent's record."""
         return dict(sync_client().hgetall(self.coordination(coordination_id).agent(agent_id)))
 
     def status(self, coordination_id: str) -> str | None:
-        """The coordination's status (running, completed, failed), None if Redis has no such coordination."""
+        """The coordination's status, None if Redis has no such coordination."""
         status = sync_client().hget(self.coordination(coordination_id).meta, "status")
         return None if status is None else str(status)
 

@@ -1,6 +1,6 @@
-"""One agent attempt inside a worker: admit the delivery, run the user's function, route, dispatch.
+"""One agent attempt inside a worker: admit the delivery, run the user's function under a lease, route, settle.
 
-Nothing here waits for another task: dependents are enqueued by whoever completes their last dependency.
+Nothing here waits for another task: dependents are queued by the settlement that completes their last dependency.
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+import traceback as tb
+import uuid
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +24,54 @@ from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.leases import holding
 from coordination.pipeline.records import Records
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
+from coordination.store.keys import coordination_state_namespace
 
 logger = logging.getLogger(__name__)
 
 AgentFunction = Callable[["AgentRun"], Any]
+
+#: Log lines an attempt keeps (``run.log``), and the longest line; more are counted, not kept.
+MAX_LOG_LINES = 200
+MAX_LOG_LINE = 2000
+
+
+class AttemptLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """``run.log``: a standard logger adapter whose lines also stay with the attempt (``coord logs``).
+
+    Lines go to the worker's log as usual (logger ``coordination.agent.<agent id>``) and, bounded, to the
+    coordination's log stream when the attempt is settled.
+    """
+
+    def __init__(self, agent_id: str, coordination_id: str, attempt: int) -> None:
+        super().__init__(logging.getLogger(f"coordination.agent.{agent_id}"), {})
+        self.context = f"{coordination_id}/{agent_id} a{attempt}"
+        self.lines: list[list[str]] = []
+        self.dropped = 0
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        """Prefix the attempt to worker-log lines."""
+        return f"[{self.context}] {msg}", kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """Log ``msg`` (``%``-formatted with ``args``) at ``level`` and keep the line with the attempt."""
+        if len(self.lines) < MAX_LOG_LINES:
+            text = str(msg) % args if args else str(msg)
+            self.lines.append([repr(time.time()), logging.getLevelName(level), text[:MAX_LOG_LINE]])
+        else:
+            self.dropped += 1
+        super().log(level, msg, *args, **kwargs)
+
+    def kept(self) -> list[list[str]]:
+        """The kept lines, with a last line counting the dropped ones."""
+        if not self.dropped:
+            return self.lines
+        return [*self.lines, [repr(time.time()), "WARNING", f"{self.dropped} more line(s) not kept"]]
 
 
 @dataclass
@@ -44,6 +85,7 @@ class AgentRun:
         context: the agent's distributed context (assignment, shared intelligence, resource allocation).
         input: the input the coordination was submitted with.
         state: versioned state shared by this coordination's agents (its own namespace).
+        log: a logger for this attempt (``run.log.info(...)``): lines reach the worker log and ``coord logs``.
     """
 
     coordination_id: str
@@ -52,6 +94,7 @@ class AgentRun:
     context: AgentContext | None
     input: Any
     state: ThreadSafeState[Any]
+    log: AttemptLog
     _parts: Components = field(repr=False)
     _spec: WorkflowSpec = field(repr=False)
 
@@ -77,8 +120,8 @@ class AgentRun:
     def raise_if_cancelled(self) -> None:
         """Raise :class:`~coordination.errors.AttemptCancelledError` if the coordination has ended.
 
-        Let it propagate: the attempt is then recorded as skipped (``error = "cancelled: ..."``), not as a failure,
-        and it is neither routed nor retried.
+        Let it propagate: the attempt is then recorded as cancelled (with the reason), not as a failure, and it is
+        neither routed nor retried.
         """
         if self.is_cancelled():
             raise AttemptCancelledError(f"coordination {self.coordination_id!r} has ended")
@@ -92,7 +135,7 @@ class AgentRun:
         self, event_type: str | SignalType, data: dict[str, Any] | None = None, recipients: list[str] | None = None
     ) -> None:
         """Send a signal to the other agents (e.g. ``inter_agent_message``)."""
-        self._parts.signals.emit_sync(
+        outcome = self._parts.signals.emit_sync(
             self.coordination_id,
             [
                 {
@@ -103,88 +146,130 @@ class AgentRun:
                 }
             ],
         )
+        Dispatcher(self._parts).start_unblocked(outcome.settled)
 
     def report_quality(self, gate_id: str, score: float) -> None:
         """Score a quality gate (0..1); agents waiting on it start as soon as the score passes their threshold."""
         settled = self._parts.resolver.update_quality_gate_score_sync(gate_id, score)
-        self._start_unblocked(settled)
+        Dispatcher(self._parts).start_unblocked(settled)
 
     def mark_resource(self, resource_id: str, available: bool = True) -> None:
         """Mark a resource available; agents waiting on it start at once."""
         settled = self._parts.resolver.mark_resource_available_sync(resource_id, available)
-        self._start_unblocked(settled)
-
-    def _start_unblocked(self, settled: list[Any]) -> None:
         Dispatcher(self._parts).start_unblocked(settled)
 
 
-def coordination_state_namespace(coordination_id: str) -> str:
-    """The namespace of the state shared by one coordination's agents (``<pipeline namespace>.<cid>``)."""
-    return f"{get_settings().pipeline_namespace}.{coordination_id}"[:128]
-
-
 def coordination_state(coordination_id: str) -> ThreadSafeState[Any]:
-    """The versioned state shared by one coordination's agents."""
-    return ThreadSafeState(namespace=coordination_state_namespace(coordination_id))
+    """The versioned state shared by one coordination's agents (namespace ``<pipeline namespace>.<cid>``)."""
+    return ThreadSafeState(namespace=coordination_state_namespace(get_settings().pipeline_namespace, coordination_id))
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one delivery of an agent message did (the agent task turns it into a Celery state).
+
+    Attributes:
+        status: the attempt's outcome (completed, failed, timed_out, retrying, skipped, cancelled), or why the
+            delivery did not run it (duplicate, stale, cancelled, gone).
+        ran: the agent function ran in this delivery.
+        decision: the routing decision, if one was made.
+        error: the agent's error (``Type: message``), if it raised.
+        exception: the exception the agent raised, if any (for the worker log's traceback).
+        retry_in: seconds until the retry (status ``retrying``).
+        detail: more about a refused delivery.
+    """
+
+    status: str
+    ran: bool = False
+    decision: str = ""
+    error: str = ""
+    exception: BaseException | None = None
+    retry_in: float | None = None
+    detail: str = ""
+    elapsed_ms: float | None = None
+
+    def as_dict(self, agent_id: str, attempt: int) -> dict[str, Any]:
+        """The task's result as Flower shows it."""
+        summary: dict[str, Any] = {"agent": agent_id, "attempt": attempt, "status": self.status}
+        if self.decision:
+            summary["decision"] = self.decision
+        if self.detail:
+            summary["detail"] = self.detail
+        if self.elapsed_ms is not None:
+            summary["elapsed_ms"] = round(self.elapsed_ms, 3)
+        return summary
 
 
 def execute_attempt(
     function: AgentFunction, coordination_id: str, agent_id: str, attempt: int, task_id: str
-) -> dict[str, Any]:
-    """Run one delivery of an agent message and return a small summary for the result backend."""
+) -> AttemptOutcome:
+    """Run one delivery of an agent message and say what it did."""
     validate_id(coordination_id, "coordination_id")
     validate_id(agent_id, "agent_id")
     parts = components()
     dispatcher = Dispatcher(parts)
     records = dispatcher.records
     settings = get_settings()
-    # One round trip admits the delivery and reads what the attempt needs (and the workflow, if this process has
-    # not seen the coordination yet): the first steps of an attempt are latency, not work.
     cached = cached_workflow(coordination_id)
     if cached is not None and agent_id not in cached.agents:
         raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
+    run_token = uuid.uuid4().hex
+    # One round trip admits the delivery, takes the lease, announces the start and reads what the attempt needs
+    # (and the workflow, if this process has not seen the coordination yet): the first steps are latency.
     admission = records.admit(
-        coordination_id, agent_id, attempt, task_id, settings.max_redeliveries + 1, with_workflow=cached is None
+        coordination_id,
+        agent_id,
+        attempt,
+        task_id=task_id,
+        run=run_token,
+        lease_ms=settings.lease_seconds * 1000,
+        max_takeovers=settings.max_redeliveries,
+        with_workflow=cached is None,
+        history=parts.signals.max_history_size,
+        initialized=dispatcher.signal_values(
+            coordination_id,
+            SignalType.AGENT_INITIALIZED,
+            agent_id,
+            {"agent_id": agent_id, "attempt": attempt, "ready": True},
+            f"{coordination_id}.{agent_id}.a{attempt}.initialized",
+        ),
     )
+    verdict = admission.verdict
+    if verdict not in ("run", "exhausted"):
+        logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, admission.detail)
+        return AttemptOutcome(verdict, detail=admission.detail)
     if cached is None:
-        if admission.workflow_json is None:
-            raise InvalidInputError(
-                "coordination_id",
-                f"no coordination {coordination_id!r} in Redis (never submitted, or expired after archiving)",
-            )
-        spec = remember_workflow(coordination_id, admission.workflow_json)
-        if agent_id not in spec.agents:
-            raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
+        spec = (
+            remember_workflow(coordination_id, admission.workflow_json)
+            if admission.workflow_json
+            else cached_workflow(coordination_id)
+        )
+        if spec is None:
+            raise InvalidInputError("coordination_id", f"coordination {coordination_id!r} has no stored workflow")
     else:
         spec = cached
-    verdict, detail = admission.verdict, admission.detail
     if verdict == "exhausted":
-        reason = f"message delivered {detail} times without finishing; giving up"
-        plan = plan_after_attempt(
-            "error",
-            failed=True,
-            attempt=attempt,
-            max_attempts=attempt,
-            next_task=None,
-            reasoning=reason,
-            backoff=lambda _n: 0.0,
+        reason = (
+            f"the attempt's worker was lost {admission.detail} times (its lease expired each time); giving up "
+            f"(COORD_MAX_REDELIVERIES={settings.max_redeliveries})"
         )
+        plan = Plan("failed", reason, end="failed")
         dispatcher.apply(
-            spec, coordination_id, agent_id, attempt, plan, result=None, quality=None, error=reason, decision="error"
+            spec,
+            coordination_id,
+            agent_id,
+            attempt,
+            plan,
+            run=run_token,
+            result=None,
+            quality=None,
+            error=reason,
+            decision="error",
         )
-        return {"agent": agent_id, "attempt": attempt, "status": "failed", "reason": reason}
-    if verdict != "run":
-        logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, detail)
-        return {"agent": agent_id, "attempt": attempt, "status": verdict, "detail": detail}
+        return AttemptOutcome("failed", error=reason, decision="error")
 
     context = None if admission.context_json is None else AgentContext.model_validate_json(admission.context_json)
-    dispatcher.signal(
-        coordination_id,
-        SignalType.AGENT_INITIALIZED,
-        agent_id,
-        {"agent_id": agent_id, "attempt": attempt, "ready": True},
-        f"{coordination_id}.{agent_id}.a{attempt}.initialized",
-    )
+    log = AttemptLog(agent_id, coordination_id, attempt)
     run = AgentRun(
         coordination_id,
         agent_id,
@@ -192,44 +277,51 @@ def execute_attempt(
         context,
         None if admission.input_json is None else jsonutil.loads(admission.input_json),
         coordination_state(coordination_id),
+        log,
         parts,
         spec,
     )
     started = time.perf_counter()
     result: dict[str, Any] | None = None
     error = ""
-    try:
-        result = _normalise(function(run))
-    except AttemptCancelledError as exc:  # the agent stopped because its coordination ended: nothing to route
-        reason = f"cancelled: {exc}"
-        logger.info("agent %s/%s attempt %s stopped: %s", coordination_id, agent_id, attempt, reason)
-        applied = dispatcher.apply(
-            spec,
-            coordination_id,
-            agent_id,
-            attempt,
-            Plan("skipped", reason),
-            result=None,
-            quality=None,
-            error=reason,
-            decision="",
-        )
-        return {"agent": agent_id, "attempt": attempt, "status": "skipped" if applied else "duplicate"}
-    except Exception as exc:  # the agent's own failure: routed like any other outcome
-        error = f"{type(exc).__name__}: {exc}"
-        logger.warning("agent %s/%s attempt %s raised %s", coordination_id, agent_id, attempt, error)
+    trace = ""
+    raised: BaseException | None = None
+    with holding(records, coordination_id, agent_id, run_token):
+        try:
+            result = _normalise(function(run))
+        except AttemptCancelledError as exc:  # the agent stopped because its coordination ended: nothing to route
+            reason = f"cancelled: {exc}"
+            logger.info("agent %s/%s attempt %s stopped: %s", coordination_id, agent_id, attempt, reason)
+            settled = dispatcher.apply(
+                spec,
+                coordination_id,
+                agent_id,
+                attempt,
+                Plan("cancelled", reason),
+                run=run_token,
+                result=None,
+                quality=None,
+                error=reason,
+                decision="",
+                logs=log.kept(),
+            )
+            return AttemptOutcome("cancelled" if settled.first else "duplicate", ran=True, detail=reason)
+        except Exception as exc:  # the agent's own failure: routed like any other outcome
+            raised = exc
+            error = f"{type(exc).__name__}: {exc}"
+            trace = "".join(tb.format_exception(exc))
+            logger.warning("agent %s/%s attempt %s raised %s", coordination_id, agent_id, attempt, error)
     elapsed_ms = (time.perf_counter() - started) * 1000
     quality = _quality(result)
     if result is not None:
         result.setdefault("execution_time_ms", round(elapsed_ms, 3))
 
-    completed = records.completed_agents(coordination_id)
     agent_spec = spec.agents[agent_id]
     state = routing_state(
         result,
         event="failed" if error else "completed",
         attempt=attempt,
-        completed=[*completed, agent_id] if not error else completed,
+        completed=[*admission.completed, agent_id] if not error else admission.completed,
         priority=agent_spec.priority,
         error=error or None,
     )
@@ -247,25 +339,33 @@ def execute_attempt(
         reasoning=error or decision.get("reasoning", ""),
         backoff=lambda n: compute_backoff(n, settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
     )
-    applied = dispatcher.apply(
+    settled = dispatcher.apply(
         spec,
         coordination_id,
         agent_id,
         attempt,
         plan,
+        run=run_token,
         result=result,
         quality=quality,
         error=error,
+        traceback=trace,
         decision=decision["decision"],
         routing=routing_entries,
+        logs=log.kept(),
+        retry_task_id=task_id,
     )
-    return {
-        "agent": agent_id,
-        "attempt": attempt,
-        "status": plan.outcome if applied else "duplicate",
-        "decision": decision["decision"],
-        "elapsed_ms": round(elapsed_ms, 3),
-    }
+    if not settled.first:
+        return AttemptOutcome("duplicate", ran=True, detail="another delivery of this attempt was recorded first")
+    return AttemptOutcome(
+        plan.outcome,
+        ran=True,
+        decision=decision["decision"],
+        error=error,
+        exception=raised,
+        retry_in=plan.retry_delay,
+        elapsed_ms=elapsed_ms,
+    )
 
 
 def _normalise(value: Any) -> dict[str, Any]:

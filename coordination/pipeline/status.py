@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from coordination import jsonutil
 from coordination.ids import validate_id
 from coordination.pipeline.components import Components, components
-from coordination.pipeline.records import Records
+from coordination.pipeline.records import FINISHED, Records
 from coordination.store.connection import sync_client
 
 
@@ -23,7 +23,7 @@ class AgentStatus(BaseModel):
 
     agent_id: str
     status: str = Field(
-        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out"
+        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out, cancelled"
     )
     attempts: int = 0
     queued_at: datetime | None = None
@@ -52,7 +52,7 @@ class CoordinationStatus(BaseModel):
 
     coordination_id: str
     workflow: str
-    status: str = Field(description="running, completed or failed")
+    status: str = Field(description="running, completed, failed, cancelled or lost")
     created_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
@@ -64,8 +64,8 @@ class CoordinationStatus(BaseModel):
 
     @property
     def finished(self) -> bool:
-        """True once the coordination completed or failed."""
-        return self.status in ("completed", "failed")
+        """True once the coordination ended: completed, failed, cancelled or lost."""
+        return self.status in FINISHED
 
     def agent(self, agent_id: str) -> AgentStatus:
         """One agent's status (KeyError if unknown)."""

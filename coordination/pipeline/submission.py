@@ -1,21 +1,33 @@
-"""Submitting a workflow: validate, write contexts and records, register dependencies, start the ready agents."""
+"""Submitting a workflow: validate everything the run will need, then create it in one atomic step.
+
+Submission is all-or-nothing. Everything a worker will later parse, build or look up is checked here first,
+with the same code the worker uses: the stored declaration is read back, every id the run will build (signal ids,
+the shared state's namespace, dependency ids) is built and checked, the contexts and the ``coordination_started``
+signal are encoded with their size limits. Only then does one Lua script (``pipeline_submit.lua``) write the
+records, contexts, dependencies and signal, make the coordination active and queue the agents that can start; a
+refusal leaves nothing behind, and nothing of a refused submission is ever active.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from typing import Any
 
 from config.settings import get_settings
 from coordination import jsonutil
-from coordination.errors import InvalidInputError
+from coordination.errors import InvalidInputError, PayloadTooLargeError, WorkflowError
 from coordination.ids import validate_id
 from coordination.models.dependencies import Dependency
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
-from coordination.pipeline.components import components
+from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.store.connection import sync_client
+from coordination.store.keys import coordination_state_namespace
+
+#: Largest submission (workflow, input, contexts, dependencies) written in one step, in bytes of JSON.
+MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
+#: The longest suffix the run appends to ``<coordination id>.<agent id>`` in a signal id.
+_LONGEST_AGENT_SIGNAL = ".agent_initialized"
 
 
 def new_coordination_id(spec: WorkflowSpec) -> str:
@@ -23,52 +35,58 @@ def new_coordination_id(spec: WorkflowSpec) -> str:
     return f"{spec.name}-{uuid.uuid4().hex[:12]}"
 
 
-def submit(spec: WorkflowSpec, input: Any = None, coordination_id: str | None = None) -> str:
+def submit(
+    spec: WorkflowSpec, input: Any = None, coordination_id: str | None = None, parts: Components | None = None
+) -> str:
     """Start a coordination of ``spec`` and return its id at once; workers run it to the end.
 
     Raises:
-        InvalidInputError: the input is not JSON or too large, or the id is taken; nothing was written.
+        InvalidInputError: the input is not JSON or too large, an id the run would build is too long, the
+            workflow is too large for one coordination, or the id is taken; nothing was written.
     """
-    settings = get_settings()
-    input_json = jsonutil.dumps(input, "input", settings.max_context_bytes)
-    cid = validate_id(coordination_id, "coordination_id") if coordination_id else new_coordination_id(spec)
-    parts = components()
+    parts = parts or components()
     dispatcher = Dispatcher(parts)
-    records = dispatcher.records
-    ckeys = parts.keys.coordination(cid)
-    if sync_client().exists(ckeys.meta):
-        raise InvalidInputError("coordination_id", f"{cid!r} already exists")
+    document = build_submission(parts, dispatcher, spec, input, coordination_id)
+    sends = dispatcher.records.submit(document)
+    if sends is None:
+        raise InvalidInputError("coordination_id", f"{document['cid']!r} already exists")
+    dispatcher.send_for(spec, sends)
+    return str(document["cid"])
+
+
+def build_submission(
+    parts: Components, dispatcher: Dispatcher, spec: WorkflowSpec, input: Any, coordination_id: str | None
+) -> dict[str, Any]:
+    """Validate a submission completely and return the document ``pipeline_submit.lua`` writes."""
+    settings = get_settings()
+    cid = validate_id(coordination_id, "coordination_id") if coordination_id else new_coordination_id(spec)
+    workflow_json = spec.model_dump_json()
+    if WorkflowSpec.model_validate_json(workflow_json) != spec:
+        # The worker re-reads the stored declaration: what it reads must be what was validated.
+        raise WorkflowError("workflow", "does not survive being stored as JSON (a value JSON cannot carry exactly)")
+    input_json = jsonutil.dumps(input, "input", settings.max_context_bytes)
+    check_derived_ids(spec, cid, settings.pipeline_namespace)
 
     order = spec.order()
     upstream = spec.upstream()
-    assignments = {
-        agent_id: {
-            "objective": spec.agents[agent_id].objective,
-            "tasks": spec.agents[agent_id].tasks,
-            "input_data": spec.agents[agent_id].input_data,
-            "dependencies": upstream[agent_id],
-            "output_requirements": spec.agents[agent_id].output_requirements,
-            "success_criteria": spec.agents[agent_id].success_criteria,
-        }
-        for agent_id in order
-    }
-    parts.contexts.distribute_agent_context_sync(
+    contexts = parts.contexts.context_texts(
         {"coordination_id": cid, "session_id": cid},
-        assignments,
+        {
+            agent_id: {
+                "objective": spec.agents[agent_id].objective,
+                "tasks": spec.agents[agent_id].tasks,
+                "input_data": spec.agents[agent_id].input_data,
+                "dependencies": upstream[agent_id],
+                "output_requirements": spec.agents[agent_id].output_requirements,
+                "success_criteria": spec.agents[agent_id].success_criteria,
+            }
+            for agent_id in order
+        },
         shared_intelligence=spec.shared_intelligence,
         resource_allocations={agent_id: spec.agents[agent_id].resources for agent_id in order},
     )
-    auto = [agent_id for agent_id in order if spec.agents[agent_id].start == "auto"]
-    dormant = [agent_id for agent_id in order if spec.agents[agent_id].start != "auto"]
-    if not records.create(cid, spec.name, spec.model_dump_json(), input_json, auto, dormant):
-        raise InvalidInputError("coordination_id", f"{cid!r} already exists")
-
-    dependencies = spec.all_dependencies()
-    counts = Counter(dependency.agent for dependency in dependencies)
-    if counts:
-        # Count every dependency of an agent before registering any, so it cannot look ready half-way.
-        sync_client().hset(ckeys.agent_pending, mapping=dict(counts))
-    for item in dependencies:
+    dependencies = []
+    for index, item in enumerate(spec.all_dependencies()):
         metadata: dict[str, Any] = {
             "require_success": item.require_success,
             "threshold": item.threshold,
@@ -76,21 +94,62 @@ def submit(spec: WorkflowSpec, input: Any = None, coordination_id: str | None = 
         }
         if item.check_interval_ms is not None:
             metadata["check_interval_ms"] = item.check_interval_ms
-        parts.resolver.register_sync(
-            cid,
-            Dependency(
-                item.id, item.type, item.target, timeout=item.timeout, max_retries=item.max_retries, metadata=metadata
-            ),
-            owner=item.agent,
-            precounted=True,
+        dependency = Dependency(
+            item.id, item.type, item.target, timeout=item.timeout, max_retries=item.max_retries, metadata=metadata
         )
-    dispatcher.signal(
-        cid,
-        SignalType.COORDINATION_STARTED,
-        "system",
-        {"workflow": spec.name, "agents": order, "dependencies": len(dependencies)},
-        f"{cid}.started",
-    )
-    pending = records.pending_counts(cid)
-    dispatcher.enqueue(spec, cid, [agent_id for agent_id in auto if pending.get(agent_id, 0) <= 0])
-    return cid
+        try:
+            fields = parts.resolver.registration_fields(cid, dependency, item.agent)
+        except InvalidInputError as error:
+            raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
+        dependencies.append(fields)
+    try:
+        started = dispatcher.signal_values(
+            cid,
+            SignalType.COORDINATION_STARTED,
+            "system",
+            {"workflow": spec.name, "agents": order, "dependencies": len(dependencies)},
+            f"{cid}.started",
+        )
+    except PayloadTooLargeError as error:
+        raise WorkflowError(
+            "agents", f"{len(order)} agents are too many for one coordination: {error.problem}"
+        ) from error
+    document = {
+        "cid": cid,
+        "name": spec.name,
+        "workflow": workflow_json,
+        "input": input_json,
+        "auto": [agent_id for agent_id in order if spec.agents[agent_id].start == "auto"],
+        "dormant": [agent_id for agent_id in order if spec.agents[agent_id].start != "auto"],
+        "contexts": [[agent_id, contexts[agent_id]] for agent_id in order],
+        "deps": dependencies,
+        "signal": started,
+        "history": parts.signals.max_history_size,
+        "grace_ms": settings.dispatch_grace_seconds * 1000,
+    }
+    size = sum(len(text) for text in (workflow_json, input_json, *contexts.values()))
+    if size > MAX_SUBMISSION_BYTES:
+        raise PayloadTooLargeError(
+            "workflow", f"the submission is {size} bytes of JSON, over the limit of {MAX_SUBMISSION_BYTES} bytes"
+        )
+    return document
+
+
+def check_derived_ids(spec: WorkflowSpec, coordination_id: str, pipeline_namespace: str) -> None:
+    """Build the longest id of each kind the run will build, and refuse the submission if one is not a valid id.
+
+    Ids are never truncated to fit (two long ids that differ only at the end would collide), so a coordination
+    whose ids would not fit is refused here, before anything is written.
+
+    Raises:
+        InvalidIdError: names the id and what it would be.
+    """
+    coordination_state_namespace(pipeline_namespace, coordination_id)
+    validate_id(f"{coordination_id}.finished", "coordination_id (as <id>.finished, a signal id)")
+    for agent_id, agent in spec.agents.items():
+        attempts = 1 + agent.resources.max_retry_attempts
+        longest = f"{coordination_id}.{agent_id}.a{attempts}{_LONGEST_AGENT_SIGNAL}"
+        validate_id(longest, f"agents.{agent_id} (in signal id {longest[:40]}...)")
+    for dependency in spec.all_dependencies():
+        longest = f"{coordination_id}.{dependency.id}.timeout.r{dependency.max_retries}"
+        validate_id(longest, f"dependencies.{dependency.id} (in signal id {longest[:40]}...)")

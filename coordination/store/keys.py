@@ -7,6 +7,13 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:{N}:state:meta            hash   version
     R:{N}:state:log             stream change records (capped)
     R:{N}:due                   zset   "C/dependency_id" -> next check time (ms); beat and pollers read it
+    R:{N}:agents-due            zset   "C/agent_id" -> when beat must look at the agent: a queued attempt whose
+                                       message may be lost, a running attempt whose lease ends
+    R:{N}:active                set    pipeline coordinations still running
+    R:{N}:finished              zset   finished pipeline coordinations by finish time (ms)
+    R:{N}:lock:NAME             string a periodic task's lock (holder token)
+    R:{N}:beat                  hash   beat's heartbeat (last poll time, last schedule check)
+    R:{N}:reply:TOKEN           string a guarded script's reply, kept briefly for a resend (coordination.store.scripts)
     R:{N}:waiters:resource:ID   set    "C/dependency_id" waiting for a resource
     R:{N}:waiters:gate:ID       set    "C/dependency_id" waiting for a quality gate
     R:{N}:dep-events            pub/sub channel announcing resolved dependencies
@@ -15,6 +22,11 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:{N}:archive:cursors       hash   what the PostgreSQL archive already holds (stream id per source)
     R:N:coord:{C}:...           per-coordination keys (see :class:`CoordinationKeys`)
     R:metrics                   stream flushed metrics (for reading back and archiving)
+    R:store                     hash   the store's identity: generation (random, written at first use), created_ms
+
+Per coordination (``R:N:coord:{C}:``): meta, agents, agent:A, workflow, input, contexts, context-order, deps,
+dep:D, agent-pending, waiters:agent:A, completed, failed, signals, signal-ids, signal-order, signal-metrics, logs,
+reply:TOKEN. Lua builds the same names through ``lua/keys_lib.lua`` (checked against this module by a test).
 
 Namespace-level keys carry the hash tag ``{N}``, per-coordination keys the hash tag ``{C}``, so a Lua script
 that touches one coordination's keys stays in one cluster slot. Ids are validated before they get here.
@@ -122,6 +134,11 @@ class CoordinationKeys:
         """List: the agent ids of a pipeline coordination, in dependency order."""
         return f"{self.base}:agents"
 
+    @property
+    def logs(self) -> str:
+        """Stream of the coordination's agent log lines and tracebacks (capped)."""
+        return f"{self.base}:logs"
+
     def agent_waiters(self, agent_id: str) -> str:
         """Set of dependency ids waiting for ``agent_id`` to complete."""
         return f"{self.base}:waiters:agent:{agent_id}"
@@ -186,6 +203,16 @@ class Keys:
         return f"{self._tagged}:dep-events"
 
     @property
+    def agents_due(self) -> str:
+        """Sorted set of agents beat must look at, by when (ms): lost messages, expired leases."""
+        return f"{self._tagged}:agents-due"
+
+    @property
+    def beat_heartbeat(self) -> str:
+        """Hash: when beat last checked its schedule and last polled (ms)."""
+        return f"{self._tagged}:beat"
+
+    @property
     def active(self) -> str:
         """Set of pipeline coordinations still running."""
         return f"{self._tagged}:active"
@@ -233,3 +260,17 @@ class Keys:
 def metrics_stream(root: str) -> str:
     """Stream of flushed metrics under the root prefix."""
     return f"{root}:metrics"
+
+
+def store_identity(root: str) -> str:
+    """Hash holding the store's generation (see coordination.store.identity)."""
+    return f"{root}:store"
+
+
+def coordination_state_namespace(pipeline_namespace: str, coordination_id: str) -> str:
+    """The namespace of the state one pipeline coordination's agents share: ``<pipeline namespace>.<cid>``.
+
+    Never truncated: two ids that differ only at the end must not share a state. Submission checks that it is a
+    valid id (128 characters at most) before anything is written.
+    """
+    return validate_id(f"{pipeline_namespace}.{coordination_id}", "coordination_id (as <pipeline namespace>.<id>)")

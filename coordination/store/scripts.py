@@ -1,63 +1,125 @@
-"""Lua scripts stored beside this module as ``lua/*.lua``, called by SHA with a fallback to EVAL."""
+"""Lua scripts stored beside this module as ``lua/*.lua``, run through redis-py's ``Script`` objects.
+
+redis-py's ``Script`` calls ``EVALSHA``, loads the script on ``NOSCRIPT`` and works inside pipelines, so nothing
+here hand-rolls that. What this module adds:
+
+* **Preludes.** Redis has no ``require``: shared Lua (``keys_lib``, ``deps_lib``, ...) is prepended to the
+  scripts that use it.
+* **Reply guards (caller tokens).** redis-py resends a command whose connection dropped before the reply came
+  back (``Retry`` on ``ConnectionError``/``TimeoutError``). For a script that decides "the first caller wins", a
+  resend after a lost reply would be told "someone else already did it" — about its own success. Every guarded
+  script therefore runs inside a wrapper that stores its reply under a per-call token (``<tag>:reply:<token>``,
+  expiring after :data:`REPLY_TTL_MS`) in the same atomic step as its effects, and answers a resend carrying the
+  same token with that stored reply. The token is generated once per call, before the first send, so the client's
+  own resends carry it. The reply key is derived from the script's first key (or, for scripts that build their keys
+  from prefixes, from the namespace prefix passed as ``ARGV[1]``): it shares that key's hash tag.
+
+Script replies are always Lua tables or strings (never nil), so a stored reply decodes to the same shape.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.commands.core import AsyncScript, Script
 
 KeyArgs = list[str]
 Args = list[Any]
 
+#: How long a guarded script's reply is kept for a resend of the same call (ms). A resend happens within the
+#: client's retry window (a few seconds of back-off plus connect and socket time-outs), far below this.
+REPLY_TTL_MS = 60_000
+
+# Shared Lua prepended to the scripts that use it (Redis has no include). Order matters: later parts use earlier.
+_PRELUDES: dict[str, tuple[str, ...]] = {
+    "keys_probe": ("keys_lib",),
+    "deps_rearm": ("keys_lib",),
+    "lock_renew": (),
+    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "agent_lib")),
+    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "agent_lib")),
+    **dict.fromkeys(
+        ("signal_emit", "deps_register", "deps_wake", "deps_check", "pipeline_submit", "agent_settle"),
+        ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
+    ),
+}
+
+# Scripts that only read, or are idempotent by construction, run without a reply guard.
+_UNGUARDED = frozenset({"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init"})
+
+_WRAPPER_HEAD = """
+local __reply_key = KEYS[#KEYS]
+local __stored = redis.call('GET', __reply_key)
+if __stored then return cjson.decode(__stored) end
+local __reply = (function()
+"""
+_WRAPPER_TAIL = """
+end)()
+redis.call('SET', __reply_key, cjson.encode(__reply), 'PX', {ttl})
+return __reply
+"""
+
+
+def reply_key(anchor: str, token: str) -> str:
+    """The key a guarded script stores its reply under: ``<anchor up to its hash tag>:reply:<token>``.
+
+    ``anchor`` is a key (or key prefix) carrying a hash tag, e.g. ``root:ns:coord:{cid}:meta`` or ``root:{ns}``,
+    so the reply key lands in the same cluster slot as the keys the script changes.
+    """
+    end = anchor.find("}")
+    if end < 0 or "{" not in anchor[:end]:
+        raise ValueError(f"script anchor {anchor!r} carries no hash tag")
+    return f"{anchor[: end + 1]}:reply:{token}"
+
 
 class LuaScript:
-    """One Lua script; call it with a sync or an asyncio client."""
+    """One Lua script; call it with a blocking client (or pipeline) or, through :meth:`run_async`, an asyncio one."""
 
-    def __init__(self, name: str, prelude: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str, prelude: tuple[str, ...] = (), guarded: bool = True) -> None:
         self.name = name
-        # Redis has no include: shared Lua (e.g. deps_lib) is prepended to the scripts that use it.
-        parts = [_read(part) for part in (*prelude, name)]
-        self.source = "\n".join(parts)
-        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+        self.guarded = guarded
+        shared = "\n".join(_read(part) for part in prelude)
+        body = _read(name)
+        if guarded:
+            tail = _WRAPPER_TAIL.replace("{ttl}", str(REPLY_TTL_MS))
+            self.source = f"{shared}\n{_WRAPPER_HEAD}{body}{tail}"
+        else:
+            self.source = f"{shared}\n{body}"
+        self._sync: Script | None = None
+        self._async: AsyncScript | None = None
 
-    def __call__(self, client: redis.Redis, keys: KeyArgs, args: Args) -> Any:
-        """Run the script with a blocking client."""
-        try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            # First use on this server (or its script cache was flushed): EVAL also caches it.
-            return client.eval(self.source, len(keys), *keys, *args)
+    def _keys(self, keys: KeyArgs, args: Args) -> KeyArgs:
+        if not self.guarded:
+            return keys
+        anchor = keys[0] if keys else str(args[0])
+        return [*keys, reply_key(anchor, uuid.uuid4().hex)]
+
+    def __call__(self, client: redis.Redis | Any, keys: KeyArgs, args: Args) -> Any:
+        """Run the script with a blocking client, or queue it on a pipeline (the reply comes with ``execute()``)."""
+        if self._sync is None:
+            # The registered client only supplies the encoder; every call names the client it runs on.
+            self._sync = Script(client, self.source)
+        return self._sync(keys=self._keys(keys, args), args=args, client=client)
 
     async def run_async(self, client: aioredis.Redis, keys: KeyArgs, args: Args) -> Any:
         """Run the script with an asyncio client."""
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)
+        if self._async is None:
+            self._async = AsyncScript(client, self.source)
+        return await self._async(keys=self._keys(keys, args), args=args, client=client)
 
 
 def _read(name: str) -> str:
     return resources.files("coordination.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
 
 
-# Scripts that need the shared dependency functions.
-_PRELUDES: dict[str, tuple[str, ...]] = {
-    "signal_emit": ("deps_lib",),
-    "deps_register": ("deps_lib",),
-    "deps_wake": ("deps_lib",),
-    "deps_check": ("deps_lib",),
-}
-
-
 @cache
 def script(name: str) -> LuaScript:
-    """Return the script ``lua/<name>.lua`` (with its prelude; loaded once per process)."""
-    return LuaScript(name, _PRELUDES.get(name, ()))
+    """Return the script ``lua/<name>.lua`` (with its prelude and reply guard; built once per process)."""
+    return LuaScript(name, _PRELUDES.get(name, ()), guarded=name not in _UNGUARDED)
 
 
 ScriptCall = tuple[LuaScript, KeyArgs, Args]
@@ -67,34 +129,19 @@ async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) 
     """Run several scripts in one MULTI/EXEC round trip, in order, and return their replies.
 
     Used where one event is two steps (write a value, then wake whoever waits on it): one round trip instead of
-    two, and no other command runs in between.
+    two, and no other command runs in between. redis-py loads scripts the server does not know first.
     """
-    for attempt in range(2):
-        async with client.pipeline(transaction=True) as pipe:
-            for lua, keys, args in calls:
-                pipe.evalsha(lua.sha, len(keys), *keys, *args)
-            try:
-                return list(await pipe.execute())
-            except NoScriptError:
-                if attempt:
-                    raise
-        # The server does not know a script yet (first use, or its cache was flushed): load them and retry.
-        for lua, _keys, _args in calls:
-            await client.script_load(lua.source)
-    raise AssertionError("unreachable")
+    async with client.pipeline(transaction=True) as pipe:
+        for lua, keys, args in calls:
+            if lua._async is None:
+                lua._async = AsyncScript(client, lua.source)
+            await lua._async(keys=lua._keys(keys, args), args=args, client=pipe)
+        return list(await pipe.execute())
 
 
 def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
     """Blocking :func:`run_atomically_async`."""
-    for attempt in range(2):
-        pipe = client.pipeline(transaction=True)
-        for lua, keys, args in calls:
-            pipe.evalsha(lua.sha, len(keys), *keys, *args)
-        try:
-            return list(pipe.execute())
-        except NoScriptError:
-            if attempt:
-                raise
-        for lua, _keys, _args in calls:
-            client.script_load(lua.source)
-    raise AssertionError("unreachable")
+    pipe = client.pipeline(transaction=True)
+    for lua, keys, args in calls:
+        lua(pipe, keys, args)
+    return list(pipe.execute())

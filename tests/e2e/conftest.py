@@ -66,7 +66,7 @@ class Services:
                 "--without-mingle",
                 "--without-gossip",
                 "-Q",
-                self.environment["COORD_TASK_QUEUE"],
+                f"{self.environment['COORD_TASK_QUEUE']},{self.environment['COORD_TASK_QUEUE']}.periodic",
             ],
             env=self.environment,
             cwd=ROOT,
@@ -150,6 +150,7 @@ def running_services(
     finally:
         services.stop()
         forget_queue(environment["COORD_TASK_QUEUE"])
+        forget_queue(f"{environment['COORD_TASK_QUEUE']}.periodic")
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

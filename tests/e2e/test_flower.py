@@ -90,7 +90,7 @@ def test_flower_requires_authentication_and_lists_the_agent_tasks(flower):
         status, body = _get(f"{url}/api/tasks?limit=200", credentials)
         assert status == 200
         tasks = json.loads(body)
-        mine = [task for task in tasks.values() if coordination_id in str(task.get("args"))]
+        mine = [task for task in tasks.values() if coordination_id in str(task.get("kwargs"))]
         time.sleep(0.3)
     assert {task["name"] for task in mine} == {"agent.e2e-step"}
     assert {task["state"] for task in mine} == {"SUCCESS"}

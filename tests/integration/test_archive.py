@@ -35,11 +35,13 @@ from coordination.metrics.storage import RedisMetricsWriter
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.records import Send
 from coordination.pipeline.runtime import AgentRun, coordination_state, execute_attempt
 from coordination.pipeline.status import coordination_status, read_status
 from coordination.pipeline.submission import submit
 from coordination.store.connection import sync_client
 from coordination.store.keys import metrics_stream
+from coordination.store.scripts import REPLY_TTL_MS
 from tests.conftest import SESSION_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,12 +125,10 @@ def start_pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[tuple[str
     """Submit the workflow; return its id and the agent messages that a worker would receive."""
     messages: list[tuple[str, str, int]] = []
 
-    def capture(
-        self: Dispatcher, spec: WorkflowSpec, cid: str, agent_id: str, attempt: int, countdown: float | None = None
-    ) -> None:
-        messages.append((cid, agent_id, attempt))
+    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+        messages.append((item.coordination_id, item.agent_id, item.attempt))
 
-    monkeypatch.setattr(Dispatcher, "send_agent", capture)
+    monkeypatch.setattr(Dispatcher, "publish", capture)
     cid = submit(WorkflowSpec.model_validate(WORKFLOW), input={"project": "demo"})
     return cid, messages
 
@@ -184,7 +184,12 @@ def raw_dump() -> dict[str, bytes | None]:
 
 
 def keys_mentioning(text_: str) -> list[str]:
-    return sorted(sync_client().scan_iter(match=f"{SESSION_ROOT}:*{text_}*", count=1000))
+    """Keys that mention ``text_``, except the replies scripts keep for a minute for resends (they expire)."""
+    client = sync_client()
+    found = sorted(client.scan_iter(match=f"{SESSION_ROOT}:*{text_}*", count=1000))
+    replies = [key for key in found if ":reply:" in key]
+    assert all(0 < client.pttl(key) <= REPLY_TTL_MS for key in replies), "a script reply would never expire"
+    return [key for key in found if key not in replies]
 
 
 # -- migrations ------------------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 -- Re-check one dependency: settle it if its condition holds, time it out if its deadline passed, otherwise
 -- (mode 'poll') schedule its next check in the due-set.
+-- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, cid, id, mode ('check'|'poll'), checked_by
--- Returns {status, ready_owner, deadline_ms, owner, type}; status 'unknown' when there is no such dependency.
+-- Returns {status, ready_owner, deadline_ms, owner, type, queued agents "cid/agent/attempt/countdown_ms"...};
+-- status 'unknown' when there is no such dependency.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, id, mode, by = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local rec = read_record(coord_key(cid, 'dep:' .. id))
+local rec = read_record(dep_key(cid, id))
 if rec == nil then
-  redis.call('ZREM', NS .. ':due', cid .. '/' .. id)
+  redis.call('ZREM', ns_key('due'), cid .. '/' .. id)
   return {'unknown', '', '0', '', ''}
 end
 local status, ready = dep_evaluate(rec, by)
@@ -23,7 +25,9 @@ if status == 'pending' then
     if rec['type'] ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
       next_check = NOW + check_ms
     end
-    redis.call('ZADD', NS .. ':due', next_check, cid .. '/' .. id)
+    redis.call('ZADD', ns_key('due'), next_check, cid .. '/' .. id)
   end
 end
-return {status, ready, rec['deadline_ms'], rec['owner'] or '', rec['type']}
+local reply = {status, ready, rec['deadline_ms'], rec['owner'] or '', rec['type']}
+for _, item in ipairs(SENDS) do reply[#reply + 1] = item end
+return reply

@@ -1,10 +1,10 @@
 -- Restart a timed-out dependency's clock (a RETRY decision after its time-out), at most max_retries times.
--- KEYS: none (built from prefixes)
+-- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, cid, id, max_rearms
 -- Returns {1, deadline} when re-armed, {0, reason} otherwise.
-local NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
+NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, id, max_rearms = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local key = CP .. '{' .. cid .. '}:dep:' .. id
+local key = dep_key(cid, id)
 local status = redis.call('HGET', key, 'status')
 if status ~= 'timeout' then return {0, tostring(status)} end
 local rearms = tonumber(redis.call('HGET', key, 'rearms') or '0')
@@ -15,11 +15,9 @@ redis.call('HSET', key, 'status', 'pending', 'deadline_ms', deadline, 'rearms', 
 redis.call('HDEL', key, 'resolved_ms', 'resolved_by')
 local member = cid .. '/' .. id
 if dtype == 'agent_completion' then
-  redis.call('SADD', CP .. '{' .. cid .. '}:waiters:agent:' .. target, id)
-elseif dtype == 'resource_availability' then
-  redis.call('SADD', NS .. ':waiters:resource:' .. target, member)
+  redis.call('SADD', waiters_key(dtype, cid, target), id)
 else
-  redis.call('SADD', NS .. ':waiters:gate:' .. target, member)
+  redis.call('SADD', waiters_key(dtype, cid, target), member)
 end
-redis.call('ZADD', NS .. ':due', deadline, member)
+redis.call('ZADD', ns_key('due'), deadline, member)
 return {1, tostring(deadline)}

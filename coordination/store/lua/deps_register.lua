@@ -1,47 +1,28 @@
 -- Register a dependency (idempotent) and settle it at once if its condition already holds.
+-- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, cid, id, type, target, owner, threshold, require_success, timeout_ms, check_ms,
---       metadata_json, ttl_ms, precounted ('1' when the caller already counted it in agent-pending)
--- Returns {status, deadline_ms, ready_owner}
+--       metadata_json, ttl_ms, counted ('1' when the caller already counted it in agent-pending)
+-- Returns {status, deadline_ms, ready_owner, queued agents "cid/agent/attempt/countdown_ms"...}
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, id, dtype, target, owner = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local timeout_ms, check_ms, ttl = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[14])
-local key = coord_key(cid, 'dep:' .. id)
-
-local existing = read_record(key)
-if existing ~= nil then
-  return {existing['status'], existing['deadline_ms'], ''}
+local ttl = tonumber(ARGV[14])
+local deadline, written = dep_write(cid, id, dtype, target, owner, ARGV[9], ARGV[10], tonumber(ARGV[11]),
+  tonumber(ARGV[12]), ARGV[13], ARGV[15] == '1')
+local key = dep_key(cid, id)
+if not written then
+  return {redis.call('HGET', key, 'status'), tostring(deadline), ''}
 end
-
-local deadline = NOW + timeout_ms
-redis.call('HSET', key, 'id', id, 'cid', cid, 'type', dtype, 'target', target, 'owner', owner,
-  'status', 'pending', 'threshold', ARGV[9], 'require_success', ARGV[10], 'registered_ms', NOW,
-  'deadline_ms', deadline, 'timeout_ms', timeout_ms, 'check_ms', check_ms, 'metadata', ARGV[13])
-redis.call('SADD', coord_key(cid, 'deps'), id)
-redis.call('SADD', NS .. ':coordinations', cid)
-if owner ~= '' and ARGV[15] ~= '1' then
-  redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, 1)
-end
-local member = cid .. '/' .. id
-if dtype == 'agent_completion' then
-  redis.call('SADD', waiters_key(dtype, cid, target), id)
-else
-  redis.call('SADD', waiters_key(dtype, cid, target), member)
-end
-local next_check = deadline
-if dtype ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
-  next_check = NOW + check_ms
-end
-redis.call('ZADD', NS .. ':due', next_check, member)
 if ttl > 0 then
   -- A private state's keys expire when idle: every key this registration wrote or extended.
-  for _, written in ipairs({key, coord_key(cid, 'deps'), NS .. ':coordinations', waiters_key(dtype, cid, target),
-                            NS .. ':due'}) do
-    redis.call('PEXPIRE', written, ttl)
+  for _, written_key in ipairs({key, coord_key(cid, 'deps'), ns_key('coordinations'),
+                                waiters_key(dtype, cid, target), ns_key('due')}) do
+    redis.call('PEXPIRE', written_key, ttl)
   end
   if owner ~= '' then
     redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
   end
 end
-
 local status, ready = dep_evaluate(read_record(key), 'registration')
-return {status, tostring(deadline), ready}
+local reply = {status, tostring(deadline), ready}
+for _, item in ipairs(SENDS) do reply[#reply + 1] = item end
+return reply

@@ -1,0 +1,52 @@
+"""What beat's schedule reads before sending a poll, and the heartbeat it leaves for ``coord check``."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+
+from coordination.pipeline.components import components
+from coordination.pipeline.records import now_ms
+from coordination.store.connection import sync_client
+
+logger = logging.getLogger(__name__)
+
+_failing = False
+
+
+def seconds_until_due() -> float | None:
+    """Seconds until the earliest due dependency check or agent repair (<= 0: due now; None: nothing is due).
+
+    Records beat's heartbeat in the same round trip. A store error is logged once and answers "nothing due".
+    """
+    global _failing
+    keys = components().keys
+    now = now_ms()
+    try:
+        pipe = sync_client().pipeline(transaction=False)
+        pipe.zrange(keys.due, 0, 0, withscores=True)
+        pipe.zrange(keys.agents_due, 0, 0, withscores=True)
+        pipe.hset(keys.beat_heartbeat, "checked_ms", now)
+        dependency_head, agent_head, _ = pipe.execute()
+    except RedisError as error:
+        if not _failing:
+            logger.error("beat cannot read the due sets: %s (polls wait until the store answers)", error)
+        _failing = True
+        return None
+    _failing = False
+    heads = [float(score) for _member, score in (*dependency_head, *agent_head)]
+    if not heads:
+        return None
+    return (min(heads) - now) / 1000
+
+
+def record_poll(report: dict[str, object]) -> None:
+    """Note in beat's heartbeat that a poll ran (``coord check`` shows when)."""
+    sync_client().hset(components().keys.beat_heartbeat, mapping={"polled_ms": now_ms(), "last_poll": str(report)})
+
+
+def heartbeat() -> dict[str, int]:
+    """Beat's heartbeat: ``checked_ms`` (last look at the schedule) and ``polled_ms`` (last poll), 0 if never."""
+    raw = sync_client().hgetall(components().keys.beat_heartbeat)
+    return {name: int(raw.get(name, 0)) for name in ("checked_ms", "polled_ms")}

@@ -1,0 +1,37 @@
+-- Appending signals to a coordination's stream, idempotently by signal id (shared by every script that emits).
+-- Signal values, in order: signal_id, type, sender, recipients_json, timestamp_iso, sent_at (posix seconds),
+-- data_json, meta_json. SIGNAL_HISTORY (the stream cap) is set by the including script.
+local SIGNAL_HISTORY
+
+-- Append one signal unless its id is already in the history; returns the stream entry id and whether it is new.
+local function signal_append(cid, v)
+  local ids = coord_key(cid, 'signal-ids')
+  local existing = redis.call('HGET', ids, v[1])
+  if existing then return existing, false end
+  local entry = redis.call('XADD', coord_key(cid, 'signals'), 'MAXLEN', '~', SIGNAL_HISTORY, '*',
+    'id', v[1], 'type', v[2], 'sender', v[3], 'to', v[4], 'ts', v[5], 'sent', v[6], 'data', v[7], 'meta', v[8])
+  redis.call('HSET', ids, v[1], entry)
+  local order = coord_key(cid, 'signal-order')
+  if redis.call('RPUSH', order, v[1]) > SIGNAL_HISTORY then
+    redis.call('HDEL', ids, redis.call('LPOP', order))
+  end
+  return entry, true
+end
+
+-- Count emitted signals (one HINCRBY per type, not per signal).
+local function signal_count(cid, by_type)
+  local metrics = coord_key(cid, 'signal-metrics')
+  local total = 0
+  for stype, count in pairs(by_type) do
+    redis.call('HINCRBY', metrics, 'type:' .. stype, count)
+    total = total + count
+  end
+  if total > 0 then redis.call('HINCRBY', metrics, 'sent', total) end
+end
+
+-- Append and count one signal.
+local function signal_emit_one(cid, v)
+  local entry, new = signal_append(cid, v)
+  if new then signal_count(cid, {[v[2]] = 1}) end
+  return entry, new
+end
