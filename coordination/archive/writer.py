@@ -34,6 +34,7 @@ from config.settings import SettingsError, get_settings
 from coordination.archive import rows as build
 from coordination.archive.engine import SQLITE, get_engine, is_not_migrated, location
 from coordination.archive.expiry import EXPIRE_LIMIT, expire_archived
+from coordination.archive.lost import mark_lost
 from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
@@ -69,6 +70,7 @@ class ArchiveReport:
         batches: transactions committed.
         trimmed: stream entries deleted from Redis after their commit (routing and metrics streams).
         skipped: entries or rows that could not be archived (unreadable, or refused by the database); logged.
+        lost: coordinations the archive held as running that the store no longer has, marked ``lost`` this run.
         complete: False when the time budget ended the run before everything was read (the next run goes on).
         error: why the run stopped, if it failed (nothing uncommitted was trimmed or marked archived).
     """
@@ -84,6 +86,7 @@ class ArchiveReport:
     batches: int = 0
     trimmed: int = 0
     skipped: int = 0
+    lost: list[str] = field(default_factory=list)
     seconds: float = 0.0
     complete: bool = True
     error: str | None = None
@@ -222,6 +225,7 @@ class _Run:
         ]
         self.archive_streams(streams)
         self.flush()
+        self.report.lost = mark_lost(get_engine(), self.client, keys)
 
     def forget_stale_cursors(self, cursors: dict[str, str], known: set[str], pipeline_ids: list[str]) -> None:
         """Drop the cursors of coordinations no index knows any more (expired while this run's predecessor ran).

@@ -38,10 +38,37 @@ def _redis(name: str, url: str) -> Check:
 
 
 def check_store() -> Check:
-    """The coordination store answers PING."""
+    """The coordination store answers PING; shows its generation (a new one after a restart means data loss)."""
     from config.settings import get_settings
 
-    return _redis("store", str(get_settings().redis_url))
+    outcome = _redis("store", str(get_settings().redis_url))
+    if not outcome.ok:
+        return outcome
+    from coordination.store.connection import sync_client
+    from coordination.store.identity import current_generation
+
+    generation = current_generation(sync_client())
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(generation.created_ms / 1000))
+    return Check("store", True, f"{outcome.detail}; generation {generation.generation[:12]} since {since}")
+
+
+#: beat looks at its schedule every poll interval (1 s); a heartbeat older than this means no beat runs.
+BEAT_STALE_S = 30.0
+
+
+def check_beat() -> Check:
+    """Beat looked at its schedule recently (its heartbeat): without beat, time-outs and repairs never happen."""
+    from coordination.pipeline.heartbeat import heartbeat
+    from coordination.pipeline.records import now_ms
+
+    beat = heartbeat()
+    if not beat["checked_ms"]:
+        return Check("beat", False, "no beat has ever run for this namespace: start `celery -A config.celery_app beat`")
+    age = (now_ms() - beat["checked_ms"]) / 1000
+    if age > BEAT_STALE_S:
+        return Check("beat", False, f"beat last looked at its schedule {age:.0f} s ago: is it running?")
+    polled = f"; last poll {(now_ms() - beat['polled_ms']) / 1000:.0f} s ago" if beat["polled_ms"] else ""
+    return Check("beat", True, f"alive ({age:.1f} s ago){polled}")
 
 
 def check_broker() -> Check:
@@ -116,6 +143,10 @@ def run_checks(report: Callable[[Check], None]) -> list[Check]:
         outcome = probe()
         report(outcome)
         outcomes.append(outcome)
+    if outcomes[0].ok:
+        beat = check_beat()
+        report(beat)
+        outcomes.append(beat)
     if not outcomes[1].ok:
         skipped = [Check(name, False, "skipped: the broker is unreachable") for name in ("workers", "canary")]
     else:

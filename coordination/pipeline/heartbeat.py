@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 from coordination.pipeline.components import components
 from coordination.pipeline.records import now_ms
 from coordination.store.connection import sync_client
+from coordination.store.identity import check_generation
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def seconds_until_due() -> float | None:
         pipe.zrange(keys.agents_due, 0, 0, withscores=True)
         pipe.hset(keys.beat_heartbeat, "checked_ms", now)
         dependency_head, agent_head, _ = pipe.execute()
+        check_generation(sync_client())
     except RedisError as error:
         if not _failing:
             logger.error("beat cannot read the due sets: %s (polls wait until the store answers)", error)

@@ -138,9 +138,16 @@ def test_check_passes_with_a_worker_serving_the_queue(pipeline_services, postgre
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [
-        ["ok", name] for name in ("store", "broker", "database", "workers", "canary")
+        ["ok", name] for name in ("store", "broker", "database", "beat", "workers", "canary")
     ]
     assert pipeline_services.environment["COORD_TASK_QUEUE"] in lines[-1]
+    assert "generation" in lines[0]
+
+
+def test_check_fails_when_no_beat_serves_the_namespace(pipeline_services):
+    checked = coord("check", env={"COORD_PIPELINE_NAMESPACE": f"no-beat-{uuid.uuid4().hex[:8]}"})
+    assert checked.returncode != 0
+    assert re.search(r"FAIL\s+beat\s+no beat has ever run", checked.stdout), checked.stdout
 
 
 def test_check_fails_when_the_store_does_not_answer(pipeline_services):
