@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery.exceptions import Reject, Retry
+from celery.exceptions import Retry
 from celery.signals import task_unknown
 from redis.exceptions import RedisError
 
@@ -21,7 +21,7 @@ from config.celery_app import app
 from config.settings import get_settings
 from coordination.errors import AgentAttemptFailed, InvalidInputError, StoreUnavailableError
 from coordination.ids import validate_id
-from coordination.pipeline.messages import AgentMessage, parse_agent_message
+from coordination.pipeline.messages import AgentMessage, MalformedMessage, parse_agent_message
 from coordination.pipeline.runtime import AgentFunction, execute_attempt
 from coordination.pipeline.unknown import fail_unregistered
 from tasks.names import AGENT_PREFIX, agent_task
@@ -56,15 +56,18 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
 
         options = {"ignore_result": True, **task_options}  # outcomes are in the records (see coord status)
 
-        @app.task(name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, **options)  # type: ignore[untyped-decorator]
+        # `throws`: a malformed message is an expected failure, logged without a traceback (one line is ours).
+        @app.task(
+            name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, throws=(MalformedMessage,), **options
+        )  # type: ignore[untyped-decorator]
         def run_agent(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
             try:
                 message = parse_agent_message(args, kwargs)
             except InvalidInputError as error:
                 # A message no @agent sender would write (wrong arity, a non-integer attempt, unknown keywords):
-                # refuse it in one line; there is nothing to retry.
+                # refuse it in one line (the task ends in FAILURE, shown in Flower); there is nothing to retry.
                 logger.warning("refused a malformed %s message %s: %s", task_name, self.request.id, error)
-                raise Reject(f"malformed message: {error}", requeue=False) from None
+                raise MalformedMessage(str(error)) from None
             return _run(self, function, message)
 
         run_agent.agent_function = function

@@ -47,9 +47,9 @@ _SIGNAL_OF_OUTCOME = {
 class Dispatcher:
     """Carries out plans for the coordinations of one namespace."""
 
-    def __init__(self, parts: Components) -> None:
+    def __init__(self, parts: Components, clock: Callable[[], int] | None = None) -> None:
         self.parts = parts
-        self.records = Records(parts.keys)
+        self.records = Records(parts.keys) if clock is None else Records(parts.keys, clock)
 
     # -- messages ----------------------------------------------------------------------------------------------
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from coordination.errors import InvalidInputError
+from coordination.errors import CoordinationError, InvalidInputError
 from coordination.ids import validate_id
 
 FIELDS = ("coordination_id", "agent_id", "attempt")
 #: Highest attempt number a message may carry (1 + the largest max_retry_attempts, with room to spare).
 MAX_ATTEMPT = 1000
+
+
+class MalformedMessage(CoordinationError, ValueError):
+    """An agent task message no sender of ours would write; the task ends in FAILURE with this, nothing is run.
+
+    One plain message argument, so Celery can rebuild it from its JSON form (and log it as expected).
+    """
 
 
 class AgentMessage(NamedTuple):

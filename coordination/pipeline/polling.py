@@ -84,7 +84,7 @@ def poll(
         now: the time to poll at, in ms (tests; default: now).
     """
     parts = parts or components()
-    dispatcher = Dispatcher(parts)
+    dispatcher = Dispatcher(parts, None if now is None else (lambda: now))
     report = PollReport()
     budget = budget_seconds if budget_seconds is not None else get_settings().poll_interval_seconds * 3
     stop_at = time.monotonic() + budget
@@ -93,7 +93,7 @@ def poll(
             if time.monotonic() > stop_at or (keep_alive is not None and not keep_alive()):
                 report.unfinished = True
                 return report
-            handled = source(dispatcher, report, now if now is not None else now_ms(), stop_at)
+            handled = source(dispatcher, report, dispatcher.records.clock(), stop_at)
             if handled < PAGE:
                 break
     return report
@@ -184,7 +184,14 @@ def handle_dependency_timeout(
         rearmed, _ = script("deps_rearm")(
             sync_client(),
             [],
-            [keys.namespace_prefix, keys.coordination_prefix, now_ms(), coordination_id, dependency_id, max_rearms],
+            [
+                keys.namespace_prefix,
+                keys.coordination_prefix,
+                records.clock(),
+                coordination_id,
+                dependency_id,
+                max_rearms,
+            ],
         )
         if int(rearmed):
             logger.info("%s: dependency %s re-armed after its time-out", coordination_id, dependency_id)

@@ -9,6 +9,7 @@ caller sends their Celery messages and then reports them sent (:meth:`Records.ma
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -99,16 +100,20 @@ class Ended(NamedTuple):
 
 @dataclass(frozen=True)
 class Records:
-    """Lua-backed transitions of one namespace's pipeline records."""
+    """Lua-backed transitions of one namespace's pipeline records.
+
+    ``clock`` gives the time (ms) every transition is made at; tests pass a fixed one to act "later".
+    """
 
     keys: Keys
+    clock: Callable[[], int] = now_ms
 
     def coordination(self, coordination_id: str) -> CoordinationKeys:
         """Keys of one coordination."""
         return self.keys.coordination(coordination_id)
 
     def _head(self) -> list[Any]:
-        return [self.keys.namespace_prefix, self.keys.coordination_prefix, now_ms()]
+        return [self.keys.namespace_prefix, self.keys.coordination_prefix, self.clock()]
 
     # -- transitions -------------------------------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ def _environment(queue: str, namespace: str) -> dict[str, str]:
         "COORD_RETRY_BACKOFF_BASE_SECONDS": "0.4",
         "COORD_RETRY_BACKOFF_MAX_SECONDS": "2",
         "COORD_POLL_INTERVAL_SECONDS": "0.25",
+        # Beat archives only when a test asks it to (archive_once), into a schema of this run's own: never into
+        # the shared database's default schema, whose cursors would then hide rows from a test's own archive.
+        "COORD_ARCHIVE_INTERVAL_SECONDS": "3600",
+        "COORD_DATABASE_SCHEMA": f"e2e_{namespace.replace('-', '_')}",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -41,6 +45,7 @@ class Services:
         self.environment = environment
         self.tmp = tmp
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.worker_names: list[str] = []
         self.logs: list[Any] = []
 
     def _log(self, name: str):  # type: ignore[no-untyped-def]
@@ -49,6 +54,7 @@ class Services:
         return handle
 
     def start_worker(self, name: str, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        self.worker_names.append(name)
         process = subprocess.Popen(
             [
                 sys.executable,

@@ -58,9 +58,30 @@ local function agent_start_now(cid, agent)
   return true
 end
 
+-- Close the dependencies still pending when a coordination ends (of agents that never started, or dormant
+-- branch targets): nothing waits for them any more, so they leave the due set and their waiter sets.
+local function dependencies_close(cid)
+  for _, id in ipairs(redis.call('SMEMBERS', coord_key(cid, 'deps'))) do
+    local key = dep_key(cid, id)
+    if redis.call('HGET', key, 'status') == 'pending' then
+      local dtype, target = redis.call('HGET', key, 'type'), redis.call('HGET', key, 'target')
+      redis.call('HSET', key, 'status', 'failed', 'resolved_ms', NOW, 'resolved_by', 'end',
+        'error', 'the coordination ended before it was met')
+      local member = cid .. '/' .. id
+      if dtype == 'agent_completion' then
+        redis.call('SREM', waiters_key(dtype, cid, target), id)
+      else
+        redis.call('SREM', waiters_key(dtype, cid, target), member)
+      end
+      redis.call('ZREM', ns_key('due'), member)
+    end
+  end
+end
+
 -- Mark the coordination finished (completed | failed | cancelled | lost) and announce it once.
 -- `signal` holds the coordination_finished signal's values; its data is filled in here.
 local function coordination_finish(cid, final, reason, signal)
+  dependencies_close(cid)
   local meta = coord_key(cid, 'meta')
   redis.call('HSET', meta, 'status', final, 'finished_ms', NOW)
   if reason ~= '' then redis.call('HSET', meta, 'error', reason) end
