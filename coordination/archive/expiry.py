@@ -5,7 +5,7 @@ A coordination in ``keys.finished`` for longer than ``settings.retention_seconds
 - the archive database has its coordination row with its final status,
 - the fingerprint of its records equals the one committed by the archive writer (agents and dependencies
   included, so a late change is archived first),
-- its signal stream and its state change log are archived up to their last entry.
+- its signal stream, its log stream and its state change log are archived up to their last entry.
 
 The check is repeated under ``WATCH`` on every key it read, and the deletion is one ``MULTI``: a signal or a
 state change arriving in between cancels the deletion (the next run tries again, after the archive took it).
@@ -82,14 +82,14 @@ def _archived_statuses(coordination_ids: list[str]) -> dict[str, str]:
 def _expire_one(client: Any, keys: Keys, cid: str, archived_status: str | None) -> bool:
     ck = keys.coordination(cid)
     state_keys = coordination_state(cid).store_keys
-    cursor_fields = [f"rows:{cid}", f"signals:{cid}", f"state:{state_keys.namespace}"]
+    cursor_fields = [f"rows:{cid}", f"signals:{cid}", f"state:{state_keys.namespace}", f"logs:{cid}"]
     snapshot = read_snapshots(client, keys, [cid]).get(cid)
     if snapshot is None:
         logger.warning("finished coordination %s has no records left; removing it from the indexes", cid)
     elif archived_status != snapshot.meta.get("status"):
         return False
     # The cursor hash is not watched: only expiry ever moves a cursor back, and archive runs change it often.
-    watched = [ck.signals, state_keys.state_log, *(snapshot.keys(keys) if snapshot else [])]
+    watched = [ck.signals, ck.logs, state_keys.state_log, *(snapshot.keys(keys) if snapshot else [])]
     with client.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(*watched)
@@ -98,15 +98,16 @@ def _expire_one(client: Any, keys: Keys, cid: str, archived_status: str | None) 
             fingerprint = current.fingerprint if current else None
             if fingerprint != (snapshot.fingerprint if snapshot else None):
                 return False
-            rows, signals, state = client.hmget(keys.archive_cursors, cursor_fields)
+            rows, signals, state, logs = client.hmget(keys.archive_cursors, cursor_fields)
             if current is not None and rows != fingerprint:
                 if rows is not None and rows.startswith("F:"):
                     # Changed after it was archived as final (a late agent or dependency update): let the next
                     # archive run write it again.
                     client.hdel(keys.archive_cursors, f"rows:{cid}")
                 return False
-            if not _archived_up_to_end(client, ck.signals, signals) or not _archived_up_to_end(
-                client, state_keys.state_log, state
+            if not all(
+                _archived_up_to_end(client, stream, cursor)
+                for stream, cursor in ((ck.signals, signals), (state_keys.state_log, state), (ck.logs, logs))
             ):
                 return False
             pipe.multi()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from coordination.archive.engine import get_engine, is_not_migrated, location
 from coordination.archive.tables import (
+    agent_logs,
     agent_runs,
     coordinations,
     dependency_events,
@@ -25,6 +26,7 @@ from coordination.archive.tables import (
 )
 from coordination.errors import InvalidInputError, StoreUnavailableError
 from coordination.ids import validate_id
+from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
 from coordination.pipeline.status import AgentStatus, CoordinationStatus, DependencyView
 
@@ -119,6 +121,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
                 quality=agent["quality"],
                 decision=agent["decision"],
                 error=agent["error"],
+                traceback=agent["traceback"],
                 result=agent["result"],
             )
             for agent in agents
@@ -248,6 +251,34 @@ def archived_history(coordination_id: str, limit: int | None = None) -> list[His
             )
     entries.sort(key=lambda entry: entry.at)
     return entries if limit is None else entries[:limit]
+
+
+def archived_logs(coordination_id: str, agent_id: str | None = None) -> list[LogLine]:
+    """The archived log lines and tracebacks of a coordination's agents (one agent's if given), oldest first.
+
+    Raises:
+        InvalidInputError: an id is malformed.
+        StoreUnavailableError: the archive database is unreachable or not migrated.
+    """
+    validate_id(coordination_id, "coordination_id")
+    query = select(agent_logs).where(agent_logs.c.coordination_id == coordination_id)
+    if agent_id is not None:
+        query = query.where(agent_logs.c.agent_id == validate_id(agent_id, "agent_id"))
+    with _connection() as connection:
+        found = connection.execute(query.order_by(agent_logs.c.stream_id)).mappings().all()
+    return [
+        LogLine(
+            coordination_id=coordination_id,
+            agent_id=row["agent_id"],
+            attempt=row["attempt"],
+            at=row["logged_at"],
+            level=row["level"],
+            message=row["message"],
+            stream_id=row["stream_id"],
+            source="archive",
+        )
+        for row in found
+    ]
 
 
 def _first_line(error: Exception) -> str:

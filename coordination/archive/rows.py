@@ -174,14 +174,15 @@ def coordination_row(
 
 
 def agent_row(coordination_id: str, agent_id: str, position: int, record: dict[str, str]) -> Row:
-    """An ``agent_runs`` row from an ``agent:<id>`` hash (see agent_enqueue/start/settle.lua)."""
+    """An ``agent_runs`` row from an ``agent:<id>`` hash (see agent_lib.lua)."""
     return {
         "coordination_id": coordination_id,
         "agent_id": agent_id,
         "position": position,
         "status": record.get("status", "unknown"),
         "attempts": _int(record.get("attempt")),
-        "deliveries": _int(record.get("deliveries")),
+        # Deliveries that ran the attempt: the first, and one per expired lease taken over.
+        "deliveries": _int(record.get("takeovers")) + (1 if record.get("started_ms") else 0),
         "task_id": text(record.get("task_id")) or None,
         "queued_at": from_ms(record.get("queued_ms")),
         "started_at": from_ms(record.get("started_ms")),
@@ -190,6 +191,20 @@ def agent_row(coordination_id: str, agent_id: str, position: int, record: dict[s
         "decision": record.get("decision") or None,
         "error": text(record.get("error")) or None,
         "result": json_text(record.get("result")) or None,
+        "traceback": text(record.get("traceback")) or None,
+    }
+
+
+def log_row(coordination_id: str, entry_id: str, fields: dict[str, str]) -> Row:
+    """An ``agent_logs`` row from one entry of a coordination's log stream (see agent_settle.lua)."""
+    return {
+        "coordination_id": coordination_id,
+        "stream_id": entry_id,
+        "agent_id": text(fields["agent"]),
+        "attempt": int(fields["attempt"]),
+        "logged_at": datetime.fromtimestamp(float(fields["ts"]), UTC),
+        "level": text(fields["level"]),
+        "message": text(fields["msg"]),
     }
 
 

@@ -176,7 +176,23 @@ agent_runs = Table(
     Column("decision", Text),
     Column("error", Text),
     Column("result", JsonText),
+    Column("traceback", Text, comment="Formatted traceback of the last failed attempt (bounded)."),
     PrimaryKeyConstraint("coordination_id", "agent_id"),
+)
+
+agent_logs = Table(
+    "agent_logs",
+    metadata,
+    Column("coordination_id", Text, nullable=False),
+    Column("stream_id", Text, nullable=False, comment="Entry id in the coordination's Redis log stream."),
+    Column("agent_id", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    _ts("logged_at", nullable=False),
+    Column(
+        "level", Text, nullable=False, comment="A logging level name, or TRACEBACK for a failed attempt's traceback."
+    ),
+    Column("message", Text, nullable=False),
+    PrimaryKeyConstraint("coordination_id", "stream_id"),
 )
 
 signals = Table(

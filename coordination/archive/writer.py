@@ -55,7 +55,7 @@ _RECORDS_PER_READ = 100
 
 _TABLES: dict[str, Table] = {table.name: table for table in metadata.sorted_tables}
 # Written once; a second insert of the same key is a no-op.
-_INSERT_ONCE = frozenset({"signals", "state_changes", "routing_decisions", "metrics"})
+_INSERT_ONCE = frozenset({"signals", "state_changes", "routing_decisions", "metrics", "agent_logs"})
 # Columns an upsert keeps when the new row has none (they are sent only with the first write).
 _KEEP_IF_MISSING = frozenset({"definition", "input"})
 
@@ -82,6 +82,7 @@ class ArchiveReport:
     routing_decisions: int = 0
     dependency_events: int = 0
     metrics: int = 0
+    agent_logs: int = 0
     streams_polled: int = 0
     batches: int = 0
     trimmed: int = 0
@@ -206,9 +207,10 @@ class _Run:
         polled = sorted(set(active) | set(recent) | set(due) | set(unsettled))
         seed_only = set(seen) - set(pipeline_ids)  # signalled through the seed API only: no finish time to go by
         signal_ids = sorted(seed_only | set(polled))
-        self.report.streams_polled = len(signal_ids) + len(polled) + 1
+        self.report.streams_polled = len(signal_ids) + 2 * len(polled) + 1
         streams = [
             *(self.signal_stream(cid, cursors) for cid in signal_ids),
+            *(self.log_stream(cid, cursors) for cid in polled),
             self.state_stream(keys, None, cursors),
             *(self.state_stream(coordination_state(cid).store_keys, cid, cursors) for cid in polled),
             _Stream(
@@ -240,7 +242,7 @@ class _Run:
         stale = []
         for name in cursors:
             kind, _, subject = name.partition(":")
-            if (kind in ("signals", "rows") and subject not in known) or (
+            if (kind in ("signals", "rows", "logs") and subject not in known) or (
                 kind == "state" and subject not in namespaces
             ):
                 stale.append(name)
@@ -259,6 +261,16 @@ class _Run:
             cursors.get(field_name),
             "signals",
             lambda entry, fields: build.signal_row(cid, entry, fields),
+        )
+
+    def log_stream(self, cid: str, cursors: dict[str, str]) -> _Stream:
+        field_name = f"logs:{cid}"
+        return _Stream(
+            self.keys.coordination(cid).logs,
+            field_name,
+            cursors.get(field_name),
+            "agent_logs",
+            lambda entry, fields: build.log_row(cid, entry, fields),
         )
 
     def state_stream(self, keys: Keys, cid: str | None, cursors: dict[str, str]) -> _Stream:

@@ -5,6 +5,7 @@
     coord demo                                   the example pipeline end to end (coord demo --core: components)
     coord submit FILE [--input JSON] [--wait]    start a coordination, print its id
     coord status|watch|history CID               look at one
+    coord logs CID [AGENT]                       run.log lines and tracebacks of failed attempts
     coord cancel CID [--reason TEXT]             end a running one (agents not started are skipped)
     coord resource mark ID [--unavailable]       events that dependencies wait for
     coord gate set ID SCORE
@@ -20,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from coordination.cli import commands
+from coordination.cli import commands, logs
 from coordination.cli.common import console, err_console, guarded
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
@@ -34,6 +35,7 @@ app.command()(commands.status)
 app.command()(commands.watch)
 app.command()(commands.history)
 app.command()(commands.cancel)
+app.command()(logs.logs)
 
 JsonPath = Annotated[str | None, typer.Option("--json", help="Also write the results to this JSON file.")]
 Quick = Annotated[bool, typer.Option("--quick", help="Fewer iterations: a smoke run, not a measurement.")]

@@ -13,6 +13,7 @@ import typer
 
 from coordination.cli import render
 from coordination.cli.common import console, fail, guarded, parse_json_option
+from coordination.cli.logs import print_tracebacks
 from coordination.errors import InvalidInputError
 from coordination.pipeline.status import CoordinationStatus
 
@@ -47,6 +48,7 @@ def print_status(status: CoordinationStatus) -> None:
     if status.dependencies:
         console.print(render.dependencies_table(status))
     console.print(render.summary_line(status))
+    print_tracebacks(status)
 
 
 def wait_until_finished(coordination_id: str, timeout: float) -> CoordinationStatus:

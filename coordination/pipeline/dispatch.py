@@ -228,7 +228,8 @@ class Dispatcher:
             "quality": "" if quality is None else repr(float(quality)),
             "error": error[:MAX_ERROR],
             "traceback": traceback[-MAX_TRACEBACK:],
-            "decision": decision,
+            "decision": recorded_decision(outcome, decision),
+            "routed": bool(decision),
             "routing": [[entry[name] for name in ROUTING_FIELDS] for entry in routing],
             "routing_cap": PERSISTED_HISTORY_CAP,
             "history": self.parts.signals.max_history_size,
@@ -259,6 +260,24 @@ class Dispatcher:
             return settled
         self.send_for(spec, settled.sends, retry_task_id if outcome == "retrying" else None, agent_id)
         return settled
+
+
+def recorded_decision(outcome: str, routed: str) -> str:
+    """What the agent's record says was decided: what really happened, not only what routing proposed.
+
+    A failed attempt that routing left at "continue" was retried or failed; the record says so.
+    """
+    if outcome == "retrying":
+        return "retry"
+    if outcome == "failed":
+        return "error" if routed == "error" else "fail"
+    if outcome == "timed_out":
+        return "timeout"
+    if outcome == "cancelled":
+        return "cancel"
+    if outcome == "skipped":
+        return "skip"
+    return routed or "continue"
 
 
 def _json(value: Any) -> str:

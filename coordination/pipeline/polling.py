@@ -206,7 +206,7 @@ def handle_dependency_timeout(
         result=None,
         quality=None,
         error=error,
-        decision=plan.outcome if plan.outcome != "timed_out" else "timeout",
+        decision=decision["decision"],
         mode="mark",
     )
     return [send.agent_id for send in settled.sends]

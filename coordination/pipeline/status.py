@@ -33,6 +33,7 @@ class AgentStatus(BaseModel):
     quality: float | None = None
     decision: str | None = None
     error: str | None = None
+    traceback: str | None = None
     result: dict[str, Any] | None = None
 
 
@@ -99,6 +100,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 quality=float(raw["quality"]) if raw.get("quality") else None,
                 decision=raw.get("decision") or None,
                 error=raw.get("error") or None,
+                traceback=raw.get("traceback") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
             )
         )

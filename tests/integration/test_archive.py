@@ -562,7 +562,7 @@ def test_finished_coordinations_are_read_shortly_after_they_finish_and_again_bef
     cid = run_pipeline(monkeypatch)
     assert archive_once().ok
     just_finished = archive_once()
-    assert just_finished.streams_polled == 3  # its signals, its state log, the namespace's state log
+    assert just_finished.streams_polled == 4  # its signals, its logs, its state log, the namespace's state log
     signals_before = count(tables.signals, coordination_id=cid)
 
     time.sleep(2.3)
@@ -575,7 +575,7 @@ def test_finished_coordinations_are_read_shortly_after_they_finish_and_again_bef
 
     set_env(monkeypatch, retention_seconds="1")  # now due for expiry: read once more, then deleted
     due = archive_once()
-    assert due.ok and due.streams_polled == 3 and due.signals == 1 and due.state_changes == 1
+    assert due.ok and due.streams_polled == 4 and due.signals == 1 and due.state_changes == 1
     assert any(s.sender_agent_id == "late" for s in archived_signals(cid))
     # The late signal also changed the coordination's record (its signal count), archived as final before: the
     # first expiry attempt sends it back to the writer, the second deletes it.

@@ -5,7 +5,8 @@
 -- ARGV: NS, CP, NOW, plan_json, where plan_json holds:
 --   cid, agent, mode ('finish': the running attempt holding lease `run` ends | 'mark': a waiting or queued agent
 --   is settled without running), attempt, run, outcome (completed|failed|skipped|timed_out|retrying|cancelled),
---   result (JSON text or ''), quality ('' or a number as text), error, traceback, decision,
+--   result (JSON text or ''), quality ('' or a number as text), error, traceback, decision (what happened),
+--   routed (true when a routing decision was made),
 --   routing [[routing_id, ts, task, decision, strategy, record]...], routing_cap, history, grace_ms,
 --   signal (8 values of the outcome's own signal), retry {attempt, countdown_ms} (outcome 'retrying'),
 --   enqueue [agents to start now], skip [[agent, reason, 8 signal values]...], end {status, reason} (optional),
@@ -59,7 +60,7 @@ for _, r in ipairs(p['routing']) do
   redis.call('XADD', ns_key('routing'), 'MAXLEN', '~', p['routing_cap'], '*', 'routing_id', r[1], 'ts', r[2],
     'task', r[3], 'decision', r[4], 'strategy', r[5], 'record', r[6])
 end
-if p['decision'] ~= '' then redis.call('HINCRBY', meta, 'decisions', 1) end
+if p['routed'] then redis.call('HINCRBY', meta, 'decisions', 1) end
 local logs = coord_key(cid, 'logs')
 for _, line in ipairs(p['logs']) do
   redis.call('XADD', logs, 'MAXLEN', '~', p['logs_cap'], '*', 'agent', agent, 'attempt', attempt, 'ts', line[1],

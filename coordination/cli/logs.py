@@ -1,0 +1,50 @@
+"""``coord logs``: what agents wrote with ``run.log`` and the tracebacks of failed attempts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from coordination.cli.common import console, fail, guarded
+from coordination.models.logs import LogLine
+from coordination.pipeline.status import CoordinationStatus
+
+_LEVEL_STYLE = {"TRACEBACK": "red", "ERROR": "red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
+
+
+def render_line(line: LogLine) -> Text:
+    """One log line; the agent's text is never read as markup."""
+    head = Text(f"{line.at:%H:%M:%S.%f}"[:-3] + f" {line.agent_id} a{line.attempt} ", style="dim")
+    level = Text(f"{line.level:<9}", style=_LEVEL_STYLE.get(line.level, ""))
+    return Text.assemble(head, level, Text(line.message))
+
+
+@guarded
+def logs(
+    coordination_id: Annotated[str, typer.Argument(help="The coordination.")],
+    agent_id: Annotated[str | None, typer.Argument(help="Only this agent.")] = None,
+    tracebacks_only: Annotated[
+        bool, typer.Option("--tracebacks", help="Only the tracebacks of failed attempts.")
+    ] = False,
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also read the archive.")] = True,
+) -> None:
+    """Show the log lines (run.log) and the tracebacks of failed attempts, from Redis and the archive."""
+    from coordination.views.logs import agent_logs
+
+    lines = agent_logs(coordination_id, agent_id, archive=archive)
+    if tracebacks_only:
+        lines = [line for line in lines if line.level == "TRACEBACK"]
+    if not lines:
+        raise fail(f"no log lines for {coordination_id}" + (f"/{agent_id}" if agent_id else ""))
+    for line in lines:
+        console.print(render_line(line), soft_wrap=True)
+
+
+def print_tracebacks(status: CoordinationStatus) -> None:
+    """Under ``coord status``: the traceback of each agent whose last attempt failed."""
+    for agent in status.agents:
+        if agent.traceback:
+            console.print(Text(f"\n{agent.agent_id} (attempt {agent.attempts}) failed:", style="bold red"))
+            console.print(Text(agent.traceback.rstrip()), soft_wrap=True)
