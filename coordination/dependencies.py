@@ -33,6 +33,7 @@ from coordination.store.connection import (
     raise_lost_cancellation,
     sync_client,
 )
+from coordination.store.keys import gate_field, resource_field
 from coordination.store.scripts import run_atomically, run_atomically_async, script
 
 if TYPE_CHECKING:
@@ -52,12 +53,12 @@ DEFAULT_GATE_THRESHOLD = 0.8
 
 def resource_state_key(resource_id: str) -> str:
     """State key holding a resource's availability (seed name)."""
-    return f"resource_{resource_id}_available"
+    return resource_field(resource_id)
 
 
 def gate_state_key(gate_id: str) -> str:
     """State key holding a quality gate's score (seed name)."""
-    return f"quality_gate_{gate_id}_score"
+    return gate_field(gate_id)
 
 
 class DependencyResolver:

@@ -32,16 +32,13 @@ from coordination.archive.tables import coordinations
 from coordination.pipeline.components import components
 from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import sync_client
-from coordination.store.keys import CoordinationKeys, Keys
+from coordination.store.keys import CoordinationKeys, Keys, archive_cursor, fixed_keys
 
 logger = logging.getLogger(__name__)
 
 #: Coordinations considered per run (the oldest first); the next run takes the rest.
 EXPIRE_LIMIT = 500
 # Key-builder properties that are prefixes or patterns, not keys.
-_NOT_KEYS = frozenset(
-    {"pattern", "namespace_prefix", "coordination_prefix", "dependency_prefix", "agent_prefix", "agent_waiters_prefix"}
-)
 
 
 def expire_archived(limit: int = EXPIRE_LIMIT) -> list[str]:
@@ -82,7 +79,12 @@ def _archived_statuses(coordination_ids: list[str]) -> dict[str, str]:
 def _expire_one(client: Any, keys: Keys, cid: str, archived_status: str | None) -> bool:
     ck = keys.coordination(cid)
     state_keys = coordination_state(cid).store_keys
-    cursor_fields = [f"rows:{cid}", f"signals:{cid}", f"state:{state_keys.namespace}", f"logs:{cid}"]
+    cursor_fields = [
+        archive_cursor("rows", cid),
+        archive_cursor("signals", cid),
+        archive_cursor("state", state_keys.namespace),
+        archive_cursor("logs", cid),
+    ]
     snapshot = read_snapshots(client, keys, [cid]).get(cid)
     if snapshot is None:
         logger.warning("finished coordination %s has no records left; removing it from the indexes", cid)
@@ -103,7 +105,7 @@ def _expire_one(client: Any, keys: Keys, cid: str, archived_status: str | None) 
                 if rows is not None and rows.startswith("F:"):
                     # Changed after it was archived as final (a late agent or dependency update): let the next
                     # archive run write it again.
-                    client.hdel(keys.archive_cursors, f"rows:{cid}")
+                    client.hdel(keys.archive_cursors, archive_cursor("rows", cid))
                 return False
             if not all(
                 _archived_up_to_end(client, stream, cursor)
@@ -128,16 +130,8 @@ def _archived_up_to_end(client: Any, stream: str, cursor: str | None) -> bool:
     return not last or last[0][0] == cursor
 
 
-def _fixed_keys(builder: Keys | CoordinationKeys) -> list[str]:
-    """Every key a builder names without an argument (so a key added to keys.py is deleted too)."""
-    names = [
-        name for name, member in vars(type(builder)).items() if isinstance(member, property) and name not in _NOT_KEYS
-    ]
-    return [str(getattr(builder, name)) for name in names]
-
-
 def _keys_of(ck: CoordinationKeys, state_keys: Keys, snapshot: Snapshot | None) -> list[str]:
-    found = set(_fixed_keys(ck)) | set(_fixed_keys(state_keys))
+    found = set(fixed_keys(ck)) | set(fixed_keys(state_keys))
     if snapshot is not None:
         for agent in snapshot.agents:
             found.update((ck.agent(agent), ck.agent_waiters(agent)))

@@ -40,7 +40,7 @@ from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
 from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import sync_client
-from coordination.store.keys import Keys, coordination_state_namespace, metrics_stream
+from coordination.store.keys import Keys, archive_cursor, coordination_state_namespace, metrics_stream
 
 __all__ = ["RUN_BUDGET_S", "ArchiveReport", "archive_once", "expire_archived"]
 
@@ -201,7 +201,7 @@ class _Run:
         cursors, active, finished, seen, recent, due = pipe.execute()
         pipeline_ids = sorted(set(active) | set(finished))
         self.forget_stale_cursors(cursors, set(seen) | set(pipeline_ids), pipeline_ids)
-        unsettled = [cid for cid in pipeline_ids if not cursors.get(f"rows:{cid}", "").startswith("F:")]
+        unsettled = [cid for cid in pipeline_ids if not cursors.get(archive_cursor("rows", cid), "").startswith("F:")]
         self.archive_records(unsettled, cursors)
         # Also every coordination whose final records are not archived yet (the first run after it finished).
         polled = sorted(set(active) | set(recent) | set(due) | set(unsettled))
@@ -215,14 +215,19 @@ class _Run:
             *(self.state_stream(coordination_state(cid).store_keys, cid, cursors) for cid in polled),
             _Stream(
                 keys.routing_history,
-                "routing",
-                cursors.get("routing"),
+                archive_cursor("routing"),
+                cursors.get(archive_cursor("routing")),
                 "routing_decisions",
                 lambda entry, fields: build.routing_row(keys.namespace, entry, fields),
                 trim=True,
             ),
             _Stream(
-                metrics_stream(self.root), "metrics", cursors.get("metrics"), "metrics", build.metric_row, trim=True
+                metrics_stream(self.root),
+                archive_cursor("metrics"),
+                cursors.get(archive_cursor("metrics")),
+                "metrics",
+                build.metric_row,
+                trim=True,
             ),
         ]
         self.archive_streams(streams)
@@ -254,7 +259,7 @@ class _Run:
     # -- sources ---------------------------------------------------------------------------------------------
 
     def signal_stream(self, cid: str, cursors: dict[str, str]) -> _Stream:
-        field_name = f"signals:{cid}"
+        field_name = archive_cursor("signals", cid)
         return _Stream(
             self.keys.coordination(cid).signals,
             field_name,
@@ -264,7 +269,7 @@ class _Run:
         )
 
     def log_stream(self, cid: str, cursors: dict[str, str]) -> _Stream:
-        field_name = f"logs:{cid}"
+        field_name = archive_cursor("logs", cid)
         return _Stream(
             self.keys.coordination(cid).logs,
             field_name,
@@ -274,7 +279,7 @@ class _Run:
         )
 
     def state_stream(self, keys: Keys, cid: str | None, cursors: dict[str, str]) -> _Stream:
-        field_name = f"state:{keys.namespace}"
+        field_name = archive_cursor("state", keys.namespace)
         return _Stream(
             keys.state_log,
             field_name,
@@ -289,8 +294,12 @@ class _Run:
             if self.out_of_time():
                 return
             snapshots = read_snapshots(self.client, self.keys, coordination_ids[start : start + _RECORDS_PER_READ])
-            changed = [s for s in snapshots.values() if cursors.get(f"rows:{s.coordination_id}") != s.fingerprint]
-            first_time = [s.coordination_id for s in changed if f"rows:{s.coordination_id}" not in cursors]
+            changed = [
+                s for s in snapshots.values() if cursors.get(archive_cursor("rows", s.coordination_id)) != s.fingerprint
+            ]
+            first_time = [
+                s.coordination_id for s in changed if archive_cursor("rows", s.coordination_id) not in cursors
+            ]
             documents = self.documents(first_time)
             for snapshot in changed:
                 self.add_records(snapshot, *documents.get(snapshot.coordination_id, (None, None)))
@@ -329,7 +338,7 @@ class _Run:
         self.batch.add("coordinations", [coordination])
         self.batch.add("agent_runs", agents)
         self.batch.add("dependency_events", dependencies)
-        self.batch.cursors[f"rows:{cid}"] = snapshot.fingerprint
+        self.batch.cursors[archive_cursor("rows", cid)] = snapshot.fingerprint
 
     def archive_streams(self, streams: list[_Stream]) -> None:
         """Read every stream from its cursor, a page at a time, until all are drained (or time is up)."""

@@ -34,6 +34,7 @@ that touches one coordination's keys stays in one cluster slot. Ids are validate
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -139,6 +140,10 @@ class CoordinationKeys:
         """Stream of the coordination's agent log lines and tracebacks (capped)."""
         return f"{self.base}:logs"
 
+    def reply(self, token: str) -> str:
+        """String: a guarded script's reply, kept briefly for a resend (coordination.store.scripts)."""
+        return f"{self.base}:reply:{token}"
+
     def agent_waiters(self, agent_id: str) -> str:
         """Set of dependency ids waiting for ``agent_id`` to complete."""
         return f"{self.base}:waiters:agent:{agent_id}"
@@ -222,6 +227,10 @@ class Keys:
         """Sorted set of finished pipeline coordinations by finish time (ms), for archiving and expiry."""
         return f"{self._tagged}:finished"
 
+    def reply(self, token: str) -> str:
+        """String: a guarded script's reply, kept briefly for a resend (coordination.store.scripts)."""
+        return f"{self._tagged}:reply:{token}"
+
     def lock(self, name: str) -> str:
         """String: a short lock held by one periodic task run."""
         return f"{self._tagged}:lock:{name}"
@@ -265,6 +274,63 @@ def metrics_stream(root: str) -> str:
 def store_identity(root: str) -> str:
     """Hash holding the store's generation (see coordination.store.identity)."""
     return f"{root}:store"
+
+
+def resource_field(resource_id: str) -> str:
+    """State field holding a resource's availability (seed name; ``keys_lib.lua`` spells it the same)."""
+    return f"resource_{resource_id}_available"
+
+
+def gate_field(gate_id: str) -> str:
+    """State field holding a quality gate's score (seed name; ``keys_lib.lua`` spells it the same)."""
+    return f"quality_gate_{gate_id}_score"
+
+
+def archive_cursor(kind: str, subject: str = "") -> str:
+    """Field of the archive cursor hash: what the PostgreSQL archive already holds of one source.
+
+    ``rows:<cid>``, ``signals:<cid>``, ``logs:<cid>``, ``state:<namespace>``, ``routing``, ``metrics``.
+    """
+    return f"{kind}:{subject}" if subject else kind
+
+
+def key_patterns(root: str) -> list[re.Pattern[str]]:
+    """Every key name this module builds under ``root``, as regular expressions (for audits: see the tests).
+
+    Built from the builders themselves, so a key added here is covered; an id part matches any valid id.
+    """
+    mark = "ID0MARK"
+    keys = Keys(root, mark)
+    ck = keys.coordination(mark)
+    names = [
+        *fixed_keys(keys),
+        *fixed_keys(ck),
+        keys.lock(mark),
+        keys.reply(mark),
+        keys.resource_waiters(mark),
+        keys.gate_waiters(mark),
+        ck.agent(mark),
+        ck.dependency(mark),
+        ck.agent_waiters(mark),
+        ck.reply(mark),
+        metrics_stream(root),
+        store_identity(root),
+    ]
+    return [re.compile(re.escape(name).replace(mark, "[A-Za-z0-9._-]+")) for name in names]
+
+
+_PREFIXES = frozenset(
+    {"pattern", "namespace_prefix", "coordination_prefix", "dependency_prefix", "agent_prefix", "agent_waiters_prefix"}
+)
+
+
+def fixed_keys(builder: Keys | CoordinationKeys) -> list[str]:
+    """Every key a builder names without an argument (what deleting a whole namespace or coordination covers)."""
+    return [
+        str(getattr(builder, name))
+        for name, member in vars(type(builder)).items()
+        if isinstance(member, property) and name not in _PREFIXES
+    ]
 
 
 def coordination_state_namespace(pipeline_namespace: str, coordination_id: str) -> str:

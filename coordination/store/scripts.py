@@ -68,7 +68,8 @@ def reply_key(anchor: str, token: str) -> str:
     """The key a guarded script stores its reply under: ``<anchor up to its hash tag>:reply:<token>``.
 
     ``anchor`` is a key (or key prefix) carrying a hash tag, e.g. ``root:ns:coord:{cid}:meta`` or ``root:{ns}``,
-    so the reply key lands in the same cluster slot as the keys the script changes.
+    so the reply key lands in the same cluster slot as the keys the script changes. It is the name
+    ``Keys.reply``/``CoordinationKeys.reply`` build (checked by the tests).
     """
     end = anchor.find("}")
     if end < 0 or "{" not in anchor[:end]:
