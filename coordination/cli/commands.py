@@ -14,7 +14,7 @@ import typer
 from coordination.cli import render
 from coordination.cli.common import console, fail, guarded, parse_json_option
 from coordination.cli.logs import print_tracebacks
-from coordination.errors import InvalidInputError
+from coordination.errors import CoordinationNotFoundError, InvalidInputError
 from coordination.pipeline.status import CoordinationStatus
 
 #: How often ``--wait`` and the demo read the coordination's status (5 times a second).
@@ -177,8 +177,8 @@ def cancel(
 
     try:
         done = cancel_coordination(coordination_id, reason)
-    except KeyError as error:
-        raise fail(str(error.args[0])) from None
+    except CoordinationNotFoundError as error:
+        raise fail(str(error)) from None
     if not done.cancelled:
         console.print(f"{coordination_id} had already finished: {done.status}")
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coordination.errors import InvalidInputError
+from coordination.errors import CoordinationNotFoundError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
@@ -59,9 +59,10 @@ def cancel_coordination(
     dispatcher = Dispatcher(parts or components())
     finished = dispatcher.finished_signal(coordination_id)  # builds (and so checks) every id before any write
     if dispatcher.records.status(coordination_id) is None:
-        raise KeyError(
-            f"no coordination {coordination_id!r} in Redis: never submitted, or finished and expired after it was "
-            f"archived (`coord status {coordination_id}` reads the archive); only a running one can be cancelled"
+        raise CoordinationNotFoundError(
+            coordination_id,
+            f"in Redis: never submitted, or finished and expired after it was archived (`coord status "
+            f"{coordination_id}` reads the archive); only a running one can be cancelled",
         )
     error = f"cancelled: {reason.strip()}"
     ended = dispatcher.records.end(

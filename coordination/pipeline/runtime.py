@@ -17,7 +17,7 @@ from typing import Any
 from config.settings import get_settings
 from coordination import jsonutil
 from coordination.dependencies import DependencyResolver
-from coordination.errors import AttemptCancelledError, InvalidInputError
+from coordination.errors import AttemptCancelledError, CoordinationNotFoundError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.context import AgentContext
 from coordination.models.signals import SignalType
@@ -245,7 +245,7 @@ def execute_attempt(
             else cached_workflow(coordination_id)
         )
         if spec is None:
-            raise InvalidInputError("coordination_id", f"coordination {coordination_id!r} has no stored workflow")
+            raise CoordinationNotFoundError(coordination_id, "in Redis with a stored workflow")
     else:
         spec = cached
     if verdict == "exhausted":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from coordination.errors import InvalidInputError
+from coordination.errors import CoordinationNotFoundError
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.records import Records
 
@@ -18,17 +18,14 @@ def workflow_of(records: Records, coordination_id: str) -> WorkflowSpec:
     """Return the workflow a coordination was submitted with.
 
     Raises:
-        InvalidInputError: there is no such coordination (it never existed or has expired).
+        CoordinationNotFoundError: there is no such coordination (it never existed or has expired).
     """
     found = cached_workflow(coordination_id)
     if found is not None:
         return found
     text = records.workflow_json(coordination_id)
     if text is None:
-        raise InvalidInputError(
-            "coordination_id",
-            f"no coordination {coordination_id!r} in Redis (never submitted, or expired after archiving)",
-        )
+        raise CoordinationNotFoundError(coordination_id, "in Redis (never submitted, or expired after archiving)")
     return remember_workflow(coordination_id, text)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coordination import jsonutil
+from coordination.errors import CoordinationNotFoundError
 from coordination.ids import validate_id
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.records import FINISHED, Records
@@ -136,7 +137,7 @@ def coordination_status(coordination_id: str) -> CoordinationStatus:
     """The status of a coordination, live or archived.
 
     Raises:
-        KeyError: neither Redis nor the archive knows the coordination.
+        CoordinationNotFoundError: neither Redis nor the archive knows the coordination (a ``KeyError``).
     """
     live = read_status(coordination_id)
     if live is not None:
@@ -148,5 +149,5 @@ def coordination_status(coordination_id: str) -> CoordinationStatus:
     else:
         archived = archived_status(coordination_id)
     if archived is None:
-        raise KeyError(f"no coordination {coordination_id!r} in Redis or in the archive")
+        raise CoordinationNotFoundError(coordination_id, "in Redis or in the archive")
     return archived
