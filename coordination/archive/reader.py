@@ -119,6 +119,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
                 quality=agent["quality"],
                 decision=agent["decision"],
                 error=agent["error"],
+                task_id=agent["task_id"],
                 result=agent["result"],
             )
             for agent in agents

@@ -23,7 +23,7 @@ class AgentStatus(BaseModel):
 
     agent_id: str
     status: str = Field(
-        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out"
+        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out, cancelled"
     )
     attempts: int = 0
     queued_at: datetime | None = None
@@ -33,6 +33,8 @@ class AgentStatus(BaseModel):
     quality: float | None = None
     decision: str | None = None
     error: str | None = None
+    traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
+    task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
     result: dict[str, Any] | None = None
 
 
@@ -52,7 +54,7 @@ class CoordinationStatus(BaseModel):
 
     coordination_id: str
     workflow: str
-    status: str = Field(description="running, completed or failed")
+    status: str = Field(description="running, completed, failed or cancelled")
     created_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
@@ -99,6 +101,8 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 quality=float(raw["quality"]) if raw.get("quality") else None,
                 decision=raw.get("decision") or None,
                 error=raw.get("error") or None,
+                traceback=raw.get("traceback") or None,
+                task_id=raw.get("task_id") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
             )
         )
