@@ -6,6 +6,10 @@
     coord submit FILE [--input JSON] [--wait]    start a coordination, print its id
     coord status|watch|history CID               look at one
     coord cancel CID [--reason TEXT]             end a running one (agents not started are skipped)
+    coord ls [--status S] [--workflow W] ...     coordinations, newest first (Redis and the archive)
+    coord graph FILE|CID [--format F] [-o OUT]   a workflow as DOT, Mermaid, SVG or PNG
+    coord ui [--host H] [--port P]               the read-only web view (and /metrics)
+    coord clean [--namespace N] [--yes]          remove a namespace's keys and queue (dry run without --yes)
     coord resource mark ID [--unavailable]       events that dependencies wait for
     coord gate set ID SCORE
     coord check                                  services, workers and a canary task through the queue
@@ -20,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from coordination.cli import commands
+from coordination.cli import clean, commands, graph, listing, ui
 from coordination.cli.common import console, err_console, guarded
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
@@ -34,6 +38,10 @@ app.command()(commands.status)
 app.command()(commands.watch)
 app.command()(commands.history)
 app.command()(commands.cancel)
+app.command()(listing.ls)
+app.command()(graph.graph)
+app.command()(ui.ui)
+app.command()(clean.clean)
 
 JsonPath = Annotated[str | None, typer.Option("--json", help="Also write the results to this JSON file.")]
 Quick = Annotated[bool, typer.Option("--quick", help="Fewer iterations: a smoke run, not a measurement.")]

@@ -22,6 +22,8 @@ STATUS_STYLE = {
     "failed": "bold red",
     "timed_out": "bold red",
     "skipped": "blue",
+    "cancelled": "bold magenta",
+    "lost": "bold red",
 }
 
 SIGNAL_STYLE = {

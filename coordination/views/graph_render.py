@@ -96,12 +96,22 @@ def render(graph: WorkflowGraph, output_format: str) -> bytes:
         return to_dot(graph).encode()
     if output_format == "mermaid":
         return to_mermaid(graph).encode()
+    return render_dot(to_dot(graph), output_format)
+
+
+def render_dot(dot: str, output_format: str) -> bytes:
+    """DOT text drawn by Graphviz as an ``svg`` or ``png`` image.
+
+    Raises:
+        InvalidInputError: an unknown format.
+        GraphRenderError: Graphviz is missing or failed.
+    """
     if output_format not in IMAGE_FORMATS:
         raise InvalidInputError(
             "format", f"unknown format {output_format!r}; one of {', '.join(TEXT_FORMATS + IMAGE_FORMATS)}"
         )
     try:
-        return graphviz.pipe("dot", output_format, to_dot(graph).encode(), quiet=True)
+        return graphviz.pipe("dot", output_format, dot.encode(), quiet=True)
     except graphviz.ExecutableNotFound:
         raise GraphRenderError(
             "Graphviz's `dot` program is not installed (Debian: apt-get install graphviz); "
