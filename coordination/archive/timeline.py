@@ -48,4 +48,6 @@ def archived_waits(coordination_id: str) -> list[ArchivedWait]:
             registered_at=row["registered_at"],
             resolved_at=row["resolved_at"],
         )
-    return sorted(latest.values(), key=lambda wait: (wait.registered_at is None, wait.registered_at, wait.dependency_id))
+    return sorted(
+        latest.values(), key=lambda wait: (wait.registered_at is None, wait.registered_at, wait.dependency_id)
+    )

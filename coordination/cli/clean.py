@@ -30,7 +30,9 @@ def clean(
     plan = plan_clean(chosen, queues)
     store, broker = hide_password(str(settings.redis_url)), hide_password(str(settings.broker_url))
     if plan.empty:
-        console.print(Text(f"nothing to remove: no key of namespace {chosen!r} in {store}, no queue {queues} in {broker}"))
+        console.print(
+            Text(f"nothing to remove: no key of namespace {chosen!r} in {store}, no queue {queues} in {broker}")
+        )
         return
     verb = "deleting" if yes else "would delete"
     console.print(Text(f"{verb} {len(plan.store_keys)} keys of namespace {chosen!r} in {store}"))
@@ -40,11 +42,17 @@ def clean(
         console.print(Text(f"  … and {len(plan.store_keys) - 20} more", style="dim"))
     if plan.queue_keys:
         console.print(
-            Text(f"{verb} queue(s) {', '.join(queues)} in {broker}: {len(plan.queue_keys)} keys, {plan.queued_messages} waiting messages")
+            Text(
+                f"{verb} queue(s) {', '.join(queues)} in {broker}: {len(plan.queue_keys)} keys, "
+                f"{plan.queued_messages} waiting messages"
+            )
         )
     if plan.running:
         console.print(
-            Text(f"{len(plan.running)} running coordination(s) would be lost: {', '.join(plan.running[:10])}", style="yellow")
+            Text(
+                f"{len(plan.running)} running coordination(s) would be lost: {', '.join(plan.running[:10])}",
+                style="yellow",
+            )
         )
     if not yes:
         console.print(Text("dry run: nothing deleted; add --yes to delete", style="bold"))

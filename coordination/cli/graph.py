@@ -54,7 +54,9 @@ def graph(
 def _format(output_format: str | None, output: Path | None) -> str:
     if output_format is None:
         suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-        output_format = {"gv": "dot", "mmd": "mermaid"}.get(suffix, suffix) if suffix in (*FORMATS, "gv", "mmd") else "dot"
+        output_format = (
+            {"gv": "dot", "mmd": "mermaid"}.get(suffix, suffix) if suffix in (*FORMATS, "gv", "mmd") else "dot"
+        )
     if output_format not in FORMATS:
         raise InvalidInputError("format", f"unknown format {output_format!r}; one of {', '.join(FORMATS)}")
     return output_format

@@ -27,7 +27,9 @@ def ls(
     ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Submitted before (same forms as --since).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (1 to 1000).")] = 50,
-    cursor: Annotated[str | None, typer.Option("--cursor", help="Next page: the cursor the previous page printed.")] = None,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", help="Next page: the cursor the previous page printed.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the page as JSON.")] = False,
 ) -> None:
     """List coordinations, newest first: running ones and finished ones, live from Redis and from the archive."""

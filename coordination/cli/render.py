@@ -138,6 +138,18 @@ def signal_line(signal: CoordinationSignal, width: int = 100) -> Text:
     return line
 
 
+def signal_error(signal: CoordinationSignal) -> Text | None:
+    """The whole error a signal carries (failures, retries), wrapped under its line instead of cut; else None."""
+    data = signal.event_data or {}
+    error = data.get("error") or (data.get("reason") if signal.signal_type.value == "agent_failed" else None)
+    if not error:
+        return None
+    text = Text("    ")
+    text.append("error: ", style="red")
+    text.append(str(error))
+    return text
+
+
 def timeline_table(events: list[Event]) -> Table:
     """A coordination's history, oldest first, with where each line was read from."""
     table = Table(title="history", title_justify="left")

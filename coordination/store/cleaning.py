@@ -53,7 +53,9 @@ def glob_prefix(prefix: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", prefix) + "*"
 
 
-def plan_clean(namespace: str, queues: Sequence[str], store_url: str | None = None, broker_url: str | None = None) -> CleanPlan:
+def plan_clean(
+    namespace: str, queues: Sequence[str], store_url: str | None = None, broker_url: str | None = None
+) -> CleanPlan:
     """Find what belongs to ``namespace`` in the store and to ``queues`` in the broker (nothing is changed).
 
     ``store_url`` and ``broker_url`` default to ``COORD_REDIS_URL`` and ``COORD_BROKER_URL``.

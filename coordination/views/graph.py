@@ -32,7 +32,9 @@ _KIND_OF_TYPE: dict[str, NodeKind] = {
 }
 _DOT_SHAPE = {"agent": "box", "resource": "cylinder", "gate": "diamond", "approval": "hexagon", "other": "ellipse"}
 # Statuses whose fill is dark enough to need white text.
-_DARK = frozenset({"completed", "failed", "timed_out", "lost", "skipped", "cancelled", "retrying", "resolved", "timeout"})
+_DARK = frozenset(
+    {"completed", "failed", "timed_out", "lost", "skipped", "cancelled", "retrying", "resolved", "timeout"}
+)
 
 
 @dataclass(frozen=True)
@@ -215,11 +217,7 @@ _MERMAID_SHAPE = {
 def _mermaid_text(text: str) -> str:
     """Mermaid label text: entity codes for what would end or change the label, ``<br/>`` for new lines."""
     replaced = (
-        text.replace("&", "#amp;")
-        .replace('"', "#quot;")
-        .replace("<", "#lt;")
-        .replace(">", "#gt;")
-        .replace("\r", "")
+        text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\r", "")
     )
     return replaced.replace("\n", "<br/>")
 

@@ -111,7 +111,8 @@ def render_dot(dot: str, output_format: str) -> bytes:
             "format", f"unknown format {output_format!r}; one of {', '.join(TEXT_FORMATS + IMAGE_FORMATS)}"
         )
     try:
-        return graphviz.pipe("dot", output_format, dot.encode(), quiet=True)
+        image: bytes = graphviz.pipe("dot", output_format, dot.encode(), quiet=True)
+        return image
     except graphviz.ExecutableNotFound:
         raise GraphRenderError(
             "Graphviz's `dot` program is not installed (Debian: apt-get install graphviz); "

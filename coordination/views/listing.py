@@ -167,7 +167,9 @@ def list_coordinations(
         archived = _archive_coordinations(settings.pipeline_namespace, query, known)
     except StoreUnavailableError as error:
         if redis_error is not None:
-            raise StoreUnavailableError(f"neither Redis ({redis_error}) nor the archive ({error}) could be read") from error
+            raise StoreUnavailableError(
+                f"neither Redis ({redis_error}) nor the archive ({error}) could be read"
+            ) from error
         warnings.append(f"archive not read ({error}): showing Redis only (running and recently finished)")
     merged = sorted([*live, *archived], key=_order_key, reverse=True)
     page = merged[: query.limit]

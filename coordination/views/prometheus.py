@@ -66,7 +66,10 @@ class _Histogram:
         self.sum += value
 
     def buckets(self) -> list[tuple[str, float]]:
-        return [*((repr(bound), float(count)) for bound, count in zip(BUCKETS, self.counts, strict=True)), ("+Inf", float(self.total))]
+        return [
+            *((repr(bound), float(count)) for bound, count in zip(BUCKETS, self.counts, strict=True)),
+            ("+Inf", float(self.total)),
+        ]
 
 
 class CoordinationCollector(Collector):
@@ -111,7 +114,9 @@ class CoordinationCollector(Collector):
             active, finished, due, overdue = pipe.execute()
         finished_at = {cid: float(score) for cid, score in finished}
         ids = sorted(set(active) | set(finished_at))
-        metas = dict(zip(ids, _batched(client, ids, lambda pipe, cid: pipe.hgetall(keys.coordination(cid).meta)), strict=True))
+        metas = dict(
+            zip(ids, _batched(client, ids, lambda pipe, cid: pipe.hgetall(keys.coordination(cid).meta)), strict=True)
+        )
         metas = {cid: meta for cid, meta in metas.items() if meta}
         yield self._coordinations(metas)
         newest = sorted(metas, key=lambda cid: float(metas[cid].get("created_ms") or 0), reverse=True)[:MAX_DETAILED]
@@ -137,9 +142,7 @@ class CoordinationCollector(Collector):
             family.add_metric([workflow, status], float(count))
         return family
 
-    def _attempts(
-        self, client: Any, keys: Keys, ids: list[str], metas: dict[str, dict[str, str]]
-    ) -> Iterable[Metric]:
+    def _attempts(self, client: Any, keys: Keys, ids: list[str], metas: dict[str, dict[str, str]]) -> Iterable[Metric]:
         attempts = GaugeMetricFamily(
             "coord_agent_attempts",
             "Agent attempts of the coordinations Redis holds, by outcome (running while one runs).",
@@ -164,10 +167,10 @@ class CoordinationCollector(Collector):
                 counts[(workflow, attempt.agent_id, attempt.outcome)] += 1
                 if attempt.duration_ms is not None and attempt.outcome not in ("running", "unfinished"):
                     histograms[(workflow, attempt.agent_id)].observe(attempt.duration_ms / 1000)
-        for labels, count in sorted(counts.items()):
-            attempts.add_metric(list(labels), float(count))
-        for labels, histogram in sorted(histograms.items()):
-            durations.add_metric(list(labels), histogram.buckets(), histogram.sum)
+        for outcome_labels, count in sorted(counts.items()):
+            attempts.add_metric(list(outcome_labels), float(count))
+        for agent_labels, histogram in sorted(histograms.items()):
+            durations.add_metric(list(agent_labels), histogram.buckets(), histogram.sum)
         yield attempts
         yield durations
 
@@ -194,7 +197,9 @@ class CoordinationCollector(Collector):
 
     def _queue_depth(self, default_queue: str) -> Metric:
         family = GaugeMetricFamily(
-            "coord_queue_depth", "Messages waiting in the broker (not yet taken by a worker), by queue.", labels=["queue"]
+            "coord_queue_depth",
+            "Messages waiting in the broker (not yet taken by a worker), by queue.",
+            labels=["queue"],
         )
         queues = self._queues if self._queues is not None else [default_queue]
         broker = sync_client(str(get_settings().broker_url))
@@ -218,7 +223,9 @@ class CoordinationCollector(Collector):
     ) -> Iterable[Metric]:
         done = [cid for cid in finished_at if cid in metas]
         fingerprints = client.hmget(keys.archive_cursors, [rows_cursor_field(cid) for cid in done]) if done else []
-        pending = [cid for cid, fingerprint in zip(done, fingerprints, strict=True) if not archived_as_final(fingerprint)]
+        pending = [
+            cid for cid, fingerprint in zip(done, fingerprints, strict=True) if not archived_as_final(fingerprint)
+        ]
         oldest = min((finished_at[cid] for cid in pending), default=None)
         yield _gauge(
             "coord_archive_pending_coordinations",

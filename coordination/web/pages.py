@@ -111,14 +111,19 @@ class CoordinationView:
         for agent in self.status.agents:
             if agent.error or agent.traceback:
                 found.append(
-                    {"agent": agent.agent_id, "attempt": agent.attempts, "error": agent.error or "",
-                     "traceback": agent.traceback}
+                    {
+                        "agent": agent.agent_id,
+                        "attempt": agent.attempts,
+                        "error": agent.error or "",
+                        "traceback": agent.traceback,
+                    }
                 )
         shown = {(item["agent"], item["attempt"]) for item in found}
         for attempt in self.timeline.attempts:
             if attempt.error and (attempt.agent_id, attempt.attempt) not in shown:
-                found.append({"agent": attempt.agent_id, "attempt": attempt.attempt, "error": attempt.error,
-                              "traceback": None})
+                found.append(
+                    {"agent": attempt.agent_id, "attempt": attempt.attempt, "error": attempt.error, "traceback": None}
+                )
         return sorted(found, key=lambda item: (item["agent"], item["attempt"]))
 
 
