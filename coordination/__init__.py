@@ -78,6 +78,7 @@ from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRout
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
 from coordination.state import ThreadSafeState
+from coordination.views.listing import CoordinationPage, CoordinationSummary, list_coordinations
 from coordination.workflow import Workflow
 
 
@@ -107,12 +108,14 @@ __all__ = [
     "ContextDistributionMetrics",
     "ContextDistributor",
     "ContextUpdateRequest",
+    "CoordinationPage",
     "CoordinationError",
     "CoordinationMetadata",
     "CoordinationOrchestrator",
     "CoordinationProtocols",
     "CoordinationSignal",
     "CoordinationStatus",
+    "CoordinationSummary",
     "Dependency",
     "DependencyResolutionError",
     "DependencyResolutionResult",
@@ -161,4 +164,5 @@ __all__ = [
     "agent",
     "cancel_coordination",
     "coordination_status",
+    "list_coordinations",
 ]
