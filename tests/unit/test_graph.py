@@ -56,10 +56,20 @@ def _status() -> CoordinationStatus:
             AgentStatus(agent_id="rewrite", status="dormant"),
         ],
         dependencies=[
-            DependencyView(dependency_id="good", agent_id="publish", dependency_type="quality_gate",
-                           target="draft-quality", status="resolved"),
-            DependencyView(dependency_id="store", agent_id="publish", dependency_type="resource_availability",
-                           target="artifact-store", status="pending"),
+            DependencyView(
+                dependency_id="good",
+                agent_id="publish",
+                dependency_type="quality_gate",
+                target="draft-quality",
+                status="resolved",
+            ),
+            DependencyView(
+                dependency_id="store",
+                agent_id="publish",
+                dependency_type="resource_availability",
+                target="artifact-store",
+                status="pending",
+            ),
         ],
     )
 
@@ -67,8 +77,12 @@ def _status() -> CoordinationStatus:
 def test_the_graph_has_every_agent_every_wait_and_the_branch():
     graph = workflow_graph(SPEC)
     assert {node.node_id for node in graph.nodes} == {
-        "agent:draft", "agent:check", "agent:publish", "agent:rewrite",
-        "quality_gate:draft-quality", "resource_availability:artifact-store",
+        "agent:draft",
+        "agent:check",
+        "agent:publish",
+        "agent:rewrite",
+        "quality_gate:draft-quality",
+        "resource_availability:artifact-store",
     }
     edges = {(edge.source, edge.target, edge.kind) for edge in graph.edges}
     assert edges == {
