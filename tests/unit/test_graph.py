@@ -92,7 +92,7 @@ def test_the_graph_has_every_agent_every_wait_and_the_branch():
         ("resource_availability:artifact-store", "agent:publish", "dependency"),
         ("agent:check", "agent:rewrite", "branch"),
     }
-    assert [node for node in graph.nodes if node.on_branch][0].node_id == "agent:rewrite"
+    assert [node.node_id for node in graph.nodes if node.on_branch] == ["agent:rewrite"]
 
 
 def test_dot_draws_shapes_dashes_the_branch_and_labels_the_gate_threshold():
