@@ -115,7 +115,7 @@ def run_demo(options: DemoOptions) -> int:
         _cancel_unfinished(setup)
         _tear_down(
             setup,
-            keep_workdir=not completed or setup.archive_url is not None and setup.archive_url.startswith("sqlite"),
+            keep_workdir=not completed or (setup.archive_url is not None and setup.archive_url.startswith("sqlite")),
         )
         if in_main:
             signal.signal(signal.SIGTERM, previous)
