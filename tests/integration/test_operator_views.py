@@ -399,3 +399,32 @@ def test_metrics_count_coordinations_by_status_and_attempts_by_outcome(web: Test
     assert samples[("coord_queue_depth", (("queue", world.queue),))] == 0
     assert samples[("coord_archive_pending_coordinations", ())] >= 3  # mid, new1, new2 finished after the run
     assert samples[("coord_archive_lag_seconds", ())] > 0
+
+
+def test_coord_watch_prints_a_long_error_whole_instead_of_cutting_it(world: World, monkeypatch: pytest.MonkeyPatch):
+    messages: list[tuple[str, str, int]] = []
+    monkeypatch.setattr(
+        Dispatcher,
+        "send_agent",
+        lambda self, spec, cid, agent_id, attempt, countdown=None: messages.append((cid, agent_id, attempt)),
+    )
+    long_error = "disk quota exceeded while writing " + "/very/long/path" * 20 + " [/x] END-OF-ERROR"
+
+    def broken(run: AgentRun) -> dict[str, Any]:
+        raise RuntimeError(long_error)
+
+    spec = WorkflowSpec.model_validate(
+        {"name": "watched", "agents": {"only": {"resources": {"max_retry_attempts": 0}}}}
+    )
+    coordination_id = submit(spec, input={})
+    try:
+        while messages:
+            cid, agent_id, attempt = messages.pop(0)
+            execute_attempt(broken, cid, agent_id, attempt, task_id=f"task-{uuid.uuid4().hex[:8]}")
+        assert coordination_status(coordination_id).status == "failed"
+        watched = run_cli("watch", coordination_id)
+        assert watched.exit_code == 1
+        # Rich wraps the line at the terminal's width; the whole error is there, in order.
+        assert "".join(long_error.split()) in "".join(watched.stdout.split())
+    finally:
+        _forget(coordination_id)
