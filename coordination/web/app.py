@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -89,8 +90,8 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             page = filters.page()
         except InvalidInputError as error:
             return _problem(templates, request, 400, f"{error.field}: {error.problem}")
-        except StoreUnavailableError as error:
-            return _problem(templates, request, 503, str(error))
+        except (StoreUnavailableError, RedisError) as error:
+            return _problem(templates, request, 503, f"a service could not be read: {error}")
         name = "_rows.html" if request.query_params.get("fragment") == "rows" else "list.html"
         context = {"filters": filters, "page": page, "refresh_ms": LIST_REFRESH_MS}
         return templates.TemplateResponse(request, name, context)
@@ -109,8 +110,8 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             return _problem(templates, request, 400, f"{error.field}: {error.problem}")
         except KeyError as error:
             return _problem(templates, request, 404, str(error.args[0] if error.args else error))
-        except StoreUnavailableError as error:
-            return _problem(templates, request, 503, str(error))
+        except (StoreUnavailableError, RedisError) as error:
+            return _problem(templates, request, 503, f"a service could not be read: {error}")
         return templates.TemplateResponse(request, template, {"view": view, "refresh_ms": REFRESH_MS})
 
     def graph_svg(request: Request) -> Response:
@@ -121,6 +122,8 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             return PlainTextResponse(f"{error.field}: {error.problem}", status_code=400)
         except KeyError as error:
             return PlainTextResponse(str(error.args[0] if error.args else error), status_code=404)
+        except (StoreUnavailableError, RedisError) as error:
+            return PlainTextResponse(f"a service could not be read: {error}", status_code=503)
         if view.svg is None:
             return PlainTextResponse(view.graph_error or "no graph", status_code=503)
         return Response(view.svg, media_type="image/svg+xml")

@@ -428,3 +428,16 @@ def test_coord_watch_prints_a_long_error_whole_instead_of_cutting_it(world: Worl
         assert "".join(long_error.split()) in "".join(watched.stdout.split())
     finally:
         _forget(coordination_id)
+
+
+def test_without_redis_pages_say_so_with_503_and_metrics_report_the_store_down(world: World, env):
+    env(redis_url=f"redis://127.0.0.1:{_closed_port()}/2")
+    client = TestClient(create_app([CREDENTIALS], queues=[world.queue]))
+    page = client.get(f"/c/{world.ids['new1']}", headers=_auth())
+    assert page.status_code == 503 and "could not be read" in page.text
+    metrics = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(client.get("/metrics", headers=_auth()).text)
+        for sample in family.samples
+    }
+    assert metrics == {"coord_store_up": 0.0}
