@@ -7,7 +7,7 @@ Code written for the seed runs with only its imports changed::
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
@@ -78,8 +78,22 @@ from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRout
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
 from coordination.state import ThreadSafeState
-from coordination.views.listing import CoordinationPage, CoordinationSummary, list_coordinations
 from coordination.workflow import Workflow
+
+if TYPE_CHECKING:
+    from coordination.views.listing import CoordinationPage, CoordinationSummary, list_coordinations
+
+
+def __getattr__(name: str) -> Any:
+    """``list_coordinations`` and its result types, loaded on first use.
+
+    They read the archive through SQLAlchemy, whose import costs about 0.3 s that workers and most callers never need.
+    """
+    if name in ("list_coordinations", "CoordinationPage", "CoordinationSummary"):
+        from coordination.views import listing  # deferred: see the docstring
+
+        return getattr(listing, name)
+    raise AttributeError(f"module 'coordination' has no attribute {name!r}")
 
 
 def agent(name: str, **task_options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -15,7 +15,6 @@ from rich.text import Text
 from config.settings import get_settings
 from coordination.cli import render
 from coordination.cli.common import console, err_console, fail, guarded, parse_json_option
-from coordination.cli.workers import INSPECT_TIMEOUT_S, queue_consumers
 from coordination.errors import InvalidInputError
 from coordination.pipeline.status import CoordinationStatus
 from coordination.views.statuses import FINISHED_COORDINATION, UNSUCCESSFUL_COORDINATION
@@ -121,6 +120,8 @@ def status(
 
 def _warn_without_workers() -> None:
     """Say so on stderr when no worker consumes the task queue (the coordination would not move)."""
+    from coordination.cli.workers import INSPECT_TIMEOUT_S, queue_consumers  # deferred: Celery costs every command
+
     queue = get_settings().task_queue
     consumers = queue_consumers(queue)
     if consumers is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -12,17 +12,12 @@ from rich.text import Text
 from coordination.cli.common import EXIT_UNAVAILABLE, console, fail, guarded
 from coordination.errors import InvalidIdError, InvalidInputError
 from coordination.ids import validate_id
-from coordination.views.graph import WorkflowGraph
-from coordination.views.graph_render import (
-    IMAGE_FORMATS,
-    TEXT_FORMATS,
-    GraphRenderError,
-    graph_of_coordination,
-    graph_of_file,
-    render,
-)
 
-FORMATS = TEXT_FORMATS + IMAGE_FORMATS
+if TYPE_CHECKING:
+    from coordination.views.graph import WorkflowGraph
+
+#: Output formats: DOT and Mermaid text written by us, SVG and PNG drawn by Graphviz.
+FORMATS = ("dot", "mermaid", "svg", "png")
 
 
 @guarded
@@ -35,6 +30,9 @@ def graph(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Draw a workflow: agents, what they wait for, branches; coloured by status when given a coordination id."""
+    # deferred: SQLAlchemy and graphviz would slow every other `coord` command
+    from coordination.views.graph_render import GraphRenderError, render
+
     chosen = _format(output_format, output)
     drawn = _load(source)
     try:
@@ -63,6 +61,8 @@ def _format(output_format: str | None, output: Path | None) -> str:
 
 
 def _load(source: str) -> WorkflowGraph:
+    from coordination.views.graph_render import graph_of_coordination, graph_of_file  # deferred: see graph()
+
     path = Path(source)
     if path.is_dir():
         raise InvalidInputError("source", f"{source} is a directory, not a workflow file")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,8 +11,10 @@ from rich.text import Text
 
 from coordination.cli.common import console, err_console, guarded
 from coordination.cli.render import styled
-from coordination.views.listing import CoordinationPage, list_coordinations
 from coordination.views.moments import parse_moment
+
+if TYPE_CHECKING:
+    from coordination.views.listing import CoordinationPage
 
 
 @guarded
@@ -33,6 +35,8 @@ def ls(
     as_json: Annotated[bool, typer.Option("--json", help="Print the page as JSON.")] = False,
 ) -> None:
     """List coordinations, newest first: running ones and finished ones, live from Redis and from the archive."""
+    from coordination.views.listing import list_coordinations  # deferred: SQLAlchemy would slow every command
+
     page = list_coordinations(
         status=status or None,
         workflow=workflow,

@@ -9,7 +9,6 @@ from rich.text import Text
 
 from config.settings import get_settings
 from coordination.cli.common import EXIT_BAD_INPUT, err_console, fail, guarded
-from coordination.web.server import RefusedToStart, is_loopback, serve
 
 
 @guarded
@@ -28,6 +27,9 @@ def ui(
     ] = False,
 ) -> None:
     """Serve the web view; it needs COORD_FLOWER_BASIC_AUTH (user:password, the same as Flower's)."""
+    # deferred: the web stack (Starlette, uvicorn, Celery) would slow every other `coord` command by ~0.2 s
+    from coordination.web.server import RefusedToStart, is_loopback, serve
+
     settings = get_settings()
     chosen_host = host or settings.web_host
     chosen_port = port or settings.web_port
