@@ -185,6 +185,10 @@ def test_a_resource_with_a_bad_id_is_refused_naming_the_field(pipeline_services)
 def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pipeline_services, archive_schema):
     from config.celery_app import app
 
+    demo_environment = {
+        "COORD_DATABASE_SCHEMA": archive_schema,
+        "COORD_PIPELINE_NAMESPACE": f"demo-{uuid.uuid4().hex[:8]}",
+    }
     ran = coord(
         "demo",
         "--pace",
@@ -192,7 +196,9 @@ def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pi
         "--resource-after",
         "0.5",
         "--own-workers",
-        env={"COORD_DATABASE_SCHEMA": archive_schema},
+        # Its own pipeline namespace too: the demo archives at the end, which advances the namespace's archive
+        # cursors (the last test of this module archives the module's namespace itself).
+        env=demo_environment,
         timeout=150,
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
@@ -209,7 +215,7 @@ def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pi
     assert f"schema '{archive_schema}' (migrated)" in " ".join(ran.stdout.split())
     coordination_id = re.search(r"Submitted (codegen-[0-9a-f]+)", ran.stdout)
     assert coordination_id, ran.stdout
-    listed = coord("ls", "--json", "--workflow", "codegen", env={"COORD_DATABASE_SCHEMA": archive_schema})
+    listed = coord("ls", "--json", "--workflow", "codegen", env=demo_environment)
     assert listed.returncode == 0 and json.loads(listed.stdout)["warnings"] == [], listed.stdout + listed.stderr
     from sqlalchemy import create_engine, text
 
