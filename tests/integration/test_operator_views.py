@@ -441,3 +441,18 @@ def test_without_redis_pages_say_so_with_503_and_metrics_report_the_store_down(w
         for sample in family.samples
     }
     assert metrics == {"coord_store_up": 0.0}
+
+
+def test_a_kept_traceback_is_shown_in_full_on_the_page_and_in_the_status(web: TestClient, world: World):
+    record = _keys().coordination(world.ids["new1"]).agent("b")
+    traceback = 'Traceback (most recent call last):\n  File "agents.py", line 3, in b\nRuntimeError: <boom>'
+    sync_client().hset(record, mapping={"traceback": traceback, "error": "RuntimeError: <boom>"})
+    try:
+        assert coordination_status(world.ids["new1"]).agent("b").traceback == traceback
+        page = web.get(f"/c/{world.ids['new1']}", headers=_auth()).text
+        shown = re.search(r'<details class="error-detail" data-error="b/1" open>.*?<pre>(.*?)</pre>', page, re.S)
+        assert shown, page
+        assert shown.group(1) == traceback.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;")
+    finally:
+        sync_client().hdel(record, "traceback")
+        sync_client().hset(record, "error", "")
