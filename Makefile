@@ -44,7 +44,7 @@ worker: install services
 migrate: install services  ## create or upgrade the archive tables (alembic upgrade head)
 	$(BIN)/coord db upgrade
 
-run: migrate  ## worker, beat and Flower from the Procfile (needs COORD_FLOWER_BASIC_AUTH=user:password)
+run: migrate  ## worker, beat, Flower and the web view from the Procfile (needs COORD_FLOWER_BASIC_AUTH=user:password)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 clean:

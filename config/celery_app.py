@@ -5,10 +5,13 @@ Run a worker with ``celery -A config.celery_app worker`` and beat with ``celery 
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 from kombu.entity import Queue
 
 from beat.schedule import beat_schedule
+from config.agent_modules import agent_module_names, import_agent_modules
 from config.settings import get_settings
 from tasks.names import PERIODIC_TASKS
 
@@ -16,7 +19,7 @@ from tasks.names import PERIODIC_TASKS
 def create_app() -> Celery:
     """Build the Celery app from the current settings."""
     settings = get_settings()
-    agent_modules = [module.strip() for module in settings.agent_modules.split(",") if module.strip()]
+    agent_modules = agent_module_names(settings.agent_modules)
     app = Celery(
         "coordination",
         include=["tasks.health", "tasks.signals", "tasks.dependencies", "tasks.agents", "beat.tasks", *agent_modules],
@@ -64,6 +67,12 @@ def create_app() -> Celery:
         # The one schedule (beat/schedule.py); exactly one beat process runs it.
         beat_schedule=beat_schedule(settings),
     )
+
+    def check_agent_modules(sender: Any = None, **_kwargs: Any) -> None:
+        # Sent by the loader just before it imports `include`: a bad module ends the process with one line.
+        import_agent_modules(agent_modules)
+
+    signals.import_modules.connect(check_agent_modules, sender=app, weak=False)
     return app
 
 

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     )
 
     flower_basic_auth: SecretStr | None = Field(None, description="user:password for Flower's basic authentication.")
+    flower_url: str = Field(
+        "http://127.0.0.1:5555",
+        description="Flower's address as people reach it; the web view links each agent task to its Flower page.",
+    )
+    web_host: str = Field("127.0.0.1", description="Address `coord ui` (the web view) binds to.")
+    web_port: int = Field(8787, ge=1, le=65535, description="Port `coord ui` (the web view) listens on.")
 
     @field_validator("namespace", "pipeline_namespace", "task_queue", "periodic_queue")
     @classmethod

@@ -7,7 +7,7 @@ Code written for the seed runs with only its imports changed::
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
@@ -80,6 +80,21 @@ from coordination.smart_routing import SmartRoutingOrchestrator
 from coordination.state import ThreadSafeState
 from coordination.workflow import Workflow
 
+if TYPE_CHECKING:
+    from coordination.views.listing import CoordinationPage, CoordinationSummary, list_coordinations
+
+
+def __getattr__(name: str) -> Any:
+    """``list_coordinations`` and its result types, loaded on first use.
+
+    They read the archive through SQLAlchemy, whose import costs about 0.3 s that workers and most callers never need.
+    """
+    if name in ("list_coordinations", "CoordinationPage", "CoordinationSummary"):
+        from coordination.views import listing  # deferred: see the docstring
+
+        return getattr(listing, name)
+    raise AttributeError(f"module 'coordination' has no attribute {name!r}")
+
 
 def agent(name: str, **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Register ``function(run)`` as the agent ``name`` (a Celery task named ``agent.<name>``).
@@ -110,9 +125,11 @@ __all__ = [
     "CoordinationError",
     "CoordinationMetadata",
     "CoordinationOrchestrator",
+    "CoordinationPage",
     "CoordinationProtocols",
     "CoordinationSignal",
     "CoordinationStatus",
+    "CoordinationSummary",
     "Dependency",
     "DependencyResolutionError",
     "DependencyResolutionResult",
@@ -161,4 +178,5 @@ __all__ = [
     "agent",
     "cancel_coordination",
     "coordination_status",
+    "list_coordinations",
 ]

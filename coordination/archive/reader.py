@@ -6,7 +6,7 @@ The same queries on PostgreSQL and SQLite; both give aware UTC datetimes and dec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -57,6 +57,15 @@ def _connection() -> Iterator[Connection]:
         raise StoreUnavailableError(
             f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
         ) from error
+
+
+def archive_connection() -> AbstractContextManager[Connection]:
+    """A connection to the archive database, for readers of other modules.
+
+    Raises:
+        StoreUnavailableError: (on entering) the database is unreachable or the archive tables are missing.
+    """
+    return _connection()
 
 
 def archived_status(coordination_id: str) -> CoordinationStatus | None:
@@ -122,6 +131,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
                 decision=agent["decision"],
                 error=agent["error"],
                 traceback=agent["traceback"],
+                task_id=agent["task_id"],
                 result=agent["result"],
             )
             for agent in agents

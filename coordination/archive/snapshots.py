@@ -13,7 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coordination.pipeline.records import FINISHED
-from coordination.store.keys import Keys
+from coordination.store.keys import Keys, archive_cursor
+
+#: Prefix of the fingerprint of records archived in their final (finished) form.
+FINAL_PREFIX = "F:"
+
+
+def rows_cursor_field(coordination_id: str) -> str:
+    """Field of the archive cursor hash holding the fingerprint of a coordination's last committed records."""
+    return archive_cursor("rows", coordination_id)
+
+
+def archived_as_final(fingerprint: str | None) -> bool:
+    """True when a committed fingerprint says the archive holds the coordination's final records."""
+    return fingerprint is not None and fingerprint.startswith(FINAL_PREFIX)
 
 
 @dataclass
@@ -45,7 +58,7 @@ class Snapshot:
         ):
             digest.update(repr(part).encode("utf-8", "surrogatepass"))
             digest.update(b"\x1f")
-        return ("F:" if self.finished else "R:") + digest.hexdigest()
+        return (FINAL_PREFIX if self.finished else "R:") + digest.hexdigest()
 
     def keys(self, keys: Keys) -> list[str]:
         """The per-coordination keys these records live in (what expiry watches)."""

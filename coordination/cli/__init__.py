@@ -7,6 +7,10 @@
     coord status|watch|history CID               look at one
     coord logs CID [AGENT]                       run.log lines and tracebacks of failed attempts
     coord cancel CID [--reason TEXT]             end a running one (agents not started are skipped)
+    coord ls [--status S] [--workflow W] ...     coordinations, newest first (Redis and the archive)
+    coord graph FILE|CID [--format F] [-o OUT]   a workflow as DOT, Mermaid, SVG or PNG
+    coord ui [--host H] [--port P]               the read-only web view (and /metrics)
+    coord clean [--namespace N] [--yes]          remove a namespace's keys and queue (dry run without --yes)
     coord resource mark ID [--unavailable]       events that dependencies wait for
     coord gate set ID SCORE
     coord check                                  services, workers and a canary task through the queue
@@ -21,7 +25,7 @@ from typing import Annotated
 
 import typer
 
-from coordination.cli import commands, logs
+from coordination.cli import clean, commands, graph, listing, logs, ui
 from coordination.cli.common import console, err_console, guarded
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
@@ -36,6 +40,10 @@ app.command()(commands.watch)
 app.command()(commands.history)
 app.command()(commands.cancel)
 app.command()(logs.logs)
+app.command()(listing.ls)
+app.command()(graph.graph)
+app.command()(ui.ui)
+app.command()(clean.clean)
 
 JsonPath = Annotated[str | None, typer.Option("--json", help="Also write the results to this JSON file.")]
 Quick = Annotated[bool, typer.Option("--quick", help="Fewer iterations: a smoke run, not a measurement.")]

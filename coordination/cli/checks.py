@@ -6,6 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, inspect
+
+from coordination.archive.engine import location, schema_name
+from coordination.archive.migrate import current_revision, head_revision
+from coordination.archive.tables import metadata
 from coordination.cli.common import hide_password
 
 #: How long the canary task may take to come back through the queue.
@@ -97,10 +102,31 @@ def check_database() -> Check:
             engine = get_engine()
         with engine.connect() as connection:
             connection.execute(text("select 1"))
+            missing = missing_archive_tables(connection)
     except Exception as error:  # any driver's connection error means "not reachable"
         message = str(getattr(error, "orig", None) or error).strip().splitlines()
         return Check("database", False, f"{shown}: {message[0] if message else type(error).__name__}")
-    return Check("database", True, shown)
+    if missing:
+        return Check(
+            "database",
+            False,
+            f"{shown}: archive tables missing in {location()} ({', '.join(missing)}); run `coord db upgrade`",
+        )
+    current, head = current_revision(), head_revision()
+    if current != head:
+        return Check(
+            "database",
+            False,
+            f"{shown}: archive at revision {current}, this version needs {head}; run `coord db upgrade`",
+        )
+    return Check("database", True, f"{shown}, archive tables in {location()} at revision {head}")
+
+
+def missing_archive_tables(connection: Connection) -> list[str]:
+    """Names of the archive's tables that the configured schema (or SQLite file) does not have."""
+    inspector = inspect(connection)
+    schema = schema_name()
+    return [table.name for table in metadata.sorted_tables if not inspector.has_table(table.name, schema=schema)]
 
 
 def check_workers() -> Check:

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
+from config.settings import get_settings
 from coordination.cli import render
-from coordination.cli.common import console, fail, guarded, parse_json_option
+from coordination.cli.common import console, err_console, fail, guarded, parse_json_option
 from coordination.cli.logs import print_tracebacks
 from coordination.errors import CoordinationNotFoundError, InvalidInputError
+from coordination.models.statuses import FINISHED_COORDINATION, UNSUCCESSFUL_COORDINATION
 from coordination.pipeline.status import CoordinationStatus
 
 #: How often ``--wait`` and the demo read the coordination's status (5 times a second).
@@ -102,12 +105,39 @@ def status(
     coordination_id: Annotated[str, typer.Argument(help="The id `coord submit` printed.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Show a coordination: each agent's status, attempts, times, quality and decision; its dependencies."""
+    """Show a coordination: each agent's status, attempts, times, quality and decision; its dependencies.
+
+    Exits 0 when it is running or completed, 1 when it failed, was cancelled or was lost (and when it is unknown).
+    """
     found = _status_or_exit(coordination_id)
     if as_json:
         typer.echo(found.model_dump_json(indent=2))
     else:
         print_status(found)
+    if found.source == "redis" and found.status not in FINISHED_COORDINATION:
+        _warn_without_workers()
+    if found.status in UNSUCCESSFUL_COORDINATION:
+        raise typer.Exit(1)
+
+
+def _warn_without_workers() -> None:
+    """Say so on stderr when no worker consumes the task queue (the coordination would not move)."""
+    from coordination.cli.workers import INSPECT_TIMEOUT_S, queue_consumers  # deferred: Celery costs every command
+
+    queue = get_settings().task_queue
+    consumers = queue_consumers(queue)
+    if consumers is None:
+        err_console.print(
+            Text(f"warning: could not ask the workers whether one consumes queue {queue!r}", style="yellow")
+        )
+    elif not consumers:
+        err_console.print(
+            Text(
+                f"warning: no worker consumes queue {queue!r} (asked with `inspect active_queues`, "
+                f"{INSPECT_TIMEOUT_S:g} s): nothing of this coordination will run until one does",
+                style="yellow",
+            )
+        )
 
 
 @guarded
@@ -134,6 +164,9 @@ async def _follow(coordination_id: str) -> str:
     try:
         async for signal in stream:
             console.print(render.signal_line(signal, width=max(40, console.width - 56)))
+            error = render.signal_error(signal)
+            if error is not None:
+                console.print(error)
             if signal.signal_type is SignalType.COORDINATION_FINISHED:
                 return str(signal.event_data.get("status", ""))
     finally:

@@ -99,11 +99,13 @@ def run_demo(options: DemoOptions) -> int:
     completed = False
     try:
         overrides = _choose_redis(setup)
+        if setup.embedded is None:
+            overrides.update(_prepare_archive(setup))
         _configure(overrides)
         overrides.update(_choose_worker(setup, options, root, overrides))
         status = _run_pipeline(setup, options, root)
         completed = status.status == "completed"
-        _archive_embedded(setup, status.coordination_id)
+        _archive_now(setup, status.coordination_id)
         if setup.embedded is None:
             console.print(
                 f"[dim]See it again: coord status {status.coordination_id} · coord history {status.coordination_id}[/]"
@@ -111,7 +113,10 @@ def run_demo(options: DemoOptions) -> int:
         return 0 if completed else 1
     finally:
         _cancel_unfinished(setup)
-        _tear_down(setup, keep_workdir=not completed or setup.archive_url is not None)
+        _tear_down(
+            setup,
+            keep_workdir=not completed or (setup.archive_url is not None and setup.archive_url.startswith("sqlite")),
+        )
         if in_main:
             signal.signal(signal.SIGTERM, previous)
 
@@ -140,6 +145,29 @@ def _choose_redis(setup: _Setup) -> dict[str, str]:
     )
     overrides.update(_sqlite_archive(setup))
     return overrides
+
+
+def _prepare_archive(setup: _Setup) -> dict[str, str]:
+    """Migrate the configured archive (idempotent), so the demo's coordination is archived and later expires.
+
+    An archive that cannot be migrated (unreachable, not PostgreSQL) is replaced by a SQLite file in the work
+    directory, as in embedded mode: the demo never writes into a schema nobody migrated.
+    """
+    from config.settings import get_settings
+    from coordination.archive.engine import location
+    from coordination.archive.migrate import upgrade
+
+    url = get_settings().database_url
+    try:
+        upgrade()
+        where = location()
+    except Exception as error:  # any failure (unreachable, bad URL, no driver) means: use a local archive
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        console.print(f"Archive: {hide_password(url)} cannot be used ({reason}); the demo archives to SQLite")
+        return _sqlite_archive(setup)
+    setup.archive_url = hide_password(url)
+    console.print(f"Archive: {setup.archive_url}, {where} (migrated)")
+    return {}
 
 
 def _sqlite_archive(setup: _Setup) -> dict[str, str]:
@@ -320,8 +348,8 @@ class _SignalFeed:
         return [decode_signal(self.coordination_id, entry_id, fields) for entry_id, fields in entries]
 
 
-def _archive_embedded(setup: _Setup, coordination_id: str) -> None:
-    """With a SQLite archive: archive now and read the coordination back from it."""
+def _archive_now(setup: _Setup, coordination_id: str) -> None:
+    """Archive now (the demo's beat stops with it) and read the coordination back from the archive."""
     if setup.archive_url is None:
         return
     from coordination.archive.reader import archived_status

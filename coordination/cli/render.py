@@ -22,6 +22,8 @@ STATUS_STYLE = {
     "failed": "bold red",
     "timed_out": "bold red",
     "skipped": "blue",
+    "cancelled": "bold magenta",
+    "lost": "bold red",
 }
 
 SIGNAL_STYLE = {
@@ -134,6 +136,18 @@ def signal_line(signal: CoordinationSignal, width: int = 100) -> Text:
     line.append(f"{signal.sender_agent_id:<15}")
     line.append(short_data(own_data(signal), width))
     return line
+
+
+def signal_error(signal: CoordinationSignal) -> Text | None:
+    """The whole error a signal carries (failures, retries), wrapped under its line instead of cut; else None."""
+    data = signal.event_data or {}
+    error = data.get("error") or (data.get("reason") if signal.signal_type.value == "agent_failed" else None)
+    if not error:
+        return None
+    text = Text("    ")
+    text.append("error: ", style="red")
+    text.append(str(error))
+    return text
 
 
 def timeline_table(events: list[Event]) -> Table:

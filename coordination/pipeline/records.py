@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from coordination import jsonutil
+from coordination.models.statuses import FINISHED_COORDINATION, TERMINAL_AGENT
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
@@ -22,9 +23,9 @@ from coordination.store.scripts import script
 ROUTING_FIELDS = ("routing_id", "ts", "task", "decision", "strategy", "record")
 
 #: Agent statuses after which nothing more happens to the agent.
-TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out", "cancelled"})
+TERMINAL = TERMINAL_AGENT
 #: Coordination statuses after which nothing more happens to the coordination.
-FINISHED = frozenset({"completed", "failed", "cancelled", "lost"})
+FINISHED = FINISHED_COORDINATION
 
 
 def now_ms() -> int:

@@ -34,7 +34,8 @@ class AgentStatus(BaseModel):
     quality: float | None = None
     decision: str | None = None
     error: str | None = None
-    traceback: str | None = None
+    traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
+    task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
     result: dict[str, Any] | None = None
 
 
@@ -102,6 +103,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 decision=raw.get("decision") or None,
                 error=raw.get("error") or None,
                 traceback=raw.get("traceback") or None,
+                task_id=raw.get("task_id") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
             )
         )

@@ -26,14 +26,16 @@ def _environment(queue: str, namespace: str) -> dict[str, str]:
         **os.environ,
         "COORD_TASK_QUEUE": queue,
         "COORD_PIPELINE_NAMESPACE": namespace,
+        # An archive schema of the module's own (never migrated unless a test does it, e.g. `coord demo`, and
+        # dropped at the end), so no module archives into, or migrates, the shared database's public schema.
+        "COORD_DATABASE_SCHEMA": namespace.replace("-", "_"),
         "COORD_AGENT_MODULES": "tests.e2e.agents,examples.codegen",
         "COORD_RETRY_BACKOFF_BASE_SECONDS": "0.4",
         "COORD_RETRY_BACKOFF_MAX_SECONDS": "2",
         "COORD_POLL_INTERVAL_SECONDS": "0.25",
-        # Beat archives only when a test asks it to (archive_once), into a schema of this run's own: never into
-        # the shared database's default schema, whose cursors would then hide rows from a test's own archive.
+        # Beat archives only when a test asks it to (archive_once): a periodic run would advance the namespace's
+        # archive cursors for the module's schema and hide rows from a test's own archive in another schema.
         "COORD_ARCHIVE_INTERVAL_SECONDS": "3600",
-        "COORD_DATABASE_SCHEMA": f"e2e_{namespace.replace('-', '_')}",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -128,6 +130,22 @@ class Services:
             handle.close()
 
 
+def _drop_schema(schema: str) -> None:
+    """Drop a module's archive schema if something created it (best effort: PostgreSQL may be absent)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from config.settings import get_settings
+
+    try:
+        engine = create_engine(get_settings().database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+    except Exception:  # no PostgreSQL here: nothing was created either
+        return
+
+
 @contextmanager
 def running_services(
     tmp: Path, worker_environment: dict[str, str] | None = None, *, beat: bool = True
@@ -157,6 +175,7 @@ def running_services(
         services.stop()
         forget_queue(environment["COORD_TASK_QUEUE"])
         forget_queue(f"{environment['COORD_TASK_QUEUE']}.periodic")
+        _drop_schema(environment["COORD_DATABASE_SCHEMA"])
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -133,8 +133,24 @@ def test_history_shows_the_signals_and_the_routing_decisions(submitted):
     assert "Retry models below the quality bar" in shown.stdout  # the rule that retried model-gen's 0.62
 
 
-def test_check_passes_with_a_worker_serving_the_queue(pipeline_services, postgres_server):
-    checked = coord("check")
+@pytest.fixture
+def archive_schema(postgres_server):
+    """A PostgreSQL schema of the test's own (dropped afterwards), as a COORD_DATABASE_SCHEMA value."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    schema = f"test_cli_{uuid.uuid4().hex[:10]}"
+    yield schema
+    engine = create_engine(postgres_server, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def test_check_passes_with_a_worker_serving_the_queue(pipeline_services, archive_schema):
+    upgraded = coord("db", "upgrade", env={"COORD_DATABASE_SCHEMA": archive_schema})
+    assert upgraded.returncode == 0, upgraded.stderr
+    checked = coord("check", env={"COORD_DATABASE_SCHEMA": archive_schema})
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [
@@ -173,10 +189,25 @@ def test_a_resource_with_a_bad_id_is_refused_naming_the_field(pipeline_services)
     assert "resource_id" in refused.stderr
 
 
-def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pipeline_services):
+def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pipeline_services, archive_schema):
     from config.celery_app import app
 
-    ran = coord("demo", "--pace", "0.1", "--resource-after", "0.5", "--own-workers", timeout=150)
+    demo_environment = {
+        "COORD_DATABASE_SCHEMA": archive_schema,
+        "COORD_PIPELINE_NAMESPACE": f"demo-{uuid.uuid4().hex[:8]}",
+    }
+    ran = coord(
+        "demo",
+        "--pace",
+        "0.1",
+        "--resource-after",
+        "0.5",
+        "--own-workers",
+        # Its own pipeline namespace too: the demo archives at the end, which advances the namespace's archive
+        # cursors (the last test of this module archives the module's namespace itself).
+        env=demo_environment,
+        timeout=150,
+    )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     node = re.search(r"Worker: started (demo-[0-9a-f]{8})@", ran.stdout)
     assert node, ran.stdout
@@ -187,6 +218,24 @@ def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pi
     assert "marked artifact-store available" in ran.stdout
     replies = app.control.inspect(timeout=1).ping() or {}
     assert not [name for name in replies if name.startswith(node.group(1))], "the demo's worker was left running"
+    # It migrated the archive it writes to, and archived its coordination there (so beat can expire it later).
+    assert f"schema '{archive_schema}' (migrated)" in " ".join(ran.stdout.split())
+    coordination_id = re.search(r"Submitted (codegen-[0-9a-f]+)", ran.stdout)
+    assert coordination_id, ran.stdout
+    listed = coord("ls", "--json", "--workflow", "codegen", env=demo_environment)
+    assert listed.returncode == 0 and json.loads(listed.stdout)["warnings"] == [], listed.stdout + listed.stderr
+    from sqlalchemy import create_engine, text
+
+    from config.settings import get_settings
+
+    engine = create_engine(get_settings().database_url)
+    with engine.connect() as connection:
+        archived = connection.execute(
+            text(f'select status from "{archive_schema}".coordinations where coordination_id = :c'),
+            {"c": coordination_id.group(1)},
+        ).scalar_one()
+    engine.dispose()
+    assert archived == "completed"
 
 
 def test_the_demo_runs_on_an_embedded_redis_when_none_is_reachable(tmp_path):
