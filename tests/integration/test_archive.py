@@ -175,10 +175,17 @@ def write_metrics(number: int, correlation_id: str) -> list[str]:
 
 
 def raw_dump() -> dict[str, bytes | None]:
-    """Every key of the session with its serialized value (DUMP), to tell whether anything changed."""
+    """Every key of the session with its serialized value (DUMP), to tell whether anything changed.
+
+    Script replies kept for resends (``:reply:`` keys, expiring within a minute) are left out.
+    """
     raw = redis.Redis.from_url(str(get_settings().redis_url))
     try:
-        return {key.decode(): raw.dump(key) for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000)}
+        return {
+            key.decode(): raw.dump(key)
+            for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000)
+            if b":reply:" not in key
+        }
     finally:
         raw.close()
 

@@ -38,8 +38,9 @@ from coordination.errors import StoreUnavailableError
 from coordination.models.statuses import STATUS_COLOURS
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.cancel import cancel_coordination
+from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import Records
+from coordination.pipeline.records import Send
 from coordination.pipeline.runtime import AgentRun, execute_attempt
 from coordination.pipeline.status import coordination_status
 from coordination.pipeline.submission import submit
@@ -83,8 +84,8 @@ def world(redis_server: str, postgres_server: str) -> Iterator[World]:
     queue = f"ops-q-{uuid.uuid4().hex[:8]}"
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, spec: WorkflowSpec, cid: str, agent_id: str, attempt: int, countdown: Any = None):
-        messages.append((cid, agent_id, attempt))
+    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+        messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     def work() -> None:
         while messages:
@@ -100,7 +101,7 @@ def world(redis_server: str, postgres_server: str) -> Iterator[World]:
         patch.setenv("COORD_PIPELINE_NAMESPACE", f"pl-{uuid.uuid4().hex[:10]}")
         patch.setenv("COORD_TASK_QUEUE", queue)
         patch.setenv("COORD_FLOWER_URL", "http://flower.example:5555/")
-        patch.setattr(Dispatcher, "send_agent", capture)
+        patch.setattr(Dispatcher, "publish", capture)
         reload_settings()
         reset_engines()
         migrate.upgrade()
@@ -165,7 +166,7 @@ def test_the_list_is_newest_first_with_each_coordination_once_from_redis_or_the_
     assert [item.source for item in page.items] == ["redis"] * 4 + ["archive"] * 2
     by_id = {item.coordination_id: item for item in page.items}
     assert by_id[world.ids["mid"]].status == "completed"  # Redis is newer than the archive's "running"
-    assert by_id[world.ids["new2"]].status == "failed" and HOSTILE in (by_id[world.ids["new2"]].error or "")
+    assert by_id[world.ids["new2"]].status == "cancelled" and HOSTILE in (by_id[world.ids["new2"]].error or "")
     assert page.next_cursor is None and page.warnings == []
 
 
@@ -176,10 +177,10 @@ def test_filters_select_by_status_workflow_and_time_as_redis_last_saw_them(world
         return [item.coordination_id for item in list_coordinations(**filters).items]
 
     assert listed(status="running") == [ids["new3"]]  # not mid: the archive's "running" is stale
-    assert listed(status=["failed", "running"]) == [ids["new3"], ids["new2"]]
+    assert listed(status=["cancelled", "running"]) == [ids["new3"], ids["new2"]]
     assert listed(status="completed") == [ids["new1"], ids["mid"], ids["old2"], ids["old1"]]
     assert listed(workflow="alpha") == [ids["new1"], ids["old2"], ids["old1"]]
-    assert listed(status="cancelled") == []
+    assert listed(status="failed") == []
     mid = coordination_status(ids["mid"]).created_at
     assert listed(since=mid) == [ids["new3"], ids["new2"], ids["new1"], ids["mid"]]
     assert listed(until=mid) == [ids["old2"], ids["old1"]]
@@ -243,7 +244,7 @@ def test_coord_ls_prints_the_page_as_json_and_refuses_an_unknown_status(world: W
 
 
 def test_coord_ls_shows_a_hostile_error_as_text_not_markup(world: World):
-    listed = run_cli("ls", "--status", "failed")
+    listed = run_cli("ls", "--status", "cancelled")
     assert listed.exit_code == 0, listed.output
     assert "[/x]" in listed.stdout and "[fr]" in listed.stdout
 
@@ -266,21 +267,20 @@ def test_coord_graph_of_a_live_and_of_an_archived_coordination_is_coloured_by_st
 def test_coord_status_exits_1_for_failed_and_cancelled_and_warns_when_no_worker_consumes_the_queue(world: World):
     completed = run_cli("status", world.ids["new1"])
     assert completed.exit_code == 0, completed.output
-    failed = run_cli("status", world.ids["new2"])
-    assert failed.exit_code == 1, failed.output
+    cancelled = run_cli("status", world.ids["new2"])
+    assert cancelled.exit_code == 1, cancelled.output
     running = run_cli("status", world.ids["new3"])
     assert running.exit_code == 0
     assert f"no worker consumes queue {world.queue!r}" in running.stderr
-    # A record that says "cancelled" (the pipeline's own word for it, once it records one) is a failure too.
-    cancelled = submit(_spec("delta"), input={}, coordination_id=f"delta-{uuid.uuid4().hex[:8]}")
-    Records(_keys()).end(cancelled, "failed", "cancelled: test")
-    sync_client().hset(_keys().coordination(cancelled).meta, "status", "cancelled")
+    # A failed one exits 1 too.
+    failed = submit(_spec("delta"), input={}, coordination_id=f"delta-{uuid.uuid4().hex[:8]}")
+    Dispatcher(components()).end(failed, "failed", "failed for the test", agent_status="skipped")
     try:
-        shown = run_cli("status", cancelled)
-        assert shown.exit_code == 1 and "cancelled" in shown.stdout
-        assert [item.coordination_id for item in list_coordinations(status="cancelled").items] == [cancelled]
+        shown = run_cli("status", failed)
+        assert shown.exit_code == 1 and "failed" in shown.stdout
+        assert [item.coordination_id for item in list_coordinations(status="failed").items] == [failed]
     finally:
-        _forget(cancelled)
+        _forget(failed)
 
 
 def _forget(coordination_id: str) -> None:
@@ -294,8 +294,6 @@ def _forget(coordination_id: str) -> None:
 
 
 def _keys():
-    from coordination.pipeline.components import components
-
     return components().keys
 
 
@@ -308,7 +306,7 @@ def test_coord_check_fails_while_the_archive_tables_are_missing_and_passes_once_
     assert checked.exit_code == 1
     output = " ".join(checked.stdout.split())
     assert re.search(
-        r"FAIL database \S+: archive tables missing in schema 'never_\w+' \(agent_runs, coordinations, "
+        r"FAIL database \S+: archive tables missing in schema 'never_\w+' \(agent_logs, agent_runs, coordinations, "
         r"[^)]*\); run `coord db upgrade`",
         output,
     ), output
@@ -393,7 +391,7 @@ def test_metrics_count_coordinations_by_status_and_attempts_by_outcome(web: Test
     assert samples[("coord_store_up", ())] == 1
     assert samples[("coord_coordinations", (("status", "completed"), ("workflow", "alpha")))] == 1  # new1
     assert samples[("coord_coordinations", (("status", "completed"), ("workflow", "beta")))] == 1  # mid
-    assert samples[("coord_coordinations", (("status", "failed"), ("workflow", "beta")))] == 1  # new2
+    assert samples[("coord_coordinations", (("status", "cancelled"), ("workflow", "beta")))] == 1  # new2
     assert samples[("coord_coordinations", (("status", "running"), ("workflow", "gamma")))] == 1  # new3
     assert samples[("coord_agent_attempts", (("agent", "a"), ("outcome", "completed"), ("workflow", "alpha")))] == 1
     assert samples[("coord_queue_depth", (("queue", world.queue),))] == 0
@@ -405,8 +403,8 @@ def test_coord_watch_prints_a_long_error_whole_instead_of_cutting_it(world: Worl
     messages: list[tuple[str, str, int]] = []
     monkeypatch.setattr(
         Dispatcher,
-        "send_agent",
-        lambda self, spec, cid, agent_id, attempt, countdown=None: messages.append((cid, agent_id, attempt)),
+        "publish",
+        lambda self, task, item, task_id=None: messages.append((item.coordination_id, item.agent_id, item.attempt)),
     )
     long_error = "disk quota exceeded while writing " + "/very/long/path" * 20 + " [/x] END-OF-ERROR"
 
