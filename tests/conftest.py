@@ -63,7 +63,7 @@ def forget_queue(queue: str) -> None:
 
     from config.settings import get_settings
 
-    broker = redis.Redis.from_url(str(get_settings().broker_url))
+    broker = redis.Redis.from_url(get_settings().broker_url.get_secret_value())
     try:
         broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     finally:
@@ -84,7 +84,7 @@ def postgres_server() -> Iterator[str]:
 
     from config.settings import get_settings
 
-    url = get_settings().database_url
+    url = get_settings().database_url.get_secret_value()
     engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as connection:

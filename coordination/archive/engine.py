@@ -44,7 +44,7 @@ def backend() -> str:
     Raises:
         SettingsError: the URL is neither a PostgreSQL URL nor a SQLite file URL.
     """
-    url = get_settings().database_url
+    url = get_settings().database_url.get_secret_value()
     try:
         parsed = make_url(url)
     except ArgumentError as error:
@@ -73,7 +73,7 @@ def database_url() -> str:
         SettingsError: the URL is neither a PostgreSQL URL nor a SQLite file URL.
     """
     backend()
-    return get_settings().database_url
+    return get_settings().database_url.get_secret_value()
 
 
 def schema_name() -> str | None:
@@ -93,7 +93,7 @@ def location() -> str:
         return "the archive database"
     if schema is not None:
         return f"schema {schema!r}"
-    return f"SQLite database {make_url(get_settings().database_url).database!r}"
+    return f"SQLite database {make_url(get_settings().database_url.get_secret_value()).database!r}"
 
 
 def is_not_migrated(error: SQLAlchemyError) -> bool:
@@ -137,13 +137,13 @@ def get_engine() -> Engine:
         SettingsError: the URL is neither a PostgreSQL URL nor a SQLite file URL.
     """
     settings = get_settings()
-    key = (os.getpid(), settings.database_url, settings.database_schema)
+    key = (os.getpid(), settings.database_url.get_secret_value(), settings.database_schema)
     found = _engines.get(key)
     if found is None:
         with _lock:
             found = _engines.get(key)
             if found is None:
-                found = _create(settings.database_url, settings.database_schema)
+                found = _create(settings.database_url.get_secret_value(), settings.database_schema)
                 _engines[key] = found
     return found[1]
 

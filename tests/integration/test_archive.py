@@ -176,7 +176,7 @@ def write_metrics(number: int, correlation_id: str) -> list[str]:
 
 def raw_dump() -> dict[str, bytes | None]:
     """Every key of the session with its serialized value (DUMP), to tell whether anything changed."""
-    raw = redis.Redis.from_url(str(get_settings().redis_url))
+    raw = redis.Redis.from_url(get_settings().redis_url.get_secret_value())
     try:
         return {key.decode(): raw.dump(key) for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000)}
     finally:
