@@ -138,7 +138,7 @@ def test_check_passes_with_a_worker_serving_the_queue(pipeline_services, postgre
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [
-        ["ok", name] for name in ("store", "broker", "database", "workers", "canary")
+        ["ok", name] for name in ("settings", "store", "broker", "database", "workers", "canary")
     ]
     assert pipeline_services.environment["COORD_TASK_QUEUE"] in lines[-1]
 
