@@ -3,9 +3,10 @@
 A URL becomes a client here and nowhere else: ``redis://``, ``rediss://`` and ``unix://`` through redis-py's
 ``from_url``; a Sentinel URL (``sentinel://host:26379;sentinel://host2:26379/2``, see :mod:`config.urls`) through
 ``redis.sentinel.Sentinel(...).master_for(COORD_REDIS_SENTINEL_MASTER)``. A Sentinel-managed client asks the
-sentinels for the master's address whenever it (re)connects, and turns a ``READONLY`` reply (it is talking to a
-master that was demoted to a replica) into a ``ConnectionError``: the retry policy below reconnects to the new
-master and sends the command again, which is safe because a replica executed nothing.
+sentinels for the master's address whenever it (re)connects (:mod:`coordination.store.sentinel`), and turns a
+``READONLY`` reply (it is talking to a master that was demoted to a replica) into a ``ConnectionError``: the retry
+policy below reconnects to the new master and sends the command again, which is safe because a replica executed
+nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from redis.retry import Retry
 
 from config.settings import get_settings
 from config.urls import SentinelUrl, is_sentinel, parse_sentinel_url
+from coordination.store.sentinel import AsyncMasterConnection, MasterConnection
 
 _lock = threading.Lock()
 _sync_clients: dict[tuple[int, str], redis.Redis] = {}
@@ -107,7 +109,9 @@ def new_sync_client(url: str, **overrides: Any) -> Any:
     sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
         list(parsed.sentinels), sentinel_kwargs=_sentinel_options(overrides)
     )
-    return sentinel.master_for(_master_name(), **options, **_master_options(parsed))  # type: ignore[no-untyped-call]
+    return sentinel.master_for(  # type: ignore[no-untyped-call]
+        _master_name(), connection_class=MasterConnection, **options, **_master_options(parsed)
+    )
 
 
 def probe_client(url: str, timeout: float) -> Any:
@@ -125,7 +129,9 @@ def _new_async_client(url: str) -> Any:
     sentinel = aiosentinel.Sentinel(  # type: ignore[no-untyped-call]
         list(parsed.sentinels), sentinel_kwargs=_sentinel_options({})
     )
-    return sentinel.master_for(_master_name(), **options, **_master_options(parsed))
+    return sentinel.master_for(
+        _master_name(), connection_class=AsyncMasterConnection, **options, **_master_options(parsed)
+    )
 
 
 def close_client(client: Any) -> None:
