@@ -18,12 +18,13 @@ import pytest
 
 import config.celery_app as celery_module
 from config.settings import reload_settings
-from coordination import Workflow
+from coordination import Workflow, coordination_status
 from coordination.pipeline.components import components
 from coordination.store.connection import async_client, reset_clients, sync_client
 from tests.conftest import IN_CI
 from tests.e2e.agents import runs_of
 from tests.e2e.conftest import Services, running_services, wait_finished
+from tests.e2e.test_cli import coord
 from tests.reliability.sentinel import MASTER_NAME, SentinelCluster, binaries_missing
 
 pytestmark = [pytest.mark.redis]
@@ -132,7 +133,9 @@ def test_store_clients_follow_a_switchover_and_never_see_readonly(
 
 @pytest.fixture
 def services(through_sentinel: dict[str, str], tmp_path: Path) -> Iterator[Services]:
-    with running_services(tmp_path / "services", worker_environment=through_sentinel) as started:
+    logs = tmp_path / "services"
+    logs.mkdir()
+    with running_services(logs, worker_environment=through_sentinel) as started:
         yield started
 
 
@@ -153,6 +156,7 @@ def test_every_coordination_finishes_once_when_the_primary_is_killed_mid_run(
     while sum(runs_of(cid, "first") for cid in coordination_ids) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
 
+    running = [cid for cid in coordination_ids if not coordination_status(cid).finished]
     old = cluster.master_port()
     killed_at = cluster.kill_primary()  # mid-run: agents are running and messages are queued
     cluster.wait_for_new_master(old)
@@ -160,6 +164,7 @@ def test_every_coordination_finishes_once_when_the_primary_is_killed_mid_run(
     statuses = [wait_finished(cid, timeout=120) for cid in coordination_ids]
     finished_after = time.monotonic() - killed_at
 
+    assert len(running) >= COORDINATIONS // 2  # the primary really died mid-run
     assert [status.status for status in statuses] == ["completed"] * COORDINATIONS, (statuses, services.tmp)
     for cid in coordination_ids:
         for agent in AGENTS:
@@ -168,3 +173,14 @@ def test_every_coordination_finishes_once_when_the_primary_is_killed_mid_run(
             )
             assert len(completions) == 1, (cid, agent, len(completions))
     print(f"failover: new master {promoted_after:.1f} s after SIGKILL, all finished after {finished_after:.1f} s")
+
+
+def test_coord_check_finds_every_service_through_the_sentinels(services: Services, postgres_server: str) -> None:
+    checked = coord("check")
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    lines = checked.stdout.strip().splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["ok", name] for name in ("settings", "store", "broker", "database", "workers", "canary")
+    ]
+    assert "sentinel://127.0.0.1:" in lines[1]
