@@ -156,6 +156,13 @@ class Settings(BaseSettings):
             raise ValueError("is required when a Redis URL is a sentinel:// URL (the name of the monitored master)")
         return value
 
+    @field_validator("flower_basic_auth", mode="before")
+    @classmethod
+    def _flower_unset_when_empty(cls, value: object) -> object:
+        # docker/compose.yml passes the variable through as "" when the operator did not set it: Flower is then
+        # not configured (its start script refuses to start), which must not stop the workers and beat.
+        return None if value == "" else value
+
     @field_validator("flower_basic_auth")
     @classmethod
     def _flower_credentials_complete(cls, value: SecretStr | None) -> SecretStr | None:

@@ -39,13 +39,26 @@ def coord(*arguments: str) -> list[str]:
         (coord("cancel", "abc"), "COORD_BROKER_URL", f"unix:///run/redis.sock?password={SECRET}"),
         (coord("db", "upgrade"), "COORD_DATABASE_URL", f"mysql://coord:{SECRET}@db/coord"),
         (coord("bench", "core", "--quick"), "COORD_MAX_SIGNAL_BYTES", "0"),
+        ([sys.executable, "-m", "bench", "core", "--quick"], "COORD_REDIS_URL", f"http://:{SECRET}@cache"),
         (coord("demo"), "COORD_RESULT_BACKEND_URL", f"redis://:{SECRET}@cache:6379/one"),
         (celery("worker"), "COORD_POLL_INTERVAL_SECONDS", "-1"),
         (celery("beat"), "COORD_REDIS_URL", f"redis://:{SECRET}@cache:6379/two"),
         (celery("flower", "--basic-auth=:"), "COORD_FLOWER_BASIC_AUTH", ":"),
         (celery("flower", f"--basic-auth=operator:{SECRET}"), "COORD_FLOWER_BASIC_AUTH", "operator:"),
     ],
-    ids=["status", "submit", "cancel", "db-upgrade", "bench", "demo", "worker", "beat", "flower", "flower-no-pw"],
+    ids=[
+        "status",
+        "submit",
+        "cancel",
+        "db-upgrade",
+        "bench",
+        "python-m-bench",
+        "demo",
+        "worker",
+        "beat",
+        "flower",
+        "flower-no-pw",
+    ],
 )
 def test_an_invalid_setting_stops_a_command_with_one_line_naming_it(command, variable, value):
     result = run(command, **{variable: value})

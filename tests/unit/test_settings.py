@@ -109,6 +109,11 @@ def test_flower_refuses_an_empty_user_or_password(restore_settings, monkeypatch,
         reload_settings()
 
 
+def test_an_empty_flower_variable_means_not_configured(monkeypatch):
+    monkeypatch.setenv("COORD_FLOWER_BASIC_AUTH", "")  # what docker/compose.yml passes when it is unset
+    assert Settings(_env_file=None).flower_basic_auth is None
+
+
 def test_flower_accepts_several_complete_credentials(monkeypatch):
     monkeypatch.setenv("COORD_FLOWER_BASIC_AUTH", "a:b,ops:p:with:colons")
     settings = Settings(_env_file=None)
