@@ -107,9 +107,9 @@ def apply_connection_settings(app: Celery) -> None:
         return
     # Celery caches the broker pool, the producer pool and the backend on first use and offers no public way to
     # drop them (app.close() also unregisters the app); forget them so they are built again from the new conf.
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # The pools are not closed: kombu keeps them in a registry by URL and hands the same ones back when the app
+    # is pointed at that broker again.
+    app._pool = None
     app.amqp._producer_pool = None
     app._backend_cache = None
     app._local = threading.local()
