@@ -45,4 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from config.settings import SettingsError
+
+    try:
+        sys.exit(main())
+    except SettingsError as error:  # one line naming the variable, like every other entry point
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

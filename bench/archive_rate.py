@@ -158,7 +158,7 @@ def _raw_insert(raw_schema: str, rows: list[dict[str, Any]], *, insertmanyvalues
     from coordination.archive.tables import signals
 
     settings = get_settings()
-    engine = create_engine(settings.database_url, poolclass=NullPool)
+    engine = create_engine(settings.database_url.get_secret_value(), poolclass=NullPool)
     engine.dialect.use_insertmanyvalues_wo_returning = insertmanyvalues
     mapped = engine.execution_options(schema_translate_map={None: raw_schema})
     statement = insert(signals)
@@ -198,7 +198,9 @@ def _database_problem() -> str:
 
     from config.settings import get_settings
 
-    engine = create_engine(get_settings().database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    engine = create_engine(
+        get_settings().database_url.get_secret_value(), poolclass=NullPool, connect_args={"connect_timeout": 5}
+    )
     try:
         with engine.connect() as connection:
             connection.execute(text("select 1"))
@@ -217,7 +219,9 @@ def _drop_schemas(*schemas: str) -> None:
     from coordination.archive.engine import reset_engines
 
     reset_engines()
-    engine = create_engine(get_settings().database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    engine = create_engine(
+        get_settings().database_url.get_secret_value(), poolclass=NullPool, connect_args={"connect_timeout": 5}
+    )
     try:
         with engine.begin() as connection:
             for schema in schemas:

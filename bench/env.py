@@ -83,7 +83,7 @@ def store_url() -> str:
     """The coordination store URL of the current settings."""
     from config.settings import get_settings
 
-    return str(get_settings().redis_url)
+    return get_settings().redis_url.get_secret_value()
 
 
 def delete_keys(root: str) -> int:

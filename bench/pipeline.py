@@ -62,8 +62,10 @@ def main(json_path: str | None = None, quick: bool = False) -> int:
             if failed_run:
                 console.print(f"[red]worker log kept at {worker.log_path}[/]")
             cleanup["store"] = delete_keys(root)
-            cleanup["broker"] = delete_broker_keys(str(settings.broker_url), settings.task_queue, worker.node)
-            cleanup["results"] = delete_results(str(settings.result_backend_url), run.result_keys)
+            cleanup["broker"] = delete_broker_keys(
+                settings.broker_url.get_secret_value(), settings.task_queue, worker.node
+            )
+            cleanup["results"] = delete_results(settings.result_backend_url.get_secret_value(), run.result_keys)
             app.conf.task_default_queue = previous_queue
             restore_namespace()
     elapsed = time.perf_counter() - started

@@ -1,10 +1,14 @@
 """The Celery application: small, configured from the typed settings, no I/O at import.
 
 Run a worker with ``celery -A config.celery_app worker`` and beat with ``celery -A config.celery_app beat``.
+Every worker, beat and Flower process starts by importing this module, so invalid settings end the process here
+with one line naming the variable (Celery's command line would print a whole traceback instead).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 from celery import Celery, signals
@@ -12,12 +16,50 @@ from kombu.entity import Queue
 
 from beat.schedule import beat_schedule
 from config.agent_modules import agent_module_names, import_agent_modules
-from config.settings import get_settings
+from config.settings import Settings, SettingsError, get_settings
+from config.urls import is_sentinel
 from tasks.names import PERIODIC_TASKS
 
 
+def _sentinel_options(settings: Settings, url: str) -> dict[str, Any]:
+    """Transport options that make kombu (broker) or Celery (results) find the master through Sentinel."""
+    if not is_sentinel(url):
+        return {}
+    # Sentinel discovery (docs: "Using Redis" → "Sentinel"): the master's name, and the sentinels' own auth and
+    # time-outs (Celery's result backend would otherwise wait on an unanswering sentinel with no time-out).
+    sentinel_kwargs: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 5}
+    if settings.redis_sentinel_password is not None:
+        sentinel_kwargs["password"] = settings.redis_sentinel_password.get_secret_value()
+    return {"master_name": settings.redis_sentinel_master, "sentinel_kwargs": sentinel_kwargs}
+
+
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """The settings that say where the broker, the results and the queue are (re-applied when they change)."""
+    broker = settings.broker_url.get_secret_value()
+    results = settings.result_backend_url.get_secret_value()
+    # Redis redelivers unacked messages after the visibility timeout; keep it above the longest time limit
+    # or long tasks would run twice (docs: "Redis: Visibility timeout").
+    visibility = {"visibility_timeout": settings.task_time_limit * 2}
+    return {
+        "broker_url": broker,
+        # Agents and events go to one queue, beat's periodic tasks to their own, so an agent backlog never delays
+        # a poll. A worker started without -Q consumes both; give the periodic queue a worker of its own with
+        # `-Q <periodic queue>` when agents run long (docs/operations.md).
+        "task_default_queue": settings.task_queue,
+        "task_queues": [Queue(settings.task_queue), Queue(settings.periodic_queue_name)],  # type: ignore[no-untyped-call]
+        "task_routes": {name: {"queue": settings.periodic_queue_name} for name in PERIODIC_TASKS},
+        "result_backend": results,
+        "broker_transport_options": {**visibility, **_sentinel_options(settings, broker)},
+        "result_backend_transport_options": {**visibility, **_sentinel_options(settings, results)},
+    }
+
+
 def create_app() -> Celery:
-    """Build the Celery app from the current settings."""
+    """Build the Celery app from the current settings.
+
+    Raises:
+        SettingsError: a variable holds an invalid value; the message names it.
+    """
     settings = get_settings()
     agent_modules = agent_module_names(settings.agent_modules)
     app = Celery(
@@ -25,14 +67,7 @@ def create_app() -> Celery:
         include=["tasks.health", "tasks.signals", "tasks.dependencies", "tasks.agents", "beat.tasks", *agent_modules],
     )
     app.conf.update(
-        broker_url=str(settings.broker_url),
-        # Agents and events go to one queue, beat's periodic tasks to their own, so an agent backlog never delays
-        # a poll. A worker started without -Q consumes both; give the periodic queue a worker of its own with
-        # `-Q <periodic queue>` when agents run long (docs/operations.md).
-        task_default_queue=settings.task_queue,
-        task_queues=[Queue(settings.task_queue), Queue(settings.periodic_queue_name)],  # type: ignore[no-untyped-call]
-        task_routes={name: {"queue": settings.periodic_queue_name} for name in PERIODIC_TASKS},
-        result_backend=str(settings.result_backend_url),
+        **connection_config(settings),
         # Security: JSON only, never pickle (docs: "Serializers" / security guide).
         task_serializer="json",
         result_serializer="json",
@@ -50,10 +85,6 @@ def create_app() -> Celery:
         task_reject_on_worker_lost=True,
         # Take one message at a time, so long agent tasks don't hoard messages other workers could run.
         worker_prefetch_multiplier=1,
-        # Redis redelivers unacked messages after the visibility timeout; keep it above the longest time limit
-        # or long tasks would run twice (docs: "Redis: Visibility timeout").
-        broker_transport_options={"visibility_timeout": settings.task_time_limit * 2},
-        result_backend_transport_options={"visibility_timeout": settings.task_time_limit * 2},
         # Results are small dicts; expire them so the result backend does not grow without bound.
         result_expires=24 * 3600,
         # Flower needs task events (docs: "Monitoring and Management Guide").
@@ -76,5 +107,38 @@ def create_app() -> Celery:
     return app
 
 
-app = create_app()
+def apply_connection_settings(app: Celery) -> None:
+    """Point an existing app at the current settings' broker, result backend and queue.
+
+    For a process that changes its settings after the app was built (the demo switching to an embedded Redis,
+    tests pointing a client at their own servers). Connections already opened to the previous broker or result
+    backend are dropped, so the next message and the next result use the new ones.
+    """
+    before = (app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(connection_config(get_settings()))
+    if (app.conf.broker_url, app.conf.result_backend) == before:
+        return
+    # Celery caches the broker pool, the producer pool and the backend on first use and offers no public way to
+    # drop them (app.close() also unregisters the app); forget them so they are built again from the new conf.
+    # The pools are not closed: kombu keeps them in a registry by URL and hands the same ones back when the app
+    # is pointed at that broker again.
+    app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local = threading.local()
+
+
+#: Exit status of a process started with invalid settings (the same as `coord` uses for bad input).
+EXIT_INVALID_SETTINGS = 2
+
+
+def _app_or_exit() -> Celery:
+    try:
+        return create_app()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID_SETTINGS) from None
+
+
+app = _app_or_exit()
 celery_app = app

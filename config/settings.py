@@ -1,7 +1,11 @@
 """Typed settings for every process of the service.
 
 All values come from the environment with the prefix ``COORD_`` (for example ``COORD_REDIS_URL``), or from a
-``.env`` file in the working directory. Invalid values fail at start-up with a message naming the variable.
+``.env`` file in the working directory. Invalid values fail at start-up with one line naming the variable.
+
+Service URLs are secrets (:class:`config.urls.SecretUrl`): ``repr(settings)``, ``str(settings.redis_url)`` and
+``settings.model_dump()`` show them with ``***`` for the password; code that connects reads
+``settings.redis_url.get_secret_value()``. docs/settings.md lists every variable.
 """
 
 from __future__ import annotations
@@ -10,11 +14,21 @@ import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.urls import (
+    CELERY_REDIS_SCHEMES,
+    STORE_SCHEMES,
+    SecretUrl,
+    check_database_url,
+    check_redis_url,
+    is_sentinel,
+)
 
 _NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SCHEMA_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_SENTINEL_MASTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -27,20 +41,49 @@ class Settings(BaseSettings):
     """Settings shared by clients, workers, beat and the CLI."""
 
     model_config = SettingsConfigDict(
-        env_prefix="COORD_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_prefix="COORD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # A rejected value may be a URL with a password: errors name the variable and the problem, never the value.
+        hide_input_in_errors=True,
     )
 
-    broker_url: RedisDsn = Field(RedisDsn("redis://127.0.0.1:6379/0"), description="Celery broker (Redis).")
-    result_backend_url: RedisDsn = Field(
-        RedisDsn("redis://127.0.0.1:6379/1"), description="Celery result backend (Redis)."
+    broker_url: SecretUrl = Field(
+        SecretUrl("redis://127.0.0.1:6379/0"),
+        description="Celery broker: redis://, rediss:// or a Sentinel URL (see COORD_REDIS_SENTINEL_MASTER).",
     )
-    redis_url: RedisDsn = Field(
-        RedisDsn("redis://127.0.0.1:6379/2"),
-        description="Coordination store: state, signals, contexts, dependencies, metrics.",
+    result_backend_url: SecretUrl = Field(
+        SecretUrl("redis://127.0.0.1:6379/1"),
+        description="Celery result backend: redis://, rediss:// or a Sentinel URL.",
     )
-    database_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        description="PostgreSQL archive (SQLAlchemy URL).",
+    redis_url: SecretUrl = Field(
+        SecretUrl("redis://127.0.0.1:6379/2"),
+        description="Coordination store (state, signals, contexts, dependencies, metrics): redis://, rediss://, "
+        "unix:// or a Sentinel URL.",
+    )
+    redis_sentinel_master: str | None = Field(
+        None,
+        validate_default=True,
+        description="Name of the Sentinel-monitored master; required when any Redis URL is a sentinel:// URL.",
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        None,
+        description="Password of the sentinels themselves (their requirepass); the master's comes from the URL.",
+    )
+    database_url: SecretUrl = Field(
+        SecretUrl("postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        description="PostgreSQL archive (SQLAlchemy URL); sqlite:///file in the embedded demo mode.",
+    )
+    database_connect_timeout_seconds: PositiveInt = Field(
+        5, description="How long opening an archive connection may take before the archive run fails."
+    )
+    database_statement_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest archive statement, and how long a connection that stopped answering mid-query is "
+        "waited for, before the archive run fails (also bounds migrations).",
     )
     database_schema: str = Field(
         "public", description="PostgreSQL schema holding the archive tables (tests use one of their own)."
@@ -96,13 +139,64 @@ class Settings(BaseSettings):
         600, description="A queued agent whose message never started is re-sent after this long."
     )
 
-    flower_basic_auth: SecretStr | None = Field(None, description="user:password for Flower's basic authentication.")
+    flower_basic_auth: SecretStr | None = Field(
+        None, description="user:password (comma-separated for several) for Flower's basic authentication."
+    )
     flower_url: str = Field(
         "http://127.0.0.1:5555",
         description="Flower's address as people reach it; the web view links each agent task to its Flower page.",
     )
     web_host: str = Field("127.0.0.1", description="Address `coord ui` (the web view) binds to.")
     web_port: int = Field(8787, ge=1, le=65535, description="Port `coord ui` (the web view) listens on.")
+
+    @field_validator("broker_url", "result_backend_url")
+    @classmethod
+    def _celery_redis_url(cls, value: SecretUrl) -> SecretUrl:
+        check_redis_url(value.get_secret_value(), CELERY_REDIS_SCHEMES)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _store_url(cls, value: SecretUrl) -> SecretUrl:
+        check_redis_url(value.get_secret_value(), STORE_SCHEMES)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretUrl) -> SecretUrl:
+        check_database_url(value.get_secret_value())
+        return value
+
+    @field_validator("redis_sentinel_master")
+    @classmethod
+    def _master_named_for_sentinel_urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _SENTINEL_MASTER_PATTERN.match(value):
+            raise ValueError("must be the master's name as the sentinels know it (letters, digits, . _ -)")
+        urls = [info.data.get(name) for name in ("broker_url", "result_backend_url", "redis_url")]
+        if value is None and any(url is not None and is_sentinel(url.get_secret_value()) for url in urls):
+            raise ValueError("is required when a Redis URL is a sentinel:// URL (the name of the monitored master)")
+        return value
+
+    @field_validator("flower_basic_auth", mode="before")
+    @classmethod
+    def _flower_unset_when_empty(cls, value: object) -> object:
+        # docker/compose.yml passes the variable through as "" when the operator did not set it: Flower is then
+        # not configured (its start script refuses to start), which must not stop the workers and beat.
+        return None if value == "" else value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _flower_credentials_complete(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        # Flower accepts "user:password[,user2:password2]"; an empty user or password would open it to anyone.
+        for number, entry in enumerate(value.get_secret_value().split(","), start=1):
+            user, colon, password = entry.partition(":")
+            if not colon or not user.strip() or not password.strip():
+                raise ValueError(
+                    f"entry {number} must be user:password with neither part empty (an empty one leaves Flower open)"
+                )
+        return value
 
     @field_validator("namespace", "pipeline_namespace", "task_queue", "periodic_queue")
     @classmethod
@@ -122,9 +216,8 @@ class Settings(BaseSettings):
 
     @field_validator("task_time_limit")
     @classmethod
-    def _hard_limit_above_soft(cls, value: int, info: object) -> int:
-        data = getattr(info, "data", {})
-        soft = data.get("task_soft_time_limit")
+    def _hard_limit_above_soft(cls, value: int, info: ValidationInfo) -> int:
+        soft = info.data.get("task_soft_time_limit")
         if soft is not None and value <= soft:
             raise ValueError(f"must be greater than COORD_TASK_SOFT_TIME_LIMIT ({soft})")
         return value
@@ -136,10 +229,12 @@ class Settings(BaseSettings):
 
 
 def _describe(error: ValidationError) -> str:
+    """One line naming each bad variable and its problem; never the value (it may be a URL with a password)."""
     lines = []
-    for item in error.errors():
+    for item in error.errors(include_input=False, include_url=False):
         field = ".".join(str(part) for part in item["loc"]) or "settings"
-        lines.append(f"COORD_{field.upper()}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"COORD_{field.upper()}: {message}")
     return "invalid settings: " + "; ".join(lines)
 
 
@@ -153,7 +248,8 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        raise SettingsError(_describe(error)) from error
+        # Not chained: the message says everything, and a traceback of the original would only add noise.
+        raise SettingsError(_describe(error)) from None
 
 
 def reload_settings() -> Settings:

@@ -231,9 +231,9 @@ def run_demo() -> int:
     from coordination.store.embedded import redis_reachable, start_embedded_redis
 
     embedded = None
-    url = str(get_settings().redis_url)
+    url = get_settings().redis_url.get_secret_value()
     if redis_reachable(url):
-        console.print(f"Using Redis at {url}")
+        console.print(f"Using Redis at {get_settings().redis_url}")  # shown without its password
     else:
         embedded = start_embedded_redis()
         os.environ["COORD_REDIS_URL"] = embedded.url(2)

@@ -1,4 +1,4 @@
-"""Write docs/settings.md from the settings model, so the table can never drift from the code.
+"""Write the table of docs/settings.md from the settings model, so it can never drift from the code.
 
 ``python scripts/settings_doc.py`` rewrites docs/settings.md; with ``--check`` it exits 1 if the page is out of
 date (a test runs this).
@@ -18,12 +18,10 @@ from config.settings import Settings  # noqa: E402
 
 TARGET = ROOT / "docs" / "settings.md"
 
-HEADER = """# Settings
+#: The line after which the page is generated; everything above it is written by hand.
+MARKER = "<!-- Below: generated from config/settings.py by `python scripts/settings_doc.py`. -->"
 
-Every process (worker, beat, Flower, `coord`, the web view) reads these from the environment, or from a `.env` file
-in its working directory. Invalid values stop the process at start with a message naming the variable.
-Generated from `config/settings.py` by `python scripts/settings_doc.py`; do not edit by hand.
-
+TABLE_HEAD = """
 | variable | default | what it is |
 |---|---|---|
 """
@@ -37,12 +35,16 @@ def _default(value: object) -> str:
 
 
 def render() -> str:
-    """The whole page."""
+    """The whole page: the hand-written part above the marker, then the generated table."""
+    current = TARGET.read_text() if TARGET.is_file() else f"# Settings\n\n{MARKER}\n"
+    if MARKER not in current:
+        raise SystemExit(f"{TARGET.relative_to(ROOT)} has lost its marker line: {MARKER}")
+    head = current[: current.index(MARKER) + len(MARKER)] + "\n"
     rows = []
     for name, field in Settings.model_fields.items():
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `COORD_{name.upper()}` | {_default(field.default)} | {description} |")
-    return HEADER + "\n".join(rows) + "\n"
+    return head + TABLE_HEAD + "\n".join(rows) + "\n"
 
 
 def main(arguments: list[str]) -> int:

@@ -59,15 +59,14 @@ def redis_client(redis_server: str):  # type: ignore[no-untyped-def]
 
 def forget_queue(queue: str) -> None:
     """Delete what kombu keeps in the broker for a test queue (never anything else on the shared server)."""
-    import redis
-
     from config.settings import get_settings
+    from coordination.store.connection import close_client, new_sync_client
 
-    broker = redis.Redis.from_url(str(get_settings().broker_url))
+    broker = new_sync_client(get_settings().broker_url.get_secret_value())  # a Sentinel URL too
     try:
         broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     finally:
-        broker.close()
+        close_client(broker)
 
 
 def keys_of(namespace: str) -> list[str]:
@@ -93,7 +92,7 @@ def postgres_server() -> Iterator[str]:
 
     from config.settings import get_settings
 
-    url = get_settings().database_url
+    url = get_settings().database_url.get_secret_value()
     engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as connection:

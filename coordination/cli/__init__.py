@@ -72,10 +72,13 @@ def demo(
         from coordination.demo import run_demo as run_core_demo
 
         raise typer.Exit(run_core_demo())
+    from config.settings import SettingsError
     from coordination.cli.demo import DemoOptions, run_demo
 
     try:
         code = run_demo(DemoOptions(pace, resource_after, timeout, own_workers, pool))
+    except SettingsError:
+        raise  # reported by @guarded like every other command's
     except RuntimeError as error:
         err_console.print(f"[red]demo failed:[/] {error}")
         raise typer.Exit(1) from None
@@ -90,7 +93,7 @@ def check() -> None:
 
     def report(outcome: Check) -> None:
         mark = "[green]ok  [/]" if outcome.ok else "[bold red]FAIL[/]"
-        console.print(f"{mark} {outcome.name:<9} {outcome.detail}")
+        console.print(f"{mark} {outcome.name:<9} {outcome.detail}", soft_wrap=True)
 
     outcomes = run_checks(report)
     if not all(outcome.ok for outcome in outcomes):
@@ -98,6 +101,7 @@ def check() -> None:
 
 
 @bench_app.command("core")
+@guarded
 def bench_core(json_path: JsonPath = None, quick: Quick = False) -> None:
     """Benchmark the coordination core (signals, routing, contexts, dependencies, memory)."""
     from bench.core import main as run_core
@@ -106,6 +110,7 @@ def bench_core(json_path: JsonPath = None, quick: Quick = False) -> None:
 
 
 @bench_app.command("pipeline")
+@guarded
 def bench_pipeline(json_path: JsonPath = None, quick: Quick = False) -> None:
     """Benchmark the distributed pipeline through real workers (latency per hop, throughput)."""
     try:

@@ -31,12 +31,14 @@ class Check:
 def _redis(name: str, url: str) -> Check:
     import redis
 
+    from coordination.store.connection import close_client, probe_client
+
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=PROBE_TIMEOUT_S)
+        client = probe_client(url, PROBE_TIMEOUT_S)
         try:
             client.ping()
         finally:
-            client.close()
+            close_client(client)
     except (redis.RedisError, OSError) as error:
         return Check(name, False, f"{hide_password(url)}: {error}")
     return Check(name, True, hide_password(url))
@@ -46,7 +48,7 @@ def check_store() -> Check:
     """The coordination store answers PING; shows its generation (a new one after a restart means data loss)."""
     from config.settings import get_settings
 
-    outcome = _redis("store", str(get_settings().redis_url))
+    outcome = _redis("store", get_settings().redis_url.get_secret_value())
     if not outcome.ok:
         return outcome
     from coordination.store.connection import sync_client
@@ -80,19 +82,18 @@ def check_broker() -> Check:
     """The Celery broker answers PING."""
     from config.settings import get_settings
 
-    return _redis("broker", str(get_settings().broker_url))
+    return _redis("broker", get_settings().broker_url.get_secret_value())
 
 
 def check_database() -> Check:
     """The archive database answers ``select 1``."""
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
     from config.settings import get_settings
 
-    url = get_settings().database_url
-    shown = make_url(url).render_as_string(hide_password=True)
+    settings = get_settings()
+    url, shown = settings.database_url.get_secret_value(), str(settings.database_url)
     try:
         try:
             from coordination.archive.engine import get_engine
@@ -162,18 +163,34 @@ def check_canary() -> Check:
     return Check("canary", True, f"queue {queue!r} → {where} in {elapsed:.0f} ms")
 
 
+def check_settings() -> Check:
+    """The ``COORD_*`` variables are valid (every other check reads them)."""
+    from config.settings import SettingsError, get_settings
+
+    try:
+        get_settings()
+    except SettingsError as error:
+        return Check("settings", False, str(error).removeprefix("invalid settings: "))
+    return Check("settings", True, "COORD_* variables valid")
+
+
 def run_checks(report: Callable[[Check], None]) -> list[Check]:
-    """Run every check, reporting each as it finishes; worker checks need a reachable broker."""
-    outcomes = []
+    """Run every check, reporting each as it finishes; the others need valid settings, worker checks a broker."""
+    settings = check_settings()
+    report(settings)
+    if not settings.ok:
+        return [settings]
+    outcomes = [settings]
     for probe in (check_store, check_broker, check_database):
         outcome = probe()
         report(outcome)
         outcomes.append(outcome)
-    if outcomes[0].ok:
+    if next(outcome.ok for outcome in outcomes if outcome.name == "store"):
         beat = check_beat()
         report(beat)
         outcomes.append(beat)
-    if not outcomes[1].ok:
+    broker_reachable = next(outcome.ok for outcome in outcomes if outcome.name == "broker")
+    if not broker_reachable:
         skipped = [Check(name, False, "skipped: the broker is unreachable") for name in ("workers", "canary")]
     else:
         workers = check_workers()

@@ -273,7 +273,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     settings = get_settings()
     upgrade(revision)
-    url = make_url(settings.database_url)
+    url = make_url(settings.database_url.get_secret_value())
     where = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite":  # SQLite has no schemas: the tables are in the file itself
         console.print(f"archive tables of {where} upgraded to {revision}")

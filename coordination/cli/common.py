@@ -1,7 +1,7 @@
 """What every command shares: the consoles, and one way of turning errors into messages and exit codes.
 
-Exit codes: 0 success, 1 the thing asked about failed or does not exist, 2 bad input (the message names the
-field), 3 a service (Redis, PostgreSQL) could not be reached, 130 interrupted.
+Exit codes: 0 success, 1 the thing asked about failed or does not exist, 2 bad input or an invalid setting (the
+message names the field or the variable), 3 a service (Redis, PostgreSQL) could not be reached, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from config.settings import SettingsError
 from coordination.errors import InvalidInputError, StoreUnavailableError
 
 console = Console(highlight=False)
@@ -30,7 +31,8 @@ R = TypeVar("R")
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/] {message}", markup=True)
+    # soft_wrap: one message is one line, however narrow the terminal (scripts and tests read it line by line).
+    err_console.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -46,6 +48,8 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except InvalidInputError as error:
             raise fail(f"{error.field}: {error.problem}", EXIT_BAD_INPUT) from None
+        except SettingsError as error:  # names the variable, never its value
+            raise fail(str(error), EXIT_BAD_INPUT) from None
         except (StoreUnavailableError, RedisConnectionError, RedisTimeoutError) as error:
             raise fail(f"service unreachable: {error}", EXIT_UNAVAILABLE) from None
         except KeyboardInterrupt:
@@ -70,11 +74,7 @@ def parse_json_option(text: str | None, field: str) -> Any:
 
 
 def hide_password(url: str) -> str:
-    """The URL with its password (if any) replaced by ``***``."""
-    from urllib.parse import urlsplit, urlunsplit
+    """The URL with its password (if any) replaced by ``***`` (each entry of a Sentinel URL too)."""
+    from config.urls import mask_password
 
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    return mask_password(url)

@@ -72,13 +72,11 @@ def _configure(overrides: dict[str, str]) -> None:
     from coordination.store.connection import reset_clients
 
     os.environ.update(overrides)
-    settings = reload_settings()
+    reload_settings()
     reset_clients()
     if "config.celery_app" in sys.modules:
-        app = sys.modules["config.celery_app"].app
-        app.conf.broker_url = str(settings.broker_url)
-        app.conf.result_backend = str(settings.result_backend_url)
-        app.conf.task_default_queue = settings.task_queue
+        celery_module = sys.modules["config.celery_app"]
+        celery_module.apply_connection_settings(celery_module.app)
     if "coordination.archive.engine" in sys.modules:
         sys.modules["coordination.archive.engine"].reset_engines()
 
@@ -89,6 +87,9 @@ def _stop_on_sigterm(_number: int, _frame: FrameType | None) -> None:
 
 def run_demo(options: DemoOptions) -> int:
     """Run the demo; return the exit code (0 only when the coordination completed)."""
+    from config.settings import get_settings
+
+    get_settings()  # invalid settings fail here, before anything is started or created
     root = project_root()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -127,7 +128,7 @@ def _choose_redis(setup: _Setup) -> dict[str, str]:
     from coordination.store.embedded import redis_reachable, start_embedded_redis
 
     settings = get_settings()
-    store, broker = str(settings.redis_url), str(settings.broker_url)
+    store, broker = settings.redis_url.get_secret_value(), settings.broker_url.get_secret_value()
     console.print("[bold]coord demo[/]: model-gen → validator-gen ∥ test-gen → packager, through Celery workers")
     if redis_reachable(store) and redis_reachable(broker):
         console.print(f"Redis: {hide_password(store)} (store), {hide_password(broker)} (broker)")
@@ -157,7 +158,7 @@ def _prepare_archive(setup: _Setup) -> dict[str, str]:
     from coordination.archive.engine import location
     from coordination.archive.migrate import upgrade
 
-    url = get_settings().database_url
+    url = get_settings().database_url.get_secret_value()
     try:
         upgrade()
         where = location()
@@ -404,7 +405,7 @@ def _forget_queue() -> None:
     settings = get_settings()
     queues = (settings.task_queue, settings.periodic_queue_name)
     try:
-        sync_client(str(settings.broker_url)).delete(
+        sync_client(settings.broker_url.get_secret_value()).delete(
             *(f"{prefix}{queue}" for queue in queues for prefix in ("", "_kombu.binding.", "_kombu.binding_permanent."))
         )
     except Exception:  # best effort: an unreachable broker leaves only an empty queue behind

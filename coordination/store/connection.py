@@ -1,4 +1,13 @@
-"""Redis clients, opened lazily per process (after fork) and per event loop, never at import."""
+"""Redis clients, opened lazily per process (after fork) and per event loop, never at import.
+
+A URL becomes a client here and nowhere else: ``redis://``, ``rediss://`` and ``unix://`` through redis-py's
+``from_url``; a Sentinel URL (``sentinel://host:26379;sentinel://host2:26379/2``, see :mod:`config.urls`) through
+``redis.sentinel.Sentinel(...).master_for(COORD_REDIS_SENTINEL_MASTER)``. A Sentinel-managed client asks the
+sentinels for the master's address whenever it (re)connects (:mod:`coordination.store.sentinel`), and turns a
+``READONLY`` reply (it is talking to a master that was demoted to a replica) into a ``ConnectionError``: the retry
+policy below reconnects to the new master and sends the command again, which is safe because a replica executed
+nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +19,17 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.sentinel as aiosentinel
+import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from config.settings import get_settings
+from config.urls import SentinelUrl, is_sentinel, parse_sentinel_url
+from coordination.store.sentinel import AsyncMasterConnection, MasterConnection
 
 _lock = threading.Lock()
 _sync_clients: dict[tuple[int, str], redis.Redis] = {}
@@ -50,8 +63,83 @@ def _async_options() -> dict[str, Any]:
 
 
 def store_url() -> str:
-    """Return the coordination store URL from the settings."""
-    return str(get_settings().redis_url)
+    """Return the coordination store URL from the settings (the real one, password included: never log it)."""
+    return get_settings().redis_url.get_secret_value()
+
+
+def _sentinel_options(overrides: dict[str, Any]) -> dict[str, Any]:
+    # The sentinels get the same time-outs as the master, and their own password (COORD_REDIS_SENTINEL_PASSWORD):
+    # the URL's password is the master's, as in kombu and Celery.
+    password = get_settings().redis_sentinel_password
+    options: dict[str, Any] = {"socket_connect_timeout": _CLIENT_OPTIONS["socket_connect_timeout"], "socket_timeout": 5}
+    options.update({key: value for key, value in overrides.items() if key.startswith("socket_")})
+    if password is not None:
+        options["password"] = password.get_secret_value()
+    return options
+
+
+def _master_options(parsed: SentinelUrl) -> dict[str, Any]:
+    options: dict[str, Any] = {"db": parsed.db}
+    if parsed.username is not None:
+        options["username"] = parsed.username
+    if parsed.password is not None:
+        options["password"] = parsed.password
+    return options
+
+
+def _master_name() -> str:
+    name = get_settings().redis_sentinel_master
+    if name is None:  # the settings refuse a Sentinel URL without it; a URL passed in by a caller may still come here
+        raise ValueError("COORD_REDIS_SENTINEL_MASTER must name the master to use a sentinel:// URL")
+    return name
+
+
+def new_sync_client(url: str, **overrides: Any) -> Any:
+    """A new blocking client for ``url`` (any form the settings accept); the caller closes it.
+
+    Args:
+        url: a ``redis://``, ``rediss://``, ``unix://`` or Sentinel URL.
+        **overrides: client options that replace the defaults (e.g. ``socket_connect_timeout`` for a probe).
+    """
+    options = {**_options(), **overrides}
+    if not is_sentinel(url):
+        return redis.Redis.from_url(url, **options)
+    parsed = parse_sentinel_url(url)
+    # redis-py's sentinel module has no annotations.
+    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(parsed.sentinels), sentinel_kwargs=_sentinel_options(overrides)
+    )
+    return sentinel.master_for(  # type: ignore[no-untyped-call]
+        _master_name(), connection_class=MasterConnection, **options, **_master_options(parsed)
+    )
+
+
+def probe_client(url: str, timeout: float) -> Any:
+    """A new blocking client for a health probe: every wait bounded by ``timeout``, no retries; the caller closes it."""
+    return new_sync_client(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0), retry_on_error=[]
+    )
+
+
+def _new_async_client(url: str) -> Any:
+    options = _async_options()
+    if not is_sentinel(url):
+        return aioredis.Redis.from_url(url, **options)
+    parsed = parse_sentinel_url(url)
+    sentinel = aiosentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(parsed.sentinels), sentinel_kwargs=_sentinel_options({})
+    )
+    return sentinel.master_for(
+        _master_name(), connection_class=AsyncMasterConnection, **options, **_master_options(parsed)
+    )
+
+
+def close_client(client: Any) -> None:
+    """Close a blocking client and, for a Sentinel-managed one, its connections to the sentinels."""
+    client.close()
+    sentinel = getattr(client.connection_pool, "sentinel_manager", None)
+    if sentinel is not None:
+        sentinel.close()
 
 
 # The clients are typed ``Any``: with decode_responses=True every reply is ``str``, which redis-py's annotations
@@ -67,7 +155,7 @@ def sync_client(url: str | None = None) -> Any:
         with _lock:
             client = _sync_clients.get(key)
             if client is None:
-                client = redis.Redis.from_url(key[1], **_options())
+                client = new_sync_client(key[1])
                 _sync_clients[key] = client
     return client
 
@@ -85,7 +173,7 @@ def async_client(url: str | None = None) -> Any:
         _async_clients[loop] = per_loop
     client = per_loop.get(target)
     if client is None:
-        client = aioredis.Redis.from_url(target, **_async_options())
+        client = _new_async_client(target)
         per_loop[target] = client
     return client
 
@@ -94,7 +182,7 @@ def reset_clients() -> None:
     """Forget every cached client (after the settings changed, in tests and the CLI)."""
     with _lock:
         for client in _sync_clients.values():
-            client.close()
+            close_client(client)
         _sync_clients.clear()
     _async_clients.clear()
 

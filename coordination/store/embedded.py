@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import redis
 
+from coordination.store.connection import close_client, probe_client
+
 
 @dataclass
 class EmbeddedRedis:
@@ -36,12 +38,12 @@ class EmbeddedRedis:
 def redis_reachable(url: str, timeout: float = 1.0) -> bool:
     """Tell whether a Redis server answers PING at ``url``."""
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client = probe_client(url, timeout)
         try:
             return bool(client.ping())
         finally:
-            client.close()
-    except (redis.RedisError, OSError):
+            close_client(client)
+    except (redis.RedisError, OSError, ValueError):
         return False
 
 

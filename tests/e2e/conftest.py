@@ -163,7 +163,8 @@ def running_services(
     reset_clients()
     import config.celery_app as celery_module
 
-    celery_module.app.conf.task_default_queue = environment["COORD_TASK_QUEUE"]
+    # The same broker, results and queue as the worker (a fault test may point them at servers of its own).
+    celery_module.apply_connection_settings(celery_module.app)
     services = Services({**environment, **(worker_environment or {})}, tmp)
     services.start_worker(f"e2e-{suffix}")
     if beat:
@@ -183,6 +184,7 @@ def running_services(
                 os.environ[key] = value
         reload_settings()
         reset_clients()
+        celery_module.apply_connection_settings(celery_module.app)
 
 
 @pytest.fixture(scope="module")

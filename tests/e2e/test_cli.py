@@ -154,10 +154,10 @@ def test_check_passes_with_a_worker_serving_the_queue(pipeline_services, archive
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [
-        ["ok", name] for name in ("store", "broker", "database", "beat", "workers", "canary")
+        ["ok", name] for name in ("settings", "store", "broker", "database", "beat", "workers", "canary")
     ]
     assert pipeline_services.environment["COORD_TASK_QUEUE"] in lines[-1]
-    assert "generation" in lines[0]
+    assert "generation" in lines[1]
 
 
 def test_check_fails_when_no_beat_serves_the_namespace(pipeline_services):

@@ -73,7 +73,7 @@ def test_a_quick_pipeline_bench_reports_every_figure_and_leaves_no_keys(redis_cl
     assert root is not None, completed.stdout
     assert list(redis_client.scan_iter(match=f"{root.group(1)}:*", count=1000)) == []
     # The run's queue is named after its root prefix; nothing of it is left in the broker.
-    broker = redis.Redis.from_url(str(get_settings().broker_url), decode_responses=True)
+    broker = redis.Redis.from_url(get_settings().broker_url.get_secret_value(), decode_responses=True)
     try:
         assert list(broker.scan_iter(match=f"*{root.group(1)}*", count=1000)) == []
     finally:

@@ -70,7 +70,7 @@ def test_the_readme_examples_run_and_do_what_they_promise(redis_server, capsys):
         exec(compile(blocks[0], "README.md", "exec"), pipeline)
     finally:
         app.conf.task_default_queue = previous
-        broker = redis.Redis.from_url(str(get_settings().broker_url))
+        broker = redis.Redis.from_url(get_settings().broker_url.get_secret_value())
         assert broker.llen(queue) == 1  # exactly the one agent whose dependencies are met was enqueued
         broker.close()
         forget_queue(queue)

@@ -18,7 +18,7 @@ def _drop_connections(stop: threading.Event, dropped: list[int]) -> None:
     """Kill every store connection of this test session (worker processes included), again and again."""
     settings = get_settings()
     name = f"coord-{settings.namespace}"  # only this session's clients: the server is shared
-    admin = redis.Redis.from_url(str(settings.redis_url), decode_responses=True)
+    admin = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
     admin.client_setname("fault-injector")
     while not stop.is_set():
         for client in admin.client_list():

@@ -27,7 +27,7 @@ CUT_SECONDS = 5.0
 
 @pytest.fixture(scope="module")
 def proxy(redis_server: str) -> Iterator[CuttableProxy]:
-    store = urlsplit(str(get_settings().redis_url))
+    store = urlsplit(get_settings().redis_url.get_secret_value())
     relay = CuttableProxy((store.hostname or "127.0.0.1", store.port or 6379))
     yield relay
     relay.close()
@@ -36,7 +36,7 @@ def proxy(redis_server: str) -> Iterator[CuttableProxy]:
 @pytest.fixture(scope="module")
 def services_behind_proxy(proxy: CuttableProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """A worker whose store connections go through the proxy (broker and results stay direct); no beat."""
-    store = urlsplit(str(get_settings().redis_url))
+    store = urlsplit(get_settings().redis_url.get_secret_value())
     proxied = store._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
     with running_services(tmp_path_factory.mktemp("unreachable"), {"COORD_REDIS_URL": proxied}, beat=False) as services:
         yield services

@@ -36,3 +36,22 @@ def test_periodic_tasks_keep_no_results_in_the_backend():
 
     for name in (names.POLL_DEPENDENCIES, names.ARCHIVE_HISTORY, names.EXPIRE_FINISHED):
         assert app.tasks[name].ignore_result, name
+
+
+def test_sentinel_urls_make_celery_find_the_master_through_the_sentinels(monkeypatch):
+    from config.celery_app import connection_config
+    from config.settings import Settings
+
+    monkeypatch.setenv("COORD_BROKER_URL", "sentinel://:master-pw@s1:26379/0;sentinel://s2:26379")
+    monkeypatch.setenv("COORD_RESULT_BACKEND_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("COORD_REDIS_SENTINEL_MASTER", "coord-master")
+    monkeypatch.setenv("COORD_REDIS_SENTINEL_PASSWORD", "sentinel-pw")
+    config = connection_config(Settings(_env_file=None))
+
+    broker_options = config["broker_transport_options"]
+    assert config["broker_url"] == "sentinel://:master-pw@s1:26379/0;sentinel://s2:26379"
+    assert broker_options["master_name"] == "coord-master"
+    assert broker_options["sentinel_kwargs"]["password"] == "sentinel-pw"
+    assert broker_options["visibility_timeout"] > app.conf.task_time_limit
+    # A plain Redis result backend gets no Sentinel options.
+    assert "master_name" not in config["result_backend_transport_options"]

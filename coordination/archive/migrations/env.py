@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging.config
 
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.pool import NullPool
 
+from config.settings import SettingsError, get_settings
 from coordination.archive.engine import create_archive_engine, database_url, schema_name
 from coordination.archive.tables import metadata
 
@@ -73,6 +75,12 @@ def run_migrations_online() -> None:
     finally:
         engine.dispose()
 
+
+try:
+    get_settings()
+except SettingsError as error:
+    # The `alembic` command prints a CommandError as one "FAILED: ..." line instead of a traceback.
+    raise CommandError(str(error)) from None
 
 if context.is_offline_mode():
     run_migrations_offline()
