@@ -19,9 +19,11 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from coordination.cli import commands
 from coordination.cli.common import console, err_console, guarded
+from coordination.cli.safe import safe
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks, each figure beside a baseline measured in the same run.")
@@ -67,7 +69,7 @@ def demo(
     try:
         code = run_demo(DemoOptions(pace, resource_after, timeout, own_workers, pool))
     except RuntimeError as error:
-        err_console.print(f"[red]demo failed:[/] {error}")
+        err_console.print(Text.assemble(("demo failed:", "red"), " ", safe(error)), soft_wrap=True)
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
@@ -80,7 +82,7 @@ def check() -> None:
 
     def report(outcome: Check) -> None:
         mark = "[green]ok  [/]" if outcome.ok else "[bold red]FAIL[/]"
-        console.print(f"{mark} {outcome.name:<9} {outcome.detail}")
+        console.print(Text.from_markup(mark).append(safe(f" {outcome.name:<9} {outcome.detail}")))
 
     outcomes = run_checks(report)
     if not all(outcome.ok for outcome in outcomes):
@@ -101,7 +103,9 @@ def bench_pipeline(json_path: JsonPath = None, quick: Quick = False) -> None:
     try:
         from bench.pipeline import main as run_pipeline
     except ImportError as error:
-        err_console.print(f"[red]error:[/] the pipeline benchmark is not available ({error})")
+        err_console.print(
+            Text.assemble(("error:", "red"), " ", safe(f"the pipeline benchmark is not available ({error})"))
+        )
         raise typer.Exit(1) from None
     raise typer.Exit(run_pipeline(json_path, quick))
 

@@ -13,7 +13,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from coordination.cli.safe import safe
 from coordination.errors import InvalidInputError, StoreUnavailableError
 
 console = Console(highlight=False)
@@ -29,8 +31,11 @@ R = TypeVar("R")
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/] {message}", markup=True)
+    """Print ``error: message`` on one line of stderr and return the Exit to raise.
+
+    ``message`` is shown as it is (escaped, never read as markup): it usually quotes what the user gave.
+    """
+    err_console.print(Text.assemble(("error:", "red"), " ", safe(message)), soft_wrap=True)
     return typer.Exit(code)
 
 
