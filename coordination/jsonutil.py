@@ -102,6 +102,11 @@ def normalized(value: Any, field: str) -> Any:
     return json.loads(dumps(value, field))
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """Tell whether ``text`` holds a lone surrogate, which UTF-8 cannot encode (Redis keys and values are UTF-8)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def first_problem(value: Any, field: str) -> InvalidInputError | None:
     """Return the first part of ``value`` that breaks the rule, as the error naming its path, or None.
 
@@ -182,9 +187,7 @@ def _key_problem(key: Any, path: tuple[int | str, ...]) -> _Found | None:
 
 
 def _string_problem(text: str, path: tuple[int | str, ...]) -> _Found | None:
-    if text.isascii():
-        return None
-    found = _SURROGATE.search(text)
+    found = None if text.isascii() else _SURROGATE.search(text)
     if found is None:
         return None
     code = f"\\u{ord(found.group()):04x}"
