@@ -64,7 +64,9 @@ def input_error(
     location = field_path(first["loc"], prefix)
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, InvalidInputError):
-        return error_class(_joined(location, cause.field), cause.problem)
+        # A more precise kind of the error asked for is kept (NotSerializableError, PayloadTooLargeError, ...).
+        kind = type(cause) if isinstance(cause, error_class) else error_class
+        return kind(_joined(location, cause.field), cause.problem)
     problem = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] != "missing" and "input" in first:
         problem = f"{problem} (got {first['input']!r:.{QUOTED_INPUT_LIMIT}})"
