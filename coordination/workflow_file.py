@@ -125,8 +125,11 @@ def _parse_yaml(text: str) -> Any:
     except MarkedYAMLError as error:
         problem = ", ".join(part for part in (error.context, error.problem) if part)
         raise _Refused(f"not valid YAML: {problem}", error.problem_mark) from None
+    except yaml.reader.ReaderError as error:
+        shown = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        raise _Refused(f"not valid YAML: {error.reason} ({shown} at offset {error.position})") from None
     except yaml.YAMLError as error:
-        raise _Refused(f"not valid YAML: {error}") from None
+        raise _Refused(f"not valid YAML: {' '.join(str(error).split())}") from None
 
 
 def _check_events(text: str) -> None:

@@ -238,15 +238,24 @@ def resource_mark(
 @guarded
 def gate_set(
     gate_id: Annotated[str, typer.Argument(help="The quality gate (e.g. model-quality).")],
-    score: Annotated[float, typer.Argument(help="The score, between 0 and 1.")],
+    score: Annotated[str, typer.Argument(help="The score, between 0 and 1.")],
 ) -> None:
     """Score a quality gate; agents whose threshold the score meets start at once."""
     from coordination.pipeline.components import components
     from tasks.dependencies import start_unblocked
 
-    settled = components().resolver.update_quality_gate_score_sync(gate_id, score)
+    value = _number(score, "score")
+    settled = components().resolver.update_quality_gate_score_sync(gate_id, value)
     started = start_unblocked(settled) if settled else []
-    _report_settled(f"{gate_id}: {score:g}", list(settled), started)
+    _report_settled(f"{gate_id}: {value:g}", list(settled), started)
+
+
+def _number(text: str, field: str) -> float:
+    """A number argument, parsed here so that a bad one is one line naming the field (not a usage screen)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError(field, f"{text!r:.40} is not a number") from None
 
 
 @db_app.command("upgrade")
