@@ -43,13 +43,14 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# orjson refuses integers beyond 53 bits (STRICT_INTEGER) and lone surrogates; other keys than strings are
-# accepted as the standard encoder accepts them.
+# orjson refuses integers beyond 53 bits (STRICT_INTEGER) and lone surrogates; keys other than strings are
+# accepted, as the standard encoder accepts them.
 _ORJSON_CHECKS = orjson.OPT_STRICT_INTEGER | orjson.OPT_NON_STR_KEYS
 #: The deepest nesting orjson encodes (it refuses 255 levels); a unit test pins it.
 ORJSON_MAX_DEPTH = 254
+# What JSON object keys may be (the standard encoder turns int, float, bool and None keys into strings).
 _SCALARS = (str, int, float, type(None))
-# Keys shown after a dot in error paths; any other key is shown quoted and escaped.
+# Error paths show at most this many parts; keys like this one after a dot, any other quoted and escaped.
 _SHOWN_PATH_PARTS = 8
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 
@@ -110,8 +111,8 @@ def has_lone_surrogate(text: str) -> bool:
 def first_problem(value: Any, field: str) -> InvalidInputError | None:
     """Return the first part of ``value`` that breaks the rule, as the error naming its path, or None.
 
-    A walk in Python, bounded by :data:`MAX_DEPTH`: :func:`dumps` calls it only when a scan of its output says
-    something may be wrong, or when the encoder refused the value.
+    A walk in Python, bounded by :data:`MAX_DEPTH`: :func:`dumps` calls it only when the standard encoder or
+    orjson refused the value, to name the offending part (or to find that orjson was stricter than the rule).
     """
     found = _walk(value, (), 0, set())
     if found is None:
