@@ -37,11 +37,9 @@ def _stored_form(value: Any, info: ValidationInfo) -> Any:
     return jsonutil.normalized(value, info.field_name or "value")
 
 
-#: A free-form field (``Any``) that holds what JSON carries, under the package's one rule
+#: A free-form JSON object field (string keys, any values) under the package's one rule
 #: (:mod:`coordination.jsonutil`): sets, datetimes, NaN, huge integers, lone surrogates and deep nesting are
 #: refused with the path named; tuples become lists, so the model equals what it reads back after being stored.
-JsonData = Annotated[Any, AfterValidator(_stored_form)]
-#: A free-form JSON object field (string keys, any JSON values), under the same rule.
 JsonObject = Annotated[dict[str, Any], AfterValidator(_stored_form)]
 
 

@@ -7,7 +7,7 @@ dependency cycles, bad operators, bad ids and unknown fields are errors that nam
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -15,7 +15,7 @@ from coordination import jsonutil
 from coordination.errors import WorkflowError
 from coordination.ids import validate_id
 from coordination.limits import MAX_INTERVAL_MS, MAX_RETRIES, MAX_ROUTING_WEIGHT, MAX_TIMEOUT_SECONDS
-from coordination.models.base import JsonData, JsonObject, StrictModel
+from coordination.models.base import JsonObject, StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
 from coordination.models.dependencies import DependencyType
 from coordination.models.routing import (
@@ -97,7 +97,7 @@ class RoutingRuleSpec(ConditionalRule):
 
     @field_validator("condition_value", mode="after")
     @classmethod
-    def _stored_value(cls, value: JsonData, info: ValidationInfo) -> JsonData:
+    def _stored_value(cls, value: Any, info: ValidationInfo) -> Any:
         # A workflow is stored as JSON: the value must read back equal (a set becomes a list, NaN is refused).
         return value if info.mode == "json" else jsonutil.normalized(value, "condition_value")
 
