@@ -22,7 +22,7 @@ from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -355,6 +355,10 @@ class ContextDistributor:
         """
         if not isinstance(context, AgentContext):
             raise InvalidInputError("context", "must be an AgentContext")
+        # The free-form sections follow the one JSON rule (model_dump(mode="json") would turn a set into a list
+        # and a datetime into text, which the distributor and state refuse).
+        _json_of_fields(context.agent_assignment.__dict__, "context.agent_assignment")
+        _json_of_fields(context.shared_intelligence.__dict__, "context.shared_intelligence")
         try:
             plain = context.model_dump(mode="json")
         except PydanticSerializationError as error:
@@ -616,46 +620,12 @@ def _checked_size(text: str, agent_id: str, limit: int) -> str:
 
 
 def _json_of_fields(fields: dict[str, Any], field: str) -> str:
-    """Encode a model's field dict as JSON, refusing values JSON cannot represent (naming the field).
+    """Encode a model's field dict under the package's one JSON rule, naming the field (and the path inside it).
 
-    pydantic's encoder is several times faster than the standard library's here. It writes datetimes, sets and
-    the like the way ``model_dump_json`` does; objects it does not know, NaN and infinities are refused.
+    The same encoder as state values and signal data (:mod:`coordination.jsonutil`): sets, datetimes, objects,
+    NaN, infinities, huge integers, lone surrogates and deep nesting are refused here exactly as they are there.
     """
-    try:
-        raw = to_json(fields, inf_nan_mode="constants")
-    except PydanticSerializationError:
-        raise _unserializable(fields, field) from None
-    # Bare NaN/Infinity tokens are not JSON. The bytes test is cheap; the parse tells a bare token from text.
-    if (b"NaN" in raw or b"Infinity" in raw) and _has_bare_constant(raw):
-        raise _unserializable(fields, field)
-    return raw.decode("utf-8")
-
-
-def _has_bare_constant(raw: bytes) -> bool:
-    found = False
-
-    def note(_token: str) -> None:
-        nonlocal found
-        found = True
-
-    json.loads(raw, parse_constant=note)
-    return found
-
-
-def _unserializable(fields: dict[str, Any], field: str) -> NotSerializableError:
-    """Find the first field whose value JSON cannot represent (only on the error path)."""
-    for name, value in fields.items():
-        try:
-            jsonutil.dumps(value, f"{field}.{name}")
-        except NotSerializableError as error:
-            # The standard encoder is stricter (datetimes, sets); report only what pydantic also refuses.
-            try:
-                raw = to_json(value, inf_nan_mode="constants")
-            except PydanticSerializationError:
-                return error
-            if _has_bare_constant(raw):
-                return error
-    return NotSerializableError(field, "holds a value JSON cannot represent")
+    return jsonutil.dumps(fields, field)
 
 
 def _iso(moment: datetime) -> str:

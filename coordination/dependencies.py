@@ -20,6 +20,7 @@ from coordination import jsonutil
 from coordination.dependency_events import listener_for
 from coordination.errors import DependencyResolutionError, DependencyTimeoutError, InvalidInputError
 from coordination.ids import validate_id
+from coordination.limits import MAX_INTERVAL_MS
 from coordination.models.dependencies import (
     Dependency,
     DependencyResolutionResult,
@@ -449,8 +450,10 @@ class DependencyResolver:
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
         value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or math.isnan(value):
-            raise InvalidInputError("metadata.check_interval_ms", f"must be a non-negative number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_INTERVAL_MS:
+            raise InvalidInputError(
+                "metadata.check_interval_ms", f"must be a number from 0 to {MAX_INTERVAL_MS} (one day), got {value!r}"
+            )
         return int(value)
 
     def _registration_args(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[Any]:

@@ -20,7 +20,8 @@ from coordination.errors import (
     StateVersionError,
 )
 from coordination.ids import validate_id
-from coordination.models.state import StateChangeRecord
+from coordination.limits import MAX_CHANGED_BY_LENGTH, MAX_STATE_KEY_LENGTH
+from coordination.models.state import StateChangeRecord, cleared_values
 from coordination.store.connection import async_client, sync_client
 from coordination.store.keys import Keys
 from coordination.store.scripts import script
@@ -265,7 +266,11 @@ class ThreadSafeState(Generic[T]):
 
     def _check_key(self, key: object) -> str:
         if not isinstance(key, str) or not key:
-            raise InvalidInputError("key", f"must be a non-empty string, got {key!r}")
+            raise InvalidInputError("key", f"must be a non-empty string, got {key!r:.60}")
+        if len(key) > MAX_STATE_KEY_LENGTH:
+            raise InvalidInputError("key", f"must be at most {MAX_STATE_KEY_LENGTH} characters, got {len(key)}")
+        if jsonutil.has_lone_surrogate(key):
+            raise InvalidInputError("key", f"{key!r:.60} holds a lone surrogate; a key must be valid Unicode")
         return key
 
     def _encode_pairs(self, values: dict[str, Any], field: str) -> list[str]:
@@ -281,8 +286,17 @@ class ThreadSafeState(Generic[T]):
             not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0
         ):
             raise InvalidInputError("expected_version", f"must be a non-negative integer, got {expected_version!r}")
-        if changed_by is not None and not isinstance(changed_by, str):
-            raise InvalidInputError("changed_by", f"must be a string or None, got {type(changed_by).__name__}")
+        if changed_by is not None:
+            if not isinstance(changed_by, str):
+                raise InvalidInputError("changed_by", f"must be a string or None, got {type(changed_by).__name__}")
+            if len(changed_by) > MAX_CHANGED_BY_LENGTH:
+                raise InvalidInputError(
+                    "changed_by", f"must be at most {MAX_CHANGED_BY_LENGTH} characters, got {len(changed_by)}"
+                )
+            if not changed_by.isprintable():  # it is shown in history listings and terminals
+                raise InvalidInputError(
+                    "changed_by", f"must be printable text (no control characters), got {changed_by!r:.60}"
+                )
         return [
             op,
             "" if expected_version is None else expected_version,
@@ -320,7 +334,7 @@ class _KeyListing:
 def _record_from_fields(fields: dict[str, str]) -> StateChangeRecord:
     operation = fields["op"]
     if operation == "clear":
-        old: Any = {name[2:]: jsonutil.loads(raw) for name, raw in fields.items() if name.startswith("s:")}
+        old: Any = {key: jsonutil.loads(raw) for key, raw in cleared_values(fields).items()}
     else:
         old = jsonutil.loads(fields["old"]) if "old" in fields else None
     new = jsonutil.loads(fields["new"]) if "new" in fields else None

@@ -22,11 +22,20 @@ QUOTED_INPUT_LIMIT = 60
 
 
 def field_path(location: Iterable[int | str], prefix: str = "") -> str:
-    """Join a pydantic error location after ``prefix``: ``("rules", 0, "name")`` → ``rules[0].name``."""
+    """Join a pydantic error location after ``prefix``: ``("rules", 0, "name")`` → ``rules[0].name``.
+
+    A dict key that is empty, not printable or holds ``.``/``[``/``]`` is shown quoted and escaped (a newline in
+    a key is shown as backslash-n), so a path never carries control characters; pydantic's ``[key]`` marker
+    (the problem is the key itself, not its value) is appended as it is: ``tags['a.b'][key]``.
+    """
     path = prefix
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part == "[key]":
+            path += part
+        elif not part or not part.isprintable() or any(mark in part for mark in ".[]"):
+            path += f"[{part[:40]!a}]"
         else:
             path = f"{path}.{part}" if path else str(part)
     return path
@@ -48,21 +57,34 @@ def input_error(
         error_class: :class:`InvalidInputError` or a subclass (``WorkflowError``, ...).
         default_field: the field named when the problem concerns the whole value (empty location, no prefix).
 
-    Our own validators raise ``InvalidInputError`` inside models; their field is kept (joined to the location
-    when it is relative to it) and their problem is passed on unchanged.
+    Our own validators raise ``InvalidInputError`` inside models; their field is joined to the location (see
+    :func:`_joined`) and their problem is passed on unchanged.
     """
     first = error.errors()[0]
     location = field_path(first["loc"], prefix)
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, InvalidInputError):
-        if not location or cause.field.startswith(location):
-            field = cause.field
-        elif location.endswith(cause.field):
-            field = location
-        else:
-            field = f"{location}.{cause.field}"
-        return error_class(field, cause.problem)
+        # A more precise kind of the error asked for is kept (NotSerializableError, PayloadTooLargeError, ...).
+        kind = type(cause) if isinstance(cause, error_class) else error_class
+        return kind(_joined(location, cause.field), cause.problem)
     problem = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] != "missing" and "input" in first:
         problem = f"{problem} (got {first['input']!r:.{QUOTED_INPUT_LIMIT}})"
     return error_class(location or default_field, problem)
+
+
+def _joined(location: str, field: str) -> str:
+    """The location of a model error and the field our validator named, as one path.
+
+    The validator's field may repeat the end of the location (a field validator of ``timeout`` says
+    ``timeout``; one of ``input_data`` says ``input_data.when``): the overlap is written once, so
+    ``agents.a.input_data`` and ``input_data.when`` give ``agents.a.input_data.when``.
+    """
+    if not location or field.startswith(location):
+        return field
+    parts = location.split(".")
+    for start in range(len(parts)):
+        overlap = ".".join(parts[start:])
+        if field == overlap or field.startswith((f"{overlap}.", f"{overlap}[")):
+            return ".".join([*parts[:start], field])
+    return f"{location}.{field}"

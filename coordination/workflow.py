@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from coordination.errors import WorkflowError
 from coordination.models.workflow import WorkflowSpec
 from coordination.validation import input_error
+from coordination.workflow_file import read_workflow_file
 
 
 class Workflow:
@@ -49,16 +48,14 @@ class Workflow:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Workflow:
-        """Read a ``.yaml``/``.yml`` or ``.json`` file."""
-        file = Path(path)
-        text = file.read_text(encoding="utf-8")
-        if file.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        elif file.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise WorkflowError("path", f"{file.name}: expected a .yaml, .yml or .json file")
-        return cls.from_dict(data)
+        """Read a ``.yaml``/``.yml`` or ``.json`` file (at most 1 MiB; see :mod:`coordination.workflow_file`).
+
+        Raises:
+            WorkflowError: the file cannot be read or parsed (the field is the file: missing, a directory, binary,
+                not UTF-8, malformed, YAML anchors or tags, duplicate keys, ...), or the declaration it holds is
+                invalid (the field is the declaration's field).
+        """
+        return cls.from_dict(read_workflow_file(path))
 
     @property
     def name(self) -> str:
@@ -66,9 +63,27 @@ class Workflow:
         return self.spec.name
 
     def import_modules(self) -> None:
-        """Import the modules that define this workflow's agents (so their tasks are registered here)."""
-        for module in self.spec.modules:
-            importlib.import_module(module)
+        """Import the modules that define this workflow's agents (so their tasks are registered here).
+
+        Modules are found on the import path as it is: the current directory is not added to it (``coord submit
+        --import-path DIR`` or ``PYTHONPATH`` add directories explicitly).
+
+        Raises:
+            WorkflowError: a module cannot be imported (not found, or it fails while importing); names the entry.
+        """
+        for index, module in enumerate(self.spec.modules):
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as error:
+                raise WorkflowError(
+                    f"modules[{index}]",
+                    f"module {module!r} was not found on the import path ({error}); install it, or add its "
+                    "directory with PYTHONPATH or `coord submit --import-path DIR`",
+                ) from None
+            except Exception as error:  # a module that fails while importing: its own error, in one line
+                raise WorkflowError(
+                    f"modules[{index}]", f"importing {module!r} failed: {type(error).__name__}: {error}"
+                ) from None
 
     def check_agents_registered(self) -> None:
         """Refuse agents whose ``@agent`` task is not registered in this process (after importing ``modules``).

@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from coordination.models.state import cleared_values
+
 Row = dict[str, Any]
 
 _REPLACEMENT = "\ufffd"
@@ -84,14 +86,10 @@ def state_change_row(namespace: str, coordination_id: str | None, entry_id: str,
     """A ``state_changes`` row from one change-log entry (see coordination/store/lua/state_write.lua)."""
     operation = fields["op"]
     if operation == "clear":
-        # The entry holds every key before the clear as s:<key> fields; their values already are JSON.
+        # The entry holds every key before the clear (see cleared_values); their values already are JSON.
         old: str | None = (
             "{"
-            + ",".join(
-                f"{json.dumps(name[2:], ensure_ascii=False)}:{raw}"
-                for name, raw in fields.items()
-                if name.startswith("s:")
-            )
+            + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{raw}" for key, raw in cleared_values(fields).items())
             + "}"
         )
     else:

@@ -24,9 +24,11 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from coordination.cli import clean, commands, graph, listing, logs, ui
 from coordination.cli.common import console, err_console, guarded
+from coordination.cli.safe import safe
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks, each figure beside a baseline measured in the same run.")
@@ -80,7 +82,7 @@ def demo(
     except SettingsError:
         raise  # reported by @guarded like every other command's
     except RuntimeError as error:
-        err_console.print(f"[red]demo failed:[/] {error}")
+        err_console.print(Text.assemble(("demo failed:", "red"), " ", safe(error)), soft_wrap=True)
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
@@ -93,7 +95,7 @@ def check() -> None:
 
     def report(outcome: Check) -> None:
         mark = "[green]ok  [/]" if outcome.ok else "[bold red]FAIL[/]"
-        console.print(f"{mark} {outcome.name:<9} {outcome.detail}", soft_wrap=True)
+        console.print(Text.from_markup(mark).append(safe(f" {outcome.name:<9} {outcome.detail}")), soft_wrap=True)
 
     outcomes = run_checks(report)
     if not all(outcome.ok for outcome in outcomes):
@@ -116,7 +118,9 @@ def bench_pipeline(json_path: JsonPath = None, quick: Quick = False) -> None:
     try:
         from bench.pipeline import main as run_pipeline
     except ImportError as error:
-        err_console.print(f"[red]error:[/] the pipeline benchmark is not available ({error})")
+        err_console.print(
+            Text.assemble(("error:", "red"), " ", safe(f"the pipeline benchmark is not available ({error})"))
+        )
         raise typer.Exit(1) from None
     raise typer.Exit(run_pipeline(json_path, quick))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import sys
 import time
 from pathlib import Path
@@ -16,7 +16,8 @@ from config.settings import get_settings
 from coordination.cli import render
 from coordination.cli.common import console, err_console, fail, guarded, parse_json_option
 from coordination.cli.logs import print_tracebacks
-from coordination.errors import CoordinationNotFoundError, InvalidInputError
+from coordination.cli.safe import plain, safe
+from coordination.errors import CoordinationNotFoundError, InvalidInputError, WorkflowError
 from coordination.models.statuses import FINISHED_COORDINATION, UNSUCCESSFUL_COORDINATION
 from coordination.pipeline.status import CoordinationStatus
 
@@ -78,18 +79,29 @@ def submit(
         bool,
         typer.Option("--check-agents/--no-check-agents", help="Refuse agents whose @agent task cannot be imported."),
     ] = True,
+    import_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--import-path",
+            help="A directory to search for the workflow's modules (repeatable). The current directory is not "
+            "searched unless given (e.g. --import-path .).",
+        ),
+    ] = None,
 ) -> None:
     """Submit a workflow; print the coordination id (and, with --wait, its final status)."""
     from coordination.workflow import Workflow
 
-    # Like `python -m`: the workflow's `modules` are usually importable from the directory the command runs in.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    if not file.is_file():
-        raise InvalidInputError("file", f"{file}: no such file")
-    workflow = Workflow.from_file(file)
-    coordination_id = workflow.submit(input=parse_json_option(input_json, "input"), check_agents=check_agents)
-    typer.echo(coordination_id)
+    _add_import_paths(import_paths or [])
+    input_value = parse_json_option(input_json, "input")
+    try:
+        workflow = Workflow.from_file(file)
+        coordination_id = workflow.submit(input=input_value, check_agents=check_agents)
+    except WorkflowError as error:
+        # Problems of the file itself name the file; problems of the declaration name the file and the field.
+        if error.field == str(file):
+            raise
+        raise WorkflowError(f"{file}: {error.field}", error.problem) from None
+    typer.echo(plain(coordination_id))
     if not wait:
         return
     status = wait_until_finished(coordination_id, timeout)
@@ -98,6 +110,16 @@ def submit(
         raise fail(f"{coordination_id} still {status.status} after {timeout:g} s")
     if status.status != "completed":
         raise typer.Exit(1)
+
+
+def _add_import_paths(directories: list[Path]) -> None:
+    """Put the given directories first on the import path (only these: nothing is added implicitly)."""
+    for directory in reversed(directories):
+        if not directory.is_dir():
+            raise InvalidInputError("--import-path", f"{directory}: not a directory")
+        resolved = str(directory.resolve())
+        if resolved not in sys.path:
+            sys.path.insert(0, resolved)
 
 
 @guarded
@@ -111,7 +133,8 @@ def status(
     """
     found = _status_or_exit(coordination_id)
     if as_json:
-        typer.echo(found.model_dump_json(indent=2))
+        # ASCII-only JSON: every control character in an agent's error or result is a \u escape, never raw.
+        typer.echo(json.dumps(found.model_dump(mode="json"), indent=2, ensure_ascii=True))
     else:
         print_status(found)
     if found.source == "redis" and found.status not in FINISHED_COORDINATION:
@@ -190,7 +213,7 @@ def history(
     if found.decisions:
         console.print(render.decisions_table(found.decisions))
     if found.archive_note:
-        console.print(f"[dim]{found.archive_note}[/]")
+        console.print(safe(found.archive_note, style="dim"))
 
 
 resource_app = typer.Typer(help="Resources that dependencies wait for.", no_args_is_help=True)
@@ -213,20 +236,22 @@ def cancel(
     except CoordinationNotFoundError as error:
         raise fail(str(error)) from None
     if not done.cancelled:
-        console.print(f"{coordination_id} had already finished: {done.status}")
+        console.print(safe(f"{coordination_id} had already finished: {done.status}"))
         return
-    console.print(f"{coordination_id} cancelled ({done.status}: cancelled: {reason.strip()})")
+    console.print(safe(f"{coordination_id} cancelled ({done.status}: cancelled: {reason.strip()})"))
     if done.skipped:
-        console.print(f"cancelled before they started: {', '.join(done.skipped)}")
+        console.print(safe(f"cancelled before they started: {', '.join(done.skipped)}"))
     if done.running:
         console.print(
-            f"still running (their outcome will be recorded; nothing starts after them): {', '.join(done.running)}"
+            safe(
+                f"still running (their outcome will be recorded; nothing starts after them): {', '.join(done.running)}"
+            )
         )
 
 
 def _report_settled(subject: str, settled: list[object], started: list[str]) -> None:
     line = f"{subject}; {len(settled)} waiting dependenc{'y' if len(settled) == 1 else 'ies'} settled"
-    console.print(line + (f"; started {', '.join(started)}" if started else ""))
+    console.print(safe(line + (f"; started {', '.join(started)}" if started else "")))
 
 
 @resource_app.command("mark")
@@ -248,15 +273,24 @@ def resource_mark(
 @guarded
 def gate_set(
     gate_id: Annotated[str, typer.Argument(help="The quality gate (e.g. model-quality).")],
-    score: Annotated[float, typer.Argument(help="The score, between 0 and 1.")],
+    score: Annotated[str, typer.Argument(help="The score, between 0 and 1.")],
 ) -> None:
     """Score a quality gate; agents whose threshold the score meets start at once."""
     from coordination.pipeline.components import components
     from tasks.dependencies import start_unblocked
 
-    settled = components().resolver.update_quality_gate_score_sync(gate_id, score)
+    value = _number(score, "score")
+    settled = components().resolver.update_quality_gate_score_sync(gate_id, value)
     started = start_unblocked(settled) if settled else []
-    _report_settled(f"{gate_id}: {score:g}", list(settled), started)
+    _report_settled(f"{gate_id}: {value:g}", list(settled), started)
+
+
+def _number(text: str, field: str) -> float:
+    """A number argument, parsed here so that a bad one is one line naming the field (not a usage screen)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError(field, f"{text!r:.40} is not a number") from None
 
 
 @db_app.command("upgrade")
@@ -276,6 +310,6 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     url = make_url(settings.database_url.get_secret_value())
     where = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite":  # SQLite has no schemas: the tables are in the file itself
-        console.print(f"archive tables of {where} upgraded to {revision}")
+        console.print(safe(f"archive tables of {where} upgraded to {revision}"))
     else:
-        console.print(f"archive schema {settings.database_schema!r} of {where} upgraded to {revision}")
+        console.print(safe(f"archive schema {settings.database_schema!r} of {where} upgraded to {revision}"))

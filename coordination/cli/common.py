@@ -13,8 +13,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from config.settings import SettingsError
+from coordination.cli.safe import safe
 from coordination.errors import InvalidInputError, StoreUnavailableError
 
 console = Console(highlight=False)
@@ -30,9 +32,11 @@ R = TypeVar("R")
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    # soft_wrap: one message is one line, however narrow the terminal (scripts and tests read it line by line).
-    err_console.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
+    """Print ``error: message`` on one line of stderr and return the Exit to raise.
+
+    ``message`` is shown as it is (escaped, never read as markup): it usually quotes what the user gave.
+    """
+    err_console.print(Text.assemble(("error:", "red"), " ", safe(message)), soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -22,9 +22,11 @@ from types import FrameType
 from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn
+from rich.text import Text
 
 from coordination.cli import render
 from coordination.cli.common import console, hide_password
+from coordination.cli.safe import safe
 from coordination.cli.services import ServiceProcesses, child_environment, find_worker
 
 WORKFLOW = Path("examples") / "codegen.yaml"
@@ -212,7 +214,7 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
         if found.node is not None:
             console.print(f"Worker: reusing {found.node} (queue {get_settings().task_queue!r}); beat not started")
             return {}
-        console.print(f"[dim]{found.reason}: starting a worker and beat for this demo[/]")
+        console.print(safe(f"{found.reason}: starting a worker and beat for this demo", style="dim"))
     suffix = uuid.uuid4().hex[:8]
     queue = f"coord-demo-{suffix}"
     extra = {"COORD_TASK_QUEUE": queue}
@@ -358,7 +360,7 @@ def _archive_now(setup: _Setup, coordination_id: str) -> None:
 
     report = archive_once()
     if report.error:
-        console.print(f"Archive: [red]failed[/] ({report.error})")
+        console.print(Text.assemble("Archive: ", ("failed", "red"), " (", safe(report.error), ")"))
         return
     archived = archived_status(coordination_id)
     console.print(
@@ -376,7 +378,7 @@ def _cancel_unfinished(setup: _Setup) -> None:
     try:
         done = cancel_coordination(setup.coordination_id, "the demo stopped before it finished")
     except Exception as error:  # best effort: the store may be what failed
-        console.print(f"[yellow]{setup.coordination_id} could not be cancelled: {error}[/]")
+        console.print(safe(f"{setup.coordination_id} could not be cancelled: {error}", style="yellow"))
         return
     if done.cancelled:
         console.print(f"[yellow]{setup.coordination_id} cancelled: the demo stopped before it finished[/]")

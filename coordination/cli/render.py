@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from coordination.cli.history import Decision, Event, own_data, short_data
+from coordination.cli.safe import plain, safe
 from coordination.models.signals import CoordinationSignal
 from coordination.pipeline.status import CoordinationStatus
 
@@ -39,7 +40,7 @@ SIGNAL_STYLE = {
 
 def styled(status: str) -> Text:
     """A status word in its colour."""
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+    return safe(status, style=STATUS_STYLE.get(status, ""))
 
 
 def duration(milliseconds: float | None) -> str:
@@ -62,24 +63,24 @@ def _offset(moment: datetime | None, origin: datetime | None) -> str:
 
 def agents_table(status: CoordinationStatus) -> Table:
     """One row per agent: status, attempts, start (from submission), duration, quality, routing decision."""
-    table = Table(title=f"{status.coordination_id} ({status.workflow}): {status.status}", title_justify="left")
+    table = Table(title=safe(f"{status.coordination_id} ({status.workflow}): {status.status}"), title_justify="left")
     for name in ("agent", "status", "attempts", "started", "duration", "quality", "decision"):
         table.add_column(name, justify="right" if name in ("attempts", "started", "duration", "quality") else "left")
     errors = any(agent.error for agent in status.agents)
     if errors:
         table.add_column("error", overflow="fold")
     for agent in status.agents:
-        row: list[str | Text] = [
-            agent.agent_id,
+        row: list[Text] = [
+            safe(agent.agent_id),
             styled(agent.status),
-            str(agent.attempts),
-            _offset(agent.started_at, status.created_at),
-            duration(agent.duration_ms),
-            "" if agent.quality is None else f"{agent.quality:.2f}",
-            agent.decision or "",
+            Text(str(agent.attempts)),
+            Text(_offset(agent.started_at, status.created_at)),
+            Text(duration(agent.duration_ms)),
+            Text("" if agent.quality is None else f"{agent.quality:.2f}"),
+            safe(agent.decision or ""),
         ]
         if errors:
-            row.append(agent.error or "")
+            row.append(safe(agent.error or ""))
         table.add_row(*row)
     return table
 
@@ -91,12 +92,12 @@ def dependencies_table(status: CoordinationStatus) -> Table:
         table.add_column(name, justify="right" if name == "waited" else "left")
     for item in status.dependencies:
         table.add_row(
-            item.dependency_id,
-            item.agent_id or "",
-            item.dependency_type,
-            item.target,
+            safe(item.dependency_id),
+            safe(item.agent_id or ""),
+            safe(item.dependency_type),
+            safe(item.target),
             styled(item.status),
-            duration(item.wait_ms),
+            Text(duration(item.wait_ms)),
         )
     return table
 
@@ -107,7 +108,14 @@ def decisions_table(decisions: list[Decision]) -> Table:
     for name in ("time", "agent", "attempt", "decision", "strategy", "reasoning"):
         table.add_column(name, justify="right" if name == "attempt" else "left", overflow="fold")
     for item in decisions:
-        table.add_row(clock(item.at), item.agent, str(item.attempt), item.decision, item.strategy, item.reasoning)
+        table.add_row(
+            Text(clock(item.at)),
+            safe(item.agent),
+            Text(str(item.attempt)),
+            safe(item.decision),
+            safe(item.strategy),
+            safe(item.reasoning),
+        )
     return table
 
 
@@ -117,13 +125,13 @@ def summary_line(status: CoordinationStatus) -> Text:
     if status.created_at is not None and status.finished_at is not None:
         elapsed = f" in {(status.finished_at - status.created_at).total_seconds():.1f} s"
     text = Text()
-    text.append(f"{status.status}{elapsed}", style=STATUS_STYLE.get(status.status, "bold"))
+    text.append(plain(f"{status.status}{elapsed}"), style=STATUS_STYLE.get(status.status, "bold"))
     text.append(
         f" · {len(status.agents)} agents · {status.signals} signals · {status.routing_decisions} routing decisions"
         + (" · from the archive" if status.source == "archive" else "")
     )
     if status.error:
-        text.append(f" · {status.error}", style="red")
+        text.append(plain(f" · {status.error}"), style="red")
     return text
 
 
@@ -133,8 +141,8 @@ def signal_line(signal: CoordinationSignal, width: int = 100) -> Text:
     line = Text()
     line.append(clock(signal.timestamp) + "  ", style="dim")
     line.append(f"{kind:<23}", style=SIGNAL_STYLE.get(kind, ""))
-    line.append(f"{signal.sender_agent_id:<15}")
-    line.append(short_data(own_data(signal), width))
+    line.append(plain(f"{signal.sender_agent_id:<15}"))
+    line.append(plain(short_data(own_data(signal), width)))
     return line
 
 
@@ -156,5 +164,5 @@ def timeline_table(events: list[Event]) -> Table:
     for name in ("time", "kind", "what", "from"):
         table.add_column(name, overflow="fold")
     for event in events:
-        table.add_row(clock(event.at), event.kind, event.summary, Text(event.source, style="dim"))
+        table.add_row(Text(clock(event.at)), safe(event.kind), safe(event.summary), Text(event.source, style="dim"))
     return table

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, NamedTuple
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from coordination.errors import InvalidInputError
+from coordination.limits import MAX_METRIC_NAME_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
 from coordination.models.base import FrozenModel, StrictModel, fast_uuid4, prevalidated, utcnow
 from coordination.validation import input_error
 
@@ -30,6 +32,24 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _printable(value: str) -> str:
+    # Names, units and tags end up in terminals, logs and dashboards: no control characters or escape sequences.
+    if not value.isprintable():
+        raise ValueError("must be printable text (no control characters)")
+    return value
+
+
+#: Longest correlation or agent id a metric carries.
+MAX_METRIC_ID_LENGTH: Final = 256
+
+MetricName = Annotated[str, Field(min_length=1, max_length=MAX_METRIC_NAME_LENGTH), AfterValidator(_printable)]
+Unit = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(_printable)]
+TagKey = Annotated[str, Field(min_length=1, max_length=MAX_TAG_KEY_LENGTH), AfterValidator(_printable)]
+TagValue = Annotated[str, Field(max_length=MAX_TAG_VALUE_LENGTH), AfterValidator(_printable)]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=MAX_TAGS)]
+OptionalId = Annotated[str, Field(max_length=MAX_METRIC_ID_LENGTH), AfterValidator(_printable)] | None
 
 
 def _new_id() -> str:
@@ -58,27 +78,34 @@ class Metric(StrictModel):
 
     Attributes:
         metric_id: unique id (uuid4 string).
-        metric_name: name, 1..100 characters (for example ``routing_decision_time_ms``).
+        metric_name: name, 1..100 printable characters (for example ``routing_decision_time_ms``).
         metric_type: timing, counter, gauge or rate.
-        value: the measurement; must be finite.
-        unit: unit, 1..20 characters (``ms``, ``count``, ``%``, ``bytes``, ...).
-        tags: string tags for filtering and grouping; non-string values are refused.
+        value: the measurement; must be finite, and at least 0 for a timing (a duration).
+        unit: unit, 1..20 printable characters (``ms``, ``count``, ``%``, ``bytes``, ...).
+        tags: at most 32 string tags for filtering and grouping: keys 1..100 printable characters, values at
+            most 256; non-string values are refused.
         timestamp: when it was recorded (aware UTC).
-        correlation_id: optional id for tracing (usually the coordination id).
-        agent_id: optional agent id.
+        correlation_id: optional id for tracing (usually the coordination id), at most 256 printable characters.
+        agent_id: optional agent id, at most 256 printable characters.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     metric_id: str = Field(default_factory=_new_id)
-    metric_name: str = Field(min_length=1, max_length=100)
+    metric_name: MetricName
     metric_type: MetricType
     value: float = Field(allow_inf_nan=False)
-    unit: str = Field(min_length=1, max_length=20)
-    tags: dict[str, str] = Field(default_factory=dict)
+    unit: Unit
+    tags: Tags = Field(default_factory=dict)
     timestamp: UtcDatetime = Field(default_factory=utcnow)
-    correlation_id: str | None = None
-    agent_id: str | None = None
+    correlation_id: OptionalId = None
+    agent_id: OptionalId = None
+
+    @model_validator(mode="after")
+    def _durations_are_not_negative(self) -> Metric:
+        if self.metric_type is MetricType.TIMING and self.value < 0:
+            raise InvalidInputError("value", f"a timing is a duration and must be at least 0, got {self.value!r}")
+        return self
 
     def as_stats_entry(self) -> dict[str, Any]:
         """Return the JSON-friendly dict used in ``MetricsCollector.get_stats()["metrics"]``.
@@ -130,8 +157,8 @@ class AlertRule(FrozenModel):
     """
 
     rule_id: str = Field(default_factory=_new_id)
-    metric_name: str = Field(min_length=1, max_length=100)
-    threshold: float
+    metric_name: MetricName
+    threshold: float = Field(allow_inf_nan=False)
     operator: str = Field(pattern=r"^(gt|lt|gte|lte)$")
     severity: AlertSeverity
     message_template: str = Field(default="{metric_name} {operator} {threshold}: actual={value}", min_length=1)
@@ -333,19 +360,36 @@ def pending_metric(
     """
     if not (
         type(metric_name) is str
-        and 0 < len(metric_name) <= 100
+        and 0 < len(metric_name) <= MAX_METRIC_NAME_LENGTH
+        and metric_name.isprintable()
         and type(unit) is str
         and 0 < len(unit) <= 20
+        and unit.isprintable()
         and (type(value) is float or type(value) is int)
         and _isfinite(value)
-        and (correlation_id is None or type(correlation_id) is str)
+        and (value >= 0 or metric_type is not MetricType.TIMING)
+        and (
+            correlation_id is None
+            or (
+                type(correlation_id) is str
+                and len(correlation_id) <= MAX_METRIC_ID_LENGTH
+                and correlation_id.isprintable()
+            )
+        )
     ):
         return None
     if tags is None:
         copied: dict[str, str] = {}
-    elif type(tags) is dict:
+    elif type(tags) is dict and len(tags) <= MAX_TAGS:
         for key, tag in tags.items():
-            if type(key) is not str or type(tag) is not str:
+            if not (
+                type(key) is str
+                and 0 < len(key) <= MAX_TAG_KEY_LENGTH
+                and key.isprintable()
+                and type(tag) is str
+                and len(tag) <= MAX_TAG_VALUE_LENGTH
+                and tag.isprintable()
+            ):
                 return None
         copied = tags.copy()
     else:

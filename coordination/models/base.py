@@ -1,12 +1,14 @@
-"""Shared pieces of every model: strict field checking and timezone-aware UTC timestamps (pure)."""
+"""Shared pieces of every model: strict field checking, free-form JSON fields, UTC timestamps (pure)."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+
+from coordination import jsonutil
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -26,6 +28,19 @@ class FrozenModel(BaseModel):
     """Immutable strict model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _stored_form(value: Any, info: ValidationInfo) -> Any:
+    # Input parsed from JSON already is JSON (a spec read back by a worker); Python input gets the one rule.
+    if info.mode == "json":
+        return value
+    return jsonutil.normalized(value, info.field_name or "value")
+
+
+#: A free-form JSON object field (string keys, any values) under the package's one rule
+#: (:mod:`coordination.jsonutil`): sets, datetimes, NaN, huge integers, lone surrogates and deep nesting are
+#: refused with the path named; tuples become lists, so the model equals what it reads back after being stored.
+JsonObject = Annotated[dict[str, Any], AfterValidator(_stored_form)]
 
 
 def prevalidated(model: type[_M], values: dict[str, Any]) -> _M:

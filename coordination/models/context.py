@@ -18,7 +18,9 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from coordination.ids import validate_id
-from coordination.models.base import FrozenModel, StrictModel, utcnow
+from coordination.jsonutil import MAX_SAFE_INTEGER
+from coordination.limits import MAX_CONCURRENCY, MAX_DURATION_MS, MAX_INTERVAL_MS, MAX_MEMORY_MB, MAX_RETRIES
+from coordination.models.base import FrozenModel, JsonObject, StrictModel, utcnow
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -66,11 +68,15 @@ class CoordinationMetadata(StrictModel):
 
 
 class SharedIntelligence(StrictModel):
-    """Knowledge shared by every agent of a coordination (each section is updatable as a whole dict)."""
+    """Knowledge shared by every agent of a coordination (each section is updatable as a whole dict).
 
-    type_registry: dict[str, Any] = Field(default_factory=dict)
+    The free-form sections hold JSON values under the package's one rule (sets, datetimes, NaN, ... are refused
+    when the model is built, with the path named).
+    """
+
+    type_registry: JsonObject = Field(default_factory=dict)
     pattern_library: dict[str, list[str]] = Field(default_factory=dict)
-    validation_rules: dict[str, Any] = Field(default_factory=dict)
+    validation_rules: JsonObject = Field(default_factory=dict)
     naming_conventions: dict[str, str] = Field(default_factory=dict)
     dependency_graph: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -89,8 +95,8 @@ class AgentAssignment(StrictModel):
 class CoordinationProtocols(FrozenModel):
     """How an agent is expected to report (informational: nothing in the package enforces these)."""
 
-    update_interval_ms: int = Field(default=5000, ge=100)
-    heartbeat_interval_ms: int = Field(default=10000, ge=100)
+    update_interval_ms: int = Field(default=5000, ge=100, le=MAX_INTERVAL_MS)
+    heartbeat_interval_ms: int = Field(default=10000, ge=100, le=MAX_INTERVAL_MS)
     status_update_channel: str = "state"
     result_delivery_channel: str = "state"
     error_reporting_channel: str = "state"
@@ -98,14 +104,17 @@ class CoordinationProtocols(FrozenModel):
 
 
 class ResourceAllocation(FrozenModel):
-    """Limits granted to an agent (informational: agents read them; the distributor does not enforce them)."""
+    """Limits granted to an agent (informational: agents read them; the distributor does not enforce them).
 
-    max_execution_time_ms: int = Field(default=300000, ge=1000)
-    max_retry_attempts: int = Field(default=3, ge=0)
-    max_memory_mb: int = Field(default=512, ge=1)
-    quality_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
-    timeout_ms: int = Field(default=30000, ge=100)
-    concurrency_limit: int = Field(default=10, ge=1)
+    Every number is bounded (``coordination/limits.py``): times at most 30 days, at most 100 retries.
+    """
+
+    max_execution_time_ms: int = Field(default=300000, ge=1000, le=MAX_DURATION_MS)
+    max_retry_attempts: int = Field(default=3, ge=0, le=MAX_RETRIES)
+    max_memory_mb: int = Field(default=512, ge=1, le=MAX_MEMORY_MB)
+    quality_threshold: float = Field(default=0.8, ge=0.0, le=1.0, allow_inf_nan=False)
+    timeout_ms: int = Field(default=30000, ge=100, le=MAX_DURATION_MS)
+    concurrency_limit: int = Field(default=10, ge=1, le=MAX_CONCURRENCY)
 
 
 class AgentContext(StrictModel):
@@ -116,7 +125,7 @@ class AgentContext(StrictModel):
     agent_assignment: AgentAssignment
     coordination_protocols: CoordinationProtocols
     resource_allocation: ResourceAllocation
-    context_version: int = Field(default=1, ge=1)
+    context_version: int = Field(default=1, ge=1, le=MAX_SAFE_INTEGER)
 
 
 class ContextDistributionMetrics(StrictModel):

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from coordination.errors import InvalidInputError
+from coordination.limits import MAX_RETRIES, MAX_TIMEOUT_SECONDS
 from coordination.models.base import utcnow
 
 
@@ -43,7 +44,8 @@ def _as_enum(enum: type[Enum], value: Any, name: str) -> Any:
 class Dependency:
     """One dependency of a coordination (seed dataclass).
 
-    ``timeout`` is in seconds and may be fractional; it must be positive. ``metadata`` may carry
+    ``timeout`` is in seconds and may be fractional; it must be positive and at most 30 days. ``max_retries`` is
+    at most 100. ``metadata`` may carry
     ``check_interval_ms`` (re-check period for conditions that can change without an event), ``threshold``
     (quality gates, default 0.8), ``agent_id`` (agent completions) and ``require_success`` (default True).
     """
@@ -60,10 +62,19 @@ class Dependency:
     error_message: str | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0:
-            raise InvalidInputError("timeout", f"must be a positive number of seconds, got {self.timeout!r}")
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise InvalidInputError("max_retries", f"must be a non-negative integer, got {self.max_retries!r}")
+        if (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, int | float)
+            or not 0 < self.timeout <= MAX_TIMEOUT_SECONDS  # also refuses NaN
+        ):
+            raise InvalidInputError(
+                "timeout",
+                f"must be a positive number of seconds, at most {MAX_TIMEOUT_SECONDS} (30 days), got {self.timeout!r}",
+            )
+        for name in ("max_retries", "retry_count"):
+            count = getattr(self, name)
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RETRIES:
+                raise InvalidInputError(name, f"must be an integer from 0 to {MAX_RETRIES}, got {count!r}")
         if not isinstance(self.metadata, dict):
             raise InvalidInputError("metadata", f"must be a dict, got {type(self.metadata).__name__}")
         self.dependency_type = _as_enum(DependencyType, self.dependency_type, "dependency_type")

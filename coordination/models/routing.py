@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from coordination.errors import RoutingRuleError
+from coordination.limits import MAX_DURATION_MS
 from coordination.models.base import FrozenModel, StrictModel, utcnow
 
 
@@ -62,19 +63,24 @@ def condition_value_problem(operator: str, value: object) -> str | None:
     """Return why ``value`` has the wrong shape for ``operator``, or None when it fits.
 
     ``in``/``not_in`` need a list, tuple, set, frozenset or dict (not a string); ``> < >= <=`` need a number or a
-    string (not None, a bool or a collection); the other operators accept any value.
+    string (not None, a bool or a collection); the other operators accept any value. Whatever the operator, a
+    number must be finite, alone or as an item of a collection: NaN equals nothing, and neither NaN nor an
+    infinity survives being stored as JSON.
     """
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"operator {operator!r} needs a finite number, got {value!r}"
+    if isinstance(value, list | tuple | set | frozenset | dict) and any(
+        isinstance(item, float) and not math.isfinite(item) for item in value
+    ):
+        return f"operator {operator!r} needs finite numbers, got {value!r:.60}"
     if operator in MEMBERSHIP_OPERATORS:
         if not isinstance(value, COLLECTION_TYPES):
             return (
                 f"operator {operator!r} needs a collection (list, tuple, set, frozenset or dict), "
                 f"got {type(value).__name__} {value!r}"
             )
-    elif operator in ORDERING_OPERATORS:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return f"operator {operator!r} needs a number or a string, got {type(value).__name__} {value!r}"
-        if isinstance(value, float) and math.isnan(value):
-            return f"operator {operator!r} needs a comparable number, got NaN"
+    elif operator in ORDERING_OPERATORS and (isinstance(value, bool) or not isinstance(value, int | float | str)):
+        return f"operator {operator!r} needs a number or a string, got {type(value).__name__} {value!r}"
     return None
 
 
@@ -162,7 +168,7 @@ class ParallelizationHint(StrictModel):
 
     task_group: list[str] = Field(min_length=1)
     dependencies: list[str] = Field(default_factory=list)
-    estimated_duration_ms: float = Field(default=0.0, ge=0)
+    estimated_duration_ms: float = Field(default=0.0, ge=0, le=MAX_DURATION_MS, allow_inf_nan=False)
 
 
 class StateComplexityMetrics(StrictModel):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from coordination import jsonutil
 from coordination.models.base import FrozenModel, StrictModel, utcnow
 
 
@@ -20,6 +21,18 @@ class StateChangeRecord(FrozenModel):
     old_value: Any | None = None
     new_value: Any | None = None
     changed_by: str | None = None
+
+
+def cleared_values(fields: dict[str, str]) -> dict[str, str]:
+    """Key -> stored JSON text of every key a ``clear`` change-log entry holds (see ``state_write.lua``).
+
+    The entry keeps them in one field, ``snap``: a JSON array ``[key, value, key, value, ...]``, so a clear of any
+    number of keys is one entry. Entries written before that field existed have one ``s:<key>`` field per key.
+    """
+    if "snap" in fields:
+        flat = jsonutil.loads(fields["snap"])
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+    return {name[2:]: raw for name, raw in fields.items() if name.startswith("s:")}
 
 
 class AgentCoordinationState(StrictModel):

@@ -6,13 +6,16 @@ dependency cycles, bad operators, bad ids and unknown fields are errors that nam
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from coordination import jsonutil
 from coordination.errors import WorkflowError
 from coordination.ids import is_valid_id, validate_id
-from coordination.models.base import StrictModel
+from coordination.limits import MAX_INTERVAL_MS, MAX_RETRIES, MAX_ROUTING_WEIGHT, MAX_TIMEOUT_SECONDS
+from coordination.models.base import JsonObject, StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
 from coordination.models.dependencies import DependencyType
 from coordination.models.routing import (
@@ -25,6 +28,12 @@ from coordination.models.routing import (
 from coordination.planning import topological_order
 
 MAX_WORKFLOW_NAME = 64
+#: A ``modules`` entry: an absolute dotted Python module name (``mypackage.agents``).
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+MAX_MODULE_NAME = 200
+
+#: A strategy's weight: finite, at least 0, at most MAX_ROUTING_WEIGHT.
+RoutingWeight = Annotated[float, Field(ge=0.0, le=MAX_ROUTING_WEIGHT, allow_inf_nan=False)]
 
 
 class AgentSpec(StrictModel):
@@ -39,9 +48,9 @@ class AgentSpec(StrictModel):
     objective: str = ""
     tasks: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
-    input_data: dict[str, Any] = Field(default_factory=dict)
-    output_requirements: dict[str, Any] = Field(default_factory=dict)
-    success_criteria: dict[str, Any] = Field(default_factory=dict)
+    input_data: JsonObject = Field(default_factory=dict)
+    output_requirements: JsonObject = Field(default_factory=dict)
+    success_criteria: JsonObject = Field(default_factory=dict)
     resources: ResourceAllocation = Field(default_factory=ResourceAllocation)
     priority: int = Field(default=50, ge=0, le=100)
     start: Literal["auto", "on_branch"] = "auto"
@@ -59,11 +68,21 @@ class DependencySpec(StrictModel):
     agent: str
     type: DependencyType
     target: str
-    timeout: float = Field(default=120.0, gt=0, description="Seconds from submission; fractional allowed.")
-    check_interval_ms: int | None = Field(default=None, ge=0)
-    threshold: float = Field(default=0.8, ge=0.0, le=1.0, description="Quality gates: the passing score.")
+    timeout: float = Field(
+        default=120.0,
+        gt=0,
+        le=MAX_TIMEOUT_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds from submission; fractional allowed; at most 30 days.",
+    )
+    check_interval_ms: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_MS)
+    threshold: float = Field(
+        default=0.8, ge=0.0, le=1.0, allow_inf_nan=False, description="Quality gates: the passing score."
+    )
     require_success: bool = True
-    max_retries: int = Field(default=0, ge=0, description="How often a RETRY decision may restart its clock.")
+    max_retries: int = Field(
+        default=0, ge=0, le=MAX_RETRIES, description="How often a RETRY decision may restart its clock."
+    )
 
     @field_validator("id", "agent", "target")
     @classmethod
@@ -76,6 +95,12 @@ class RoutingRuleSpec(ConditionalRule):
 
     agents: list[str] = Field(default_factory=list)
 
+    @field_validator("condition_value", mode="after")
+    @classmethod
+    def _stored_value(cls, value: Any, info: ValidationInfo) -> Any:
+        # A workflow is stored as JSON: the value must read back equal (a set becomes a list, NaN is refused).
+        return value if info.mode == "json" else jsonutil.normalized(value, "condition_value")
+
     def rule(self) -> ConditionalRule:
         """Return the plain rule (without ``agents``)."""
         return ConditionalRule(**self.model_dump(exclude={"agents"}))
@@ -84,7 +109,7 @@ class RoutingRuleSpec(ConditionalRule):
 class StateAnalysisSpec(StrictModel):
     """Settings of the state-analysis router."""
 
-    max_complexity_score: float = Field(default=0.8, ge=0.0, le=1.0)
+    max_complexity_score: float = Field(default=0.8, ge=0.0, le=1.0, allow_inf_nan=False)
     error_handling_decision: RoutingDecision = RoutingDecision.RETRY
 
 
@@ -95,7 +120,7 @@ class RoutingSpec(StrictModel):
     parallel: list[ParallelizationHint] = Field(default_factory=list)
     priority: PriorityRoutingConfig | None = None
     state_analysis: StateAnalysisSpec | None = None
-    weights: dict[RoutingStrategy, float] = Field(default_factory=dict)
+    weights: dict[RoutingStrategy, RoutingWeight] = Field(default_factory=dict)
 
 
 class WorkflowSpec(StrictModel):
@@ -116,6 +141,23 @@ class WorkflowSpec(StrictModel):
         if len(value) > MAX_WORKFLOW_NAME:
             raise ValueError(f"must be at most {MAX_WORKFLOW_NAME} characters (it prefixes coordination ids)")
         return value
+
+    @field_validator("modules")
+    @classmethod
+    def _modules_are_module_names(cls, value: list[str]) -> list[str]:
+        for index, module in enumerate(value):
+            problem = module_name_problem(module)
+            if problem is not None:
+                raise WorkflowError(f"modules[{index}]", problem)
+        return value
+
+    @model_validator(mode="after")
+    def _stored_form_reads_back(self, info: ValidationInfo) -> WorkflowSpec:
+        # The spec is stored as JSON and read back by workers: every value must pass the one JSON rule (a lone
+        # surrogate in a description, say, is refused here rather than when the spec is written).
+        if info.mode != "json":
+            jsonutil.dumps(self.model_dump(mode="python"), "")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowSpec:
@@ -174,7 +216,8 @@ class WorkflowSpec(StrictModel):
                             agent=agent_id,
                             type=DependencyType.AGENT_COMPLETION,
                             target=target,
-                            timeout=float(spec.resources.max_execution_time_ms) / 1000 * 10,
+                            # Ten times the agent's execution time, within the bound on every time-out.
+                            timeout=min(spec.resources.max_execution_time_ms / 100, MAX_TIMEOUT_SECONDS),
                         )
                     )
         return expanded
@@ -186,3 +229,21 @@ class WorkflowSpec(StrictModel):
     def order(self) -> list[str]:
         """Agents in dependency order."""
         return topological_order(self.upstream(), "agents")
+
+
+def module_name_problem(module: object) -> str | None:
+    """Why ``module`` cannot be a ``modules`` entry (an absolute dotted Python name), or None when it can be."""
+    if not isinstance(module, str):
+        return f"must be a module name (a string), got {type(module).__name__}"
+    shown = module if len(module) <= 60 else module[:57] + "..."
+    if not module.strip():
+        return "must be a module name, got an empty string"
+    if len(module) > MAX_MODULE_NAME:
+        return f"{shown!r} is longer than {MAX_MODULE_NAME} characters"
+    if module.startswith("."):
+        return f"{shown!r} is relative; write the absolute module name (mypackage.agents)"
+    if "/" in module or "\\" in module or module.endswith(".py"):
+        return f"{shown!r} is a path; write the module name (mypackage.agents for mypackage/agents.py)"
+    if MODULE_NAME.fullmatch(module) is None:
+        return f"{shown!r} is not a dotted Python module name (letters, digits and '_', parts joined by '.')"
+    return None

@@ -10,6 +10,7 @@ import math
 import multiprocessing
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -431,6 +432,12 @@ async def test_the_context_size_check_of_the_guide_runs(distributor: ContextDist
 BadCall = Callable[[ContextDistributor], Any]
 
 
+def _mutated_shared_intelligence(key: str, value: Any) -> SharedIntelligence:
+    shared = SharedIntelligence()
+    shared.type_registry[key] = value  # sections are plain dicts: callers can change them after validation
+    return shared
+
+
 BAD_DISTRIBUTIONS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     (
         "no coordination id",
@@ -518,10 +525,34 @@ BAD_DISTRIBUTIONS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         "agent_assignments['a1'].input_data",
     ),
     (
-        "object in shared intelligence",
-        {"shared_intelligence": SharedIntelligence(type_registry={"T": object()})},
+        "object put into shared intelligence after it was built",
+        {"shared_intelligence": _mutated_shared_intelligence("T", object())},
         NotSerializableError,
-        "shared_intelligence.type_registry",
+        "shared_intelligence.type_registry.T",
+    ),
+    (
+        "object in shared intelligence given as a dict",
+        {"shared_intelligence": {"type_registry": {"T": object()}}},
+        NotSerializableError,
+        "shared_intelligence.type_registry.T",
+    ),
+    (
+        "set in input_data (contexts refuse sets like state and signals)",
+        {"agent_assignments": {"a1": {"input_data": {"ids": {1, 2}}}}},
+        NotSerializableError,
+        "agent_assignments['a1'].input_data.ids",
+    ),
+    (
+        "datetime in input_data (contexts refuse datetimes like state and signals)",
+        {"agent_assignments": {"a1": {"input_data": {"when": datetime(2024, 1, 1, tzinfo=UTC)}}}},
+        NotSerializableError,
+        "agent_assignments['a1'].input_data.when",
+    ),
+    (
+        "integer beyond 2**53 - 1 in input_data",
+        {"agent_assignments": {"a1": {"input_data": {"id": 2**63}}}},
+        NotSerializableError,
+        "agent_assignments['a1'].input_data.id",
     ),
     (
         "oversized context",

@@ -6,9 +6,12 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from coordination.errors import InvalidInputError
+from coordination.limits import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
 from coordination.metrics import Alert, AlertRule, AlertSeverity, Metric, MetricType
 from coordination.metrics.alerting import AlertNotifier, AlertRuleEngine, KafkaAlertNotifier, LogAlertNotifier
 from coordination.metrics.models import AlertEvent, MetricEvent, build_metric
@@ -318,3 +321,73 @@ def test_values_the_metric_model_would_refuse_are_not_recorded_on_the_hot_path()
     assert pending_metric("x", MetricType.GAUGE, 1.0, "ms", {"count": 3}, None) is None  # type: ignore[dict-item]
     assert pending_metric("", MetricType.GAUGE, 1.0, "ms", None, None) is None
     assert pending_metric("x", MetricType.GAUGE, True, "ms", None, None) is None
+
+
+# -- bounds: printable names, bounded tags, finite values, durations >= 0 ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"metric_name": "cpu\x1b[31m"}, "metric_name"),
+        ({"metric_name": "a\nb"}, "metric_name"),
+        ({"metric_name": "x" * 101}, "metric_name"),
+        ({"unit": "m\ts"}, "unit"),
+        ({"value": -0.5, "metric_type": MetricType.TIMING}, "value"),
+        ({"value": math.inf}, "value"),
+        ({"value": -math.inf}, "value"),
+        ({"tags": {"k\x00": "v"}}, "tags['k\\x00'][key]"),
+        ({"tags": {"": "v"}}, "tags[''][key]"),
+        ({"tags": {"k" * (MAX_TAG_KEY_LENGTH + 1): "v"}}, "tags"),
+        ({"tags": {"k": "v" * (MAX_TAG_VALUE_LENGTH + 1)}}, "tags.k"),
+        ({"tags": {"k": "\x1b]0;title\x07"}}, "tags.k"),
+        ({"tags": {f"k{i}": "v" for i in range(MAX_TAGS + 1)}}, "tags"),
+        ({"correlation_id": "c" * 257}, "correlation_id"),
+        ({"correlation_id": "c\r"}, "correlation_id"),
+    ],
+)
+def test_metrics_outside_their_bounds_are_refused_naming_the_field(kwargs: dict[str, object], field: str) -> None:
+    values: dict[str, object] = {
+        "metric_name": "m",
+        "metric_type": MetricType.GAUGE,
+        "value": 1.0,
+        "unit": "u",
+        "tags": None,
+        "correlation_id": None,
+    }
+    values.update(kwargs)
+    with pytest.raises(InvalidInputError) as refused:
+        build_metric(**values)  # type: ignore[arg-type]
+    assert refused.value.field.startswith(field)
+    assert "\x1b" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_negative_values_are_fine_for_gauges_and_counters_but_not_for_timings() -> None:
+    assert build_metric("delta", MetricType.GAUGE, -3.0, "u").value == -3.0
+    assert build_metric("delta", MetricType.COUNTER, -1, "count").value == -1.0
+    with pytest.raises(InvalidInputError, match="duration"):
+        build_metric("elapsed", MetricType.TIMING, -1.0, "ms")
+
+
+names = st.text(max_size=110)
+tag_maps = st.dictionaries(st.text(max_size=110), st.text(max_size=270), max_size=MAX_TAGS + 2)
+
+
+@settings(max_examples=300)
+@given(
+    name=names,
+    kind=st.sampled_from(list(MetricType)),
+    value=st.floats() | st.integers(-(10**6), 10**6),
+    unit=st.text(max_size=22),
+    tags=st.none() | tag_maps,
+    correlation_id=st.none() | st.text(max_size=260),
+)
+def test_the_hot_path_accepts_exactly_what_the_model_accepts(name, kind, value, unit, tags, correlation_id) -> None:
+    from coordination.metrics.models import pending_metric
+
+    try:
+        build_metric(name, kind, value, unit, tags, correlation_id)
+        accepted = True
+    except InvalidInputError:
+        accepted = False
+    assert (pending_metric(name, kind, value, unit, tags, correlation_id) is not None) is accepted

@@ -51,8 +51,16 @@ if seen < expected then
   return {-2, current, lowest + 1}
 end
 
+-- Every check is done: from here on the script only writes.
 for _, record in ipairs(undo) do
-  if record['op'] == 'clear' then
+  if record['op'] == 'clear' and record['snap'] then
+    -- [key, value, key, value, ...]: see state_write.lua
+    local all = cjson.decode(record['snap'])
+    for i = 1, #all, 2 do
+      redis.call('HSET', data, all[i], all[i + 1])
+    end
+  elseif record['op'] == 'clear' then
+    -- Records written before the snapshot field: one s:<key> field per key.
     local fields = record['__fields']
     for i = 1, #fields, 2 do
       local name = fields[i]

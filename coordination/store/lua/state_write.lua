@@ -3,6 +3,8 @@
 -- ARGV: op (set|update|delete|clear), expected_version ('' = none), changed_by, ts_ms, max_history, ttl_ms,
 --       then for set/update: field, json, field, json ...; for delete: field
 -- Returns {status, version}: status 1 = applied, 0 = nothing to do (delete of an absent key), -1 = version conflict.
+-- Every check comes before the first write, and no list of unbounded length is unpacked, so an operation on any
+-- number of keys either happens completely or not at all.
 local data, meta, log = KEYS[1], KEYS[2], KEYS[3]
 local op, expected, by, ts = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local max_history, ttl = ARGV[5], tonumber(ARGV[6])
@@ -26,14 +28,17 @@ if op == 'delete' then
   redis.call('HDEL', data, field)
   append({'v', version, 'op', 'delete', 'k', field, 'by', by, 'ts', ts, 'old', old})
 elseif op == 'clear' then
-  local entry = {'v', version, 'op', 'clear', 'k', '__ALL__', 'by', by, 'ts', ts}
+  -- The old values travel in one field, 'snap', as a JSON array [key, value, key, value, ...] (values are the
+  -- stored JSON texts): a record with one field per key would need unpack() of a list as long as the state,
+  -- which Lua refuses beyond about 8,000 items. The record is written before the data is deleted, so a failure
+  -- leaves the state as it was.
   local all = redis.call('HGETALL', data)
-  for i = 1, #all, 2 do
-    entry[#entry + 1] = 's:' .. all[i]
-    entry[#entry + 1] = all[i + 1]
+  local snapshot = '[]'
+  if #all > 0 then
+    snapshot = cjson.encode(all)
   end
+  append({'v', version, 'op', 'clear', 'k', '__ALL__', 'by', by, 'ts', ts, 'snap', snapshot})
   redis.call('DEL', data)
-  append(entry)
 else
   -- Each record of a batch carries the batch size, so rollback can tell when trimming cut into a version.
   local count = tostring((#ARGV - 6) / 2)
