@@ -73,7 +73,7 @@ def reply_key(anchor: str, token: str) -> str:
     """
     end = anchor.find("}")
     if end < 0 or "{" not in anchor[:end]:
-        raise ValueError(f"script anchor {anchor!r} carries no hash tag")
+        return f"{anchor}:reply:{token}"  # an untagged key (not one of ours): the reply lands beside it
     return f"{anchor[: end + 1]}:reply:{token}"
 
 

@@ -195,7 +195,7 @@ def test_the_cancel_echo_and_the_status_show_the_reason_escaped(reason, running_
     cancelled = run("cancel", running_coordination, "--reason", reason)
     assert cancelled.exit_code == 0, cancelled.stderr
     shown = run("status", running_coordination)
-    assert shown.exit_code == 0, shown.stderr
+    assert shown.exit_code == 1, shown.stderr  # a cancelled coordination did not end well
     for result in (cancelled, shown):
         for code_point in ("\x1b", "\x07", "\r"):
             assert code_point not in result.stdout

@@ -138,7 +138,9 @@ def _drop_schema(schema: str) -> None:
     from config.settings import get_settings
 
     try:
-        engine = create_engine(get_settings().database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+        engine = create_engine(
+            get_settings().database_url.get_secret_value(), poolclass=NullPool, connect_args={"connect_timeout": 5}
+        )
         with engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()

@@ -228,7 +228,7 @@ def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pi
 
     from config.settings import get_settings
 
-    engine = create_engine(get_settings().database_url)
+    engine = create_engine(get_settings().database_url.get_secret_value())
     with engine.connect() as connection:
         archived = connection.execute(
             text(f'select status from "{archive_schema}".coordinations where coordination_id = :c'),

@@ -176,11 +176,13 @@ def test_every_coordination_finishes_once_when_the_primary_is_killed_mid_run(
 
 
 def test_coord_check_finds_every_service_through_the_sentinels(services: Services, postgres_server: str) -> None:
+    upgraded = coord("db", "upgrade")  # the module's own archive schema (coord check wants its tables)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     checked = coord("check")
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [
-        ["ok", name] for name in ("settings", "store", "broker", "database", "workers", "canary")
+        ["ok", name] for name in ("settings", "store", "broker", "database", "beat", "workers", "canary")
     ]
     assert "sentinel://127.0.0.1:" in lines[1]
