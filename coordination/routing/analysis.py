@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
+from coordination import jsonutil
+from coordination.errors import InvalidInputError
 from coordination.models.routing import StateComplexityMetrics
 
 #: Keys whose presence with a truthy value means the state carries an error (seed list).
@@ -55,12 +55,12 @@ def nested_depth(value: Any) -> int:
     return _safe_depth(value, set())
 
 
-def _fast_depth(mapping: dict[Any, Any]) -> int:
+def _acyclic_depth(mapping: dict[Any, Any]) -> int:
     # Only called on JSON-encodable states, which have no reference cycles.
     deepest = 1
     for child in mapping.values():
         if child and isinstance(child, dict):
-            depth = 1 + _fast_depth(child)
+            depth = 1 + _acyclic_depth(child)
             if depth > deepest:
                 deepest = depth
     return deepest
@@ -80,21 +80,17 @@ def _safe_depth(mapping: dict[Any, Any], active: set[int]) -> int:
     return deepest
 
 
-# orjson encodes a small state several times faster than the standard library's C encoder (routing measures the
-# state on every decision) and writes UTF-8 directly, so the length of its output is the deep size. It refuses
-# what JSON cannot carry (sets, arbitrary objects, non-string keys, integers beyond 64 bits, cycles, more than 254
-# levels); those states are estimated instead. It does encode datetimes, UUIDs, enums and dataclasses, whose JSON
-# text then counts.
-_dumps = orjson.dumps
-_NOT_ENCODABLE = (TypeError, ValueError, RecursionError)
-
-
 def json_size(value: Any) -> int | None:
-    """Return the UTF-8 size of ``value``'s compact JSON encoding, or None when JSON cannot encode it."""
+    """Return the UTF-8 size of ``value``'s compact JSON encoding, or None when JSON cannot encode it.
+
+    The encoding is :func:`coordination.jsonutil.dumps`, the one every write goes through, so a state is measured
+    as it would be stored; what it refuses (objects, sets, NaN, ...) is estimated with :func:`estimate_size`.
+    """
     try:
-        return len(_dumps(value))
-    except _NOT_ENCODABLE:
+        text = jsonutil.dumps(value, "state")
+    except (InvalidInputError, RecursionError):
         return None
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def estimate_size(value: Any) -> int:
@@ -142,35 +138,25 @@ def complexity_score(key_count: int, depth: int, size_bytes: int) -> float:
 
 
 def measure(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the fields of :class:`StateComplexityMetrics` for ``state`` as a plain dict (hot path).
+    """Return the fields of :class:`StateComplexityMetrics` for ``state`` as a plain dict.
 
     ``total_size_bytes`` is the deep size: the UTF-8 length of the compact JSON encoding, or an estimate of it
     when the state holds values JSON cannot encode (then reference cycles are not followed either).
     """
-    # Inlined (no helper calls on the common path): this runs on every routing decision.
-    try:
-        size = len(_dumps(state))
-    except _NOT_ENCODABLE:
+    size = json_size(state)
+    if size is None:
         size = estimate_size(state)
         depth = nested_depth(state)
-    else:
-        depth = _fast_depth(state) if state and isinstance(state, dict) else 0
+    else:  # JSON could encode it, so it has no reference cycles to guard against
+        depth = _acyclic_depth(state) if state and isinstance(state, dict) else 0
     key_count = len(state)
-    score = key_count / 100.0 * 0.4 + depth / 10.0 * 0.3 + size / 1_000_000.0 * 0.3
-    get = state.get
-    try:
-        errors = bool(get("error") or get("errors") or get("error_count") or get("failed"))
-    except (TypeError, ValueError):
-        errors = True
     return {
         "key_count": key_count,
         "nested_depth": depth,
         "total_size_bytes": size,
-        "complexity_score": score if score < 1.0 else 1.0,
-        "has_errors": errors,
-        "has_incomplete_data": (
-            ("required_data" in state or "mandatory_fields" in state) and has_incomplete_data(state)
-        ),
+        "complexity_score": complexity_score(key_count, depth, size),
+        "has_errors": has_errors(state),
+        "has_incomplete_data": has_incomplete_data(state),
     }
 
 
