@@ -10,13 +10,11 @@ from typing import Any, NamedTuple
 from redis.exceptions import NoScriptError
 
 from coordination import jsonutil
+from coordination.routing.history_format import FIELDS as ROUTING_FIELDS
 from coordination.smart_routing import PERSISTED_HISTORY_CAP
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
-
-#: Field order of a routing-stream entry as passed to ``agent_settle.lua``.
-ROUTING_FIELDS = ("routing_id", "ts", "task", "decision", "strategy", "record")
 
 TERMINAL = frozenset({"completed", "failed", "skipped", "timed_out"})
 
