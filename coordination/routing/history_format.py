@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from pydantic_core import to_jsonable_python
+
 from coordination import jsonutil
 from coordination.errors import InvalidInputError
 from coordination.models.routing import RoutingHistoryRecord
@@ -38,18 +40,15 @@ RECORD: Final = "record"
 #: Every field of an entry, in the order ``agent_settle.lua`` receives them.
 FIELDS: Final = (ROUTING_ID, TIMESTAMP, TASK, DECISION, STRATEGY, RECORD)
 
-# The record's parts that hold whatever callers and routers put there, as (section, key).
-_FREE_FORM = (("context", "custom_data"), ("context", "state_summary"), ("result", "metadata"))
-
 
 def encode(record: RoutingHistoryRecord) -> dict[str, str]:
     """Return the stream fields of ``record``.
 
     Raises:
-        InvalidInputError: the record cannot be written as JSON even with its free-form parts replaced (its task
-            or reasoning holds text JSON cannot carry, such as a lone surrogate).
+        InvalidInputError: the record cannot be written even with its free-form parts replaced (its task or
+            reasoning holds text that is not valid Unicode, such as a lone surrogate).
     """
-    return {
+    fields = {
         ROUTING_ID: str(record.routing_id),
         TIMESTAMP: record.timestamp.isoformat(),
         TASK: record.context.current_task,
@@ -57,6 +56,12 @@ def encode(record: RoutingHistoryRecord) -> dict[str, str]:
         STRATEGY: record.result.strategy.value,
         RECORD: _record_json(record),
     }
+    for name, value in fields.items():
+        try:
+            value.encode("utf-8")  # what Redis will do; refused here, before anything is written
+        except UnicodeEncodeError:
+            raise InvalidInputError(name, "holds text that is not valid Unicode (a lone surrogate)") from None
+    return fields
 
 
 def decode(fields: Mapping[str, str]) -> RoutingHistoryRecord:
@@ -94,17 +99,30 @@ def record_text(fields: Mapping[str, str]) -> str:
 
 
 def _record_json(record: RoutingHistoryRecord) -> str:
-    data = record.model_dump(mode="json", fallback=_as_text)
     try:
-        return jsonutil.dumps(data, RECORD)
-    except InvalidInputError:
+        return jsonutil.dumps(record.model_dump(mode="json", fallback=_as_text), RECORD)
+    except (ValueError, RecursionError):  # InvalidInputError is a ValueError; so is pydantic's depth error
         pass
-    for section, key in _FREE_FORM:
-        try:
-            jsonutil.dumps(data[section][key], f"{section}.{key}")
-        except InvalidInputError as error:
-            data[section][key] = {"not_stored": str(error)}
-    return jsonutil.dumps(data, RECORD)
+    # A free-form part JSON writers refuse (too deep, a number too large to read back exactly): keep the
+    # decision, and say in that part's place why it is missing.
+    context, result = record.context, record.result
+    context = context.model_copy(
+        update={
+            "custom_data": _portable(context.custom_data, "context.custom_data"),
+            "state_summary": _portable(context.state_summary, "context.state_summary"),
+        }
+    )
+    result = result.model_copy(update={"metadata": _portable(result.metadata, "result.metadata")})
+    kept = record.model_copy(update={"context": context, "result": result})
+    return jsonutil.dumps(kept.model_dump(mode="json", fallback=_as_text), RECORD)
+
+
+def _portable(part: dict[str, Any], field: str) -> dict[str, Any]:
+    try:
+        jsonutil.dumps(to_jsonable_python(part, fallback=_as_text), field)
+    except (ValueError, RecursionError) as error:
+        return {"not_stored": f"{type(error).__name__}: {error}"}
+    return part
 
 
 def _as_text(value: Any) -> str:
