@@ -25,7 +25,7 @@ from coordination.metrics.models import MetricType
 from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, checked_weights
-from coordination.routing.decision import MAX_TASK_LENGTH, RouterPlan, checked_request, summarize
+from coordination.routing.decision import MAX_TASK_LENGTH, RouterPlan, decision_input
 from coordination.routing.history import HistoryEntry
 from coordination.routing.routers import BaseRouter
 from coordination.routing.statistics import RoutingStatistics
@@ -167,12 +167,12 @@ class SmartRoutingOrchestrator:
             InvalidInputError: an argument is invalid (the error names it); nothing is recorded.
         """
         start = time.perf_counter()
-        request = checked_request(state, current_task, execution_time, retry_count, custom_data, correlation_id)
-        summary = summarize(state)
-        routing_id = uuid.uuid4()
-        proposal, evaluated = self._plan.decide(state, request, summary, routing_id, self.strategy_priority)
+        given = decision_input(
+            uuid.uuid4(), state, current_task, execution_time, retry_count, custom_data, correlation_id
+        )
+        proposal, evaluated = self._plan.decide(state, given, self.strategy_priority)
         elapsed_ms = (time.perf_counter() - start) * 1000.0
-        entry = HistoryEntry(time.time(), routing_id, request, summary, proposal, elapsed_ms)
+        entry = HistoryEntry(time.time(), given, proposal, elapsed_ms)
         with self._lock:
             self._history.append(entry)
             self._statistics.add(proposal.decision, proposal.strategy, elapsed_ms)
@@ -181,7 +181,7 @@ class SmartRoutingOrchestrator:
         if self.metrics is not None:
             self._record_metrics(decision, strategy, elapsed_ms, correlation_id)
         return {
-            "routing_id": str(routing_id),
+            "routing_id": str(given.routing_id),
             "decision": decision,
             "confidence": proposal.confidence,
             "reasoning": proposal.reasoning,
@@ -240,7 +240,7 @@ class SmartRoutingOrchestrator:
         limit = _checked_limit(limit)
         with self._lock:
             entries = list(self._history)
-        selected = (entry for entry in reversed(entries) if task is None or entry.request.current_task == task)
+        selected = (entry for entry in reversed(entries) if task is None or entry.given.current_task == task)
         return [entry.to_record() for entry in itertools.islice(selected, limit)]
 
     def get_stats(self) -> dict[str, Any]:
@@ -377,5 +377,5 @@ def _encoded(entries: list[HistoryEntry]) -> list[dict[str, str]]:
         try:
             encoded.append(history_format.encode(entry.to_record()))
         except InvalidInputError as error:
-            logger.warning("routing decision %s not persisted: %s", entry.routing_id, error)
+            logger.warning("routing decision %s not persisted: %s", entry.given.routing_id, error)
     return encoded

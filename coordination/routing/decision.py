@@ -37,28 +37,57 @@ NO_ROUTERS = Proposal(
 )
 
 
-class RouteRequest(NamedTuple):
-    """The checked arguments of one ``route()`` call, besides the state.
+class DecisionInput(NamedTuple):
+    """What one decision is made from: the fields of its :class:`RoutingContext` as plain values.
 
-    ``custom_data`` is the caller's dict copied, so the history does not change when the caller's dict does.
+    The state summary's four facts are kept inline; ``custom_data`` is the caller's dict copied, and a list of
+    completed tasks is copied too, so the history does not change when the caller's objects do.
     """
 
+    routing_id: UUID
     current_task: str
     execution_time: float
     retry_count: int
     custom_data: dict[str, Any]
     correlation_id: str | None
+    key_count: int
+    has_errors: bool
+    completed_tasks: Any
+    task_priority: Any
+
+    def state_summary(self) -> dict[str, Any]:
+        """The seed's ``state_summary``: ``key_count``, ``has_errors``, ``completed_tasks``, ``task_priority``."""
+        return {
+            "key_count": self.key_count,
+            "has_errors": self.has_errors,
+            "completed_tasks": self.completed_tasks,
+            "task_priority": self.task_priority,
+        }
+
+    def context(self) -> RoutingContext:
+        """The :class:`RoutingContext` (what a router of one's own is given, and what the history records)."""
+        # Built without validation: decision_input() checked every value.
+        return RoutingContext.model_construct(
+            routing_id=self.routing_id,
+            current_task=self.current_task,
+            state_summary=self.state_summary(),
+            execution_time=self.execution_time,
+            retry_count=self.retry_count,
+            custom_data=self.custom_data,
+            correlation_id=self.correlation_id,
+        )
 
 
-def checked_request(
+def decision_input(
+    routing_id: UUID,
     state: object,
     current_task: object,
     execution_time: object = 0.0,
     retry_count: object = 0,
     custom_data: object = None,
     correlation_id: object = None,
-) -> RouteRequest:
-    """Check ``route()``'s arguments and return them as a :class:`RouteRequest`.
+) -> DecisionInput:
+    """Check ``route()``'s arguments, summarize the state, and return both as a :class:`DecisionInput`.
 
     Raises:
         InvalidInputError: an argument is invalid (the error names it).
@@ -83,57 +112,23 @@ def checked_request(
         raise InvalidInputError("custom_data", f"must be a dict or None, got {type(custom_data).__name__}")
     if correlation_id is not None and not isinstance(correlation_id, str):
         raise InvalidInputError("correlation_id", f"must be a string or None, got {type(correlation_id).__name__}")
-    return RouteRequest(
-        current_task,
-        float(execution_time),
-        int(retry_count),
-        {} if custom_data is None else dict(custom_data),
-        correlation_id,
-    )
-
-
-class StateSummary(NamedTuple):
-    """What a decision records about the state (the seed's ``state_summary``)."""
-
-    key_count: int
-    has_errors: bool
-    completed_tasks: Any
-    task_priority: Any
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary as the ``state_summary`` dict of a :class:`RoutingContext`."""
-        return self._asdict()
-
-
-def summarize(state: Mapping[str, Any]) -> StateSummary:
-    """Return the summary of ``state``; a list of completed tasks is copied (the history must not follow it)."""
     completed = state.get("completed_tasks")
     if completed is None:
         completed = []
     elif isinstance(completed, list):
         completed = list(completed)
-    return StateSummary(len(state), has_errors(state), completed, state.get("task_priority", 50))
-
-
-def routing_context(routing_id: UUID, request: RouteRequest, summary: StateSummary) -> RoutingContext:
-    """The :class:`RoutingContext` of a decision (what a router of one's own is given, and what history records)."""
-    # Built without validation: every value was checked by checked_request().
-    return RoutingContext.model_construct(
-        routing_id=routing_id,
-        current_task=request.current_task,
-        state_summary=summary.as_dict(),
-        execution_time=request.execution_time,
-        retry_count=request.retry_count,
-        custom_data=request.custom_data,
-        correlation_id=request.correlation_id,
+    return DecisionInput(
+        routing_id,
+        current_task,
+        float(execution_time),
+        int(retry_count),
+        {} if custom_data is None else dict(custom_data),
+        correlation_id,
+        len(state),
+        has_errors(state),
+        completed,
+        state.get("task_priority", 50),
     )
-
-
-class Decided(NamedTuple):
-    """The outcome of :meth:`RouterPlan.decide`: the winning proposal and how many routers answered."""
-
-    proposal: Proposal
-    routers_evaluated: int
 
 
 class RouterPlan:
@@ -152,34 +147,30 @@ class RouterPlan:
         )
 
     def decide(
-        self,
-        state: dict[str, Any],
-        request: RouteRequest,
-        summary: StateSummary,
-        routing_id: UUID,
-        weights: Mapping[RoutingStrategy, float],
-    ) -> Decided:
-        """Ask every router, in order, and return the consolidated decision.
+        self, state: dict[str, Any], given: DecisionInput, weights: Mapping[RoutingStrategy, float]
+    ) -> tuple[Proposal, int]:
+        """Ask every router, in order; return the consolidated decision and how many routers answered.
 
         A router that raises, or (a router of one's own) returns something other than a :class:`RoutingResult`,
         is logged and skipped (the seed's behaviour); with no answer at all the decision is :data:`NO_ROUTERS`.
         """
+        task, retry_count, custom_data = given.current_task, given.retry_count, given.custom_data  # deciders' input
         answers: list[Proposal] = []
         context: RoutingContext | None = None  # built once, and only for routers of one's own
         for router, decide in self._steps:
             try:
                 if decide is not None:
-                    answers.append(decide(state, request.current_task, request.retry_count, request.custom_data))
+                    answers.append(decide(state, task, retry_count, custom_data))
                     continue
                 if context is None:
-                    context = routing_context(routing_id, request, summary)
+                    context = given.context()
                 result = router.evaluate(state, context)
             except Exception:  # one failing router must not lose the decision
-                logger.warning("router %r failed on task %r; skipped", router, request.current_task, exc_info=True)
+                logger.warning("router %r failed on task %r; skipped", router, task, exc_info=True)
                 continue
             if not isinstance(result, RoutingResult):
                 logger.warning("router %r returned %s, not a RoutingResult; skipped", router, type(result).__name__)
                 continue
             answers.append(Proposal.from_result(result))
         winner = consolidate(enumerate(answers), weights)
-        return Decided(NO_ROUTERS if winner is None else winner[1], len(answers))
+        return (NO_ROUTERS if winner is None else winner[1]), len(answers)

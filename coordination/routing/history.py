@@ -1,6 +1,6 @@
 """One decision as the orchestrator's in-memory history keeps it (pure).
 
-An entry holds plain values (the checked request, the state summary, the winning proposal); the
+An entry holds plain values (what the decision was made from, the winning proposal); the
 :class:`~coordination.models.routing.RoutingHistoryRecord` is built when the history is read or persisted, not on
 every decision.
 """
@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import NamedTuple
-from uuid import UUID
 
 from coordination.models.routing import RoutingHistoryRecord
-from coordination.routing.decision import RouteRequest, StateSummary, routing_context
+from coordination.routing.decision import DecisionInput
 from coordination.routing.proposals import Proposal
 
 
 class HistoryEntry(NamedTuple):
-    """One decision: when, its id, what was asked, what the state looked like, what was decided, how long it took."""
+    """One decision: when, what it was made from, what was decided, and how long it took."""
 
     timestamp: float  # seconds since the epoch
-    routing_id: UUID
-    request: RouteRequest
-    summary: StateSummary
+    given: DecisionInput
     proposal: Proposal
     routing_time_ms: float
 
@@ -31,8 +28,8 @@ class HistoryEntry(NamedTuple):
         # Built without validation: every value was checked when the decision was made.
         return RoutingHistoryRecord.model_construct(
             timestamp=datetime.fromtimestamp(self.timestamp, UTC),
-            routing_id=self.routing_id,
-            context=routing_context(self.routing_id, self.request, self.summary),
+            routing_id=self.given.routing_id,
+            context=self.given.context(),
             result=self.proposal.to_result(copy_metadata=True),  # routers share proposals' metadata
             routing_time_ms=self.routing_time_ms,
         )
