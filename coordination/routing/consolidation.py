@@ -73,10 +73,10 @@ def consolidate(
         weights: weight per strategy.
     """
     best: tuple[int, A] | None = None
-    best_rank = (False, 0.0)
+    best_rank = (False, 0.0, 0)
     for order, answer in answers:
-        rank = (answer.matched, score(answer, weights))  # matched first, then the score
-        if best is None or rank > best_rank or (rank == best_rank and order < best[0]):
+        rank = (answer.matched, score(answer, weights), -order)  # matched first, then the score, then the earlier
+        if best is None or rank > best_rank:
             best, best_rank = (order, answer), rank
     return best
 
