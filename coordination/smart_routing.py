@@ -168,7 +168,7 @@ class SmartRoutingOrchestrator:
         """
         start = time.perf_counter()
         given = decision_input(
-            uuid.uuid4(), state, current_task, execution_time, retry_count, custom_data, correlation_id
+            str(uuid.uuid4()), state, current_task, execution_time, retry_count, custom_data, correlation_id
         )
         proposal, evaluated = self._plan.decide(state, given, self.strategy_priority)
         elapsed_ms = (time.perf_counter() - start) * 1000.0
@@ -181,7 +181,7 @@ class SmartRoutingOrchestrator:
         if self.metrics is not None:
             self._record_metrics(decision, strategy, elapsed_ms, correlation_id)
         return {
-            "routing_id": str(given.routing_id),
+            "routing_id": given.routing_id,
             "decision": decision,
             "confidence": proposal.confidence,
             "reasoning": proposal.reasoning,

@@ -40,11 +40,12 @@ NO_ROUTERS = Proposal(
 class DecisionInput(NamedTuple):
     """What one decision is made from: the fields of its :class:`RoutingContext` as plain values.
 
-    The state summary's four facts are kept inline; ``custom_data`` is the caller's dict copied, and a list of
-    completed tasks is copied too, so the history does not change when the caller's objects do.
+    The routing id is kept as its text (what ``route()`` returns; the ``UUID`` object is built with the context),
+    the state summary's four facts inline. ``custom_data`` is the caller's dict copied, and a list of completed
+    tasks is copied too, so the history does not change when the caller's objects do.
     """
 
-    routing_id: UUID
+    routing_id: str
     current_task: str
     execution_time: float
     retry_count: int
@@ -68,7 +69,7 @@ class DecisionInput(NamedTuple):
         """The :class:`RoutingContext` (what a router of one's own is given, and what the history records)."""
         # Built without validation: decision_input() checked every value.
         return RoutingContext.model_construct(
-            routing_id=self.routing_id,
+            routing_id=UUID(self.routing_id),
             current_task=self.current_task,
             state_summary=self.state_summary(),
             execution_time=self.execution_time,
@@ -79,7 +80,7 @@ class DecisionInput(NamedTuple):
 
 
 def decision_input(
-    routing_id: UUID,
+    routing_id: str,
     state: object,
     current_task: object,
     execution_time: object = 0.0,

@@ -26,10 +26,11 @@ class HistoryEntry(NamedTuple):
     def to_record(self) -> RoutingHistoryRecord:
         """Return the entry as the seed's record (a new object each time; callers may change it)."""
         # Built without validation: every value was checked when the decision was made.
+        context = self.given.context()
         return RoutingHistoryRecord.model_construct(
             timestamp=datetime.fromtimestamp(self.timestamp, UTC),
-            routing_id=self.given.routing_id,
-            context=self.given.context(),
+            routing_id=context.routing_id,
+            context=context,
             result=self.proposal.to_result(copy_metadata=True),  # routers share proposals' metadata
             routing_time_ms=self.routing_time_ms,
         )
