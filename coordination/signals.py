@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from config.settings import get_settings
 from coordination import jsonutil
 from coordination.errors import InvalidInputError, UnknownSignalTypeError
 from coordination.ids import validate_id
-from coordination.models.base import fast_uuid4, prevalidated
+from coordination.models.base import prevalidated
 from coordination.models.signals import (
     SIGNAL_TYPE_VALUES,
     CoordinationSignal,
@@ -259,7 +260,7 @@ class SignalCoordinator:
         signal = prevalidated(
             CoordinationSignal,
             {
-                "signal_id": validate_id(signal_id, f"{where}signal_id") if signal_id is not None else fast_uuid4(),
+                "signal_id": str(uuid.uuid4()) if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
                 "signal_type": SignalType(type_value),
                 "sender_agent_id": sender,
                 "recipient_agents": recipients,

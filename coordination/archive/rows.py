@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coordination.models.state import cleared_values
+from coordination.routing import history_format
 
 Row = dict[str, Any]
 
@@ -109,20 +110,23 @@ def state_change_row(namespace: str, coordination_id: str | None, entry_id: str,
 
 
 def routing_row(namespace: str, entry_id: str, fields: dict[str, str]) -> Row:
-    """A ``routing_decisions`` row from one routing-history entry (see SmartRoutingOrchestrator.persist_history)."""
-    record = fields["record"]
-    context = json.loads(record).get("context") or {}
-    correlation = context.get("correlation_id")
+    """A ``routing_decisions`` row from one routing-history entry (format: coordination/routing/history_format.py).
+
+    Raises:
+        ValueError: the entry holds no valid record (the writer logs and skips it).
+    """
+    record = history_format.decode(fields)
+    correlation = record.context.correlation_id
     return {
-        "routing_id": fields["routing_id"],
+        "routing_id": str(record.routing_id),
         "coordination_id": text(correlation) if isinstance(correlation, str) else None,
         "namespace": namespace,
         "stream_id": entry_id,
-        "decided_at": _aware(datetime.fromisoformat(fields["ts"])),
-        "task": text(fields["task"]),
-        "decision": fields["decision"],
-        "strategy": fields["strategy"],
-        "record": json_text(record),
+        "decided_at": _aware(record.timestamp),
+        "task": text(record.context.current_task),
+        "decision": record.result.decision.value,
+        "strategy": record.result.strategy.value,
+        "record": json_text(history_format.record_text(fields)),
     }
 
 

@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from coordination.ids import validate_id
+from coordination.models.routing import RoutingHistoryRecord
 from coordination.models.signals import CoordinationSignal
 from coordination.pipeline.components import components
+from coordination.routing import history_format
 
 #: How many routing-history records of the namespace are scanned for one coordination's decisions.
 ROUTING_SCAN_LIMIT = 10_000
@@ -70,19 +72,24 @@ def live_decisions(coordination_id: str) -> list[Decision]:
     validate_id(coordination_id, "coordination_id")
     records = SmartRoutingOrchestrator(state=components().state).read_persisted_history(limit=ROUTING_SCAN_LIMIT)
     found = [
-        Decision(
-            at=record.timestamp,
-            agent=record.context.current_task,
-            attempt=record.context.retry_count + 1,
-            decision=record.result.decision.value,
-            strategy=record.result.strategy.value,
-            reasoning=record.result.reasoning,
-            routing_id=str(record.routing_id),
-        )
+        _decision_of(record, record.timestamp, "redis")
         for record in records
         if record.context.correlation_id == coordination_id
     ]
     return sorted(found, key=lambda item: item.at)
+
+
+def _decision_of(record: RoutingHistoryRecord, at: datetime, source: Literal["redis", "archive"]) -> Decision:
+    return Decision(
+        at=at,
+        agent=record.context.current_task,
+        attempt=record.context.retry_count + 1,
+        decision=record.result.decision.value,
+        strategy=record.result.strategy.value,
+        reasoning=record.result.reasoning,
+        routing_id=str(record.routing_id),
+        source=source,
+    )
 
 
 def _archive_module() -> Any:
@@ -95,25 +102,11 @@ def _archive_module() -> Any:
 
 
 def _archived_decision(entry: Any) -> Decision | None:
-    record = entry.detail.get("record")
-    if isinstance(record, str):
-        try:
-            record = json.loads(record)
-        except ValueError:
-            record = None
-    if not isinstance(record, dict):
+    try:
+        record = history_format.decode_record(entry.detail["record"])
+    except (KeyError, ValueError):  # a record this version cannot read is left out of the decisions
         return None
-    context, result = record.get("context") or {}, record.get("result") or {}
-    return Decision(
-        at=entry.at,
-        agent=str(context.get("current_task", "?")),
-        attempt=int(context.get("retry_count", 0)) + 1,
-        decision=str(result.get("decision", "?")),
-        strategy=str(result.get("strategy", "?")),
-        reasoning=str(result.get("reasoning", "")),
-        routing_id=str(entry.detail.get("routing_id", "")),
-        source="archive",
-    )
+    return _decision_of(record, entry.at, "archive")
 
 
 def signal_summary(signal: CoordinationSignal, width: int = 90) -> str:

@@ -7,11 +7,9 @@ alert rule's message template is checked when the rule is declared rather than w
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
-import random
 import time
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, NamedTuple
@@ -20,7 +18,7 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_v
 
 from coordination.errors import InvalidInputError
 from coordination.limits import MAX_METRIC_NAME_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
-from coordination.models.base import FrozenModel, StrictModel, fast_uuid4, prevalidated, utcnow
+from coordination.models.base import FrozenModel, StrictModel, prevalidated, utcnow
 from coordination.validation import input_error
 
 
@@ -53,7 +51,7 @@ OptionalId = Annotated[str, Field(max_length=MAX_METRIC_ID_LENGTH), AfterValidat
 
 
 def _new_id() -> str:
-    return fast_uuid4()
+    return str(uuid.uuid4())
 
 
 class MetricType(StrEnum):
@@ -313,11 +311,10 @@ def build_metric(
 class PendingMetric(NamedTuple):
     """A metric recorded on a hot path: plain values, made a :class:`Metric` only when it is read or flushed.
 
-    Its id and timestamp are fixed at record time (the id from a per-process random prefix and a counter), so it
-    becomes the same ``Metric`` however often it is read.
+    Its id and timestamp are fixed at record time, so it becomes the same ``Metric`` however often it is read.
     """
 
-    sequence: int
+    metric_id: str
     metric_name: str
     metric_type: MetricType
     value: float
@@ -327,23 +324,9 @@ class PendingMetric(NamedTuple):
     recorded_at: float
 
 
-class _Sequence:
-    """Per-process id source for pending metrics: 96 random bits and a counter, re-drawn after fork."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.prefix = random.getrandbits(96) << 32
-        self.next = itertools.count().__next__
-
-
-_SEQUENCE = _Sequence()
 _new_tuple = tuple.__new__
 _isfinite = math.isfinite
 _now = time.time
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_SEQUENCE.reset)
 
 
 def pending_metric(
@@ -394,12 +377,11 @@ def pending_metric(
         copied = tags.copy()
     else:
         return None
-    sequence = _SEQUENCE
     # tuple.__new__ directly: the NamedTuple's generated __new__ is a Python frame on a hot path.
     return _new_tuple(
         PendingMetric,
         (
-            sequence.prefix | (sequence.next() & 0xFFFFFFFF),
+            str(uuid.uuid4()),
             metric_name,
             metric_type,
             float(value),
@@ -415,12 +397,10 @@ def materialize(item: Metric | PendingMetric) -> Metric:
     """Return ``item`` as a :class:`Metric` (pending metrics become the same metric every time)."""
     if not isinstance(item, PendingMetric):
         return item
-    value = (item.sequence & ~(0xF000 << 64) & ~(0xC000 << 48)) | (4 << 76) | (0x8000 << 48)
-    text = f"{value:032x}"
     return prevalidated(
         Metric,
         {
-            "metric_id": f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}",
+            "metric_id": item.metric_id,
             "metric_name": item.metric_name,
             "metric_type": item.metric_type,
             "value": item.value,

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from coordination.errors import RoutingRuleError
 from coordination.limits import MAX_DURATION_MS
@@ -194,80 +194,3 @@ class PriorityRoutingConfig(StrictModel):
     high_priority_decision: RoutingDecision = RoutingDecision.CONTINUE
     low_priority_decision: RoutingDecision = RoutingDecision.SKIP
     default_decision: RoutingDecision = RoutingDecision.CONTINUE
-
-
-# -- trusted construction -------------------------------------------------------------------------------------
-#
-# Routing runs after every agent step, so the hot path cannot afford pydantic validation (or even
-# ``model_construct``, which walks every field) for objects whose values it has just checked itself. These
-# helpers do what ``model_construct`` does when every field is given, in a fraction of the time.
-
-_new = object.__new__
-_set_dict = object.__setattr__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-# Every field is set, so one shared "fields set" per model is exact: pydantic only ever adds field names to it,
-# and adding a name that is already there changes nothing.
-_RESULT_FIELDS_SET = set(RoutingResult.model_fields)
-_CONTEXT_FIELDS_SET = set(RoutingContext.model_fields)
-
-
-def trusted_result(
-    decision: RoutingDecision,
-    confidence: float,
-    reasoning: str,
-    strategy: RoutingStrategy,
-    next_task: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    matched: bool = True,
-) -> RoutingResult:
-    """Build a :class:`RoutingResult` without validation (the caller guarantees valid values)."""
-    result = _new(RoutingResult)
-    _set_dict(
-        result,
-        "__dict__",
-        {
-            "decision": decision,
-            "confidence": confidence,
-            "reasoning": reasoning,
-            "strategy": strategy,
-            "next_task": next_task,
-            "metadata": {} if metadata is None else metadata,
-            "matched": matched,
-        },
-    )
-    _set_fields_set(result, _RESULT_FIELDS_SET)
-    _set_extra(result, None)
-    _set_private(result, None)
-    return result
-
-
-def trusted_context(
-    routing_id: UUID,
-    current_task: str,
-    state_summary: dict[str, Any],
-    execution_time: float,
-    retry_count: int,
-    custom_data: dict[str, Any],
-    correlation_id: str | None,
-) -> RoutingContext:
-    """Build a :class:`RoutingContext` without validation (the caller guarantees valid values)."""
-    context = _new(RoutingContext)
-    _set_dict(
-        context,
-        "__dict__",
-        {
-            "routing_id": routing_id,
-            "current_task": current_task,
-            "state_summary": state_summary,
-            "execution_time": execution_time,
-            "retry_count": retry_count,
-            "custom_data": custom_data,
-            "correlation_id": correlation_id,
-        },
-    )
-    _set_fields_set(context, _CONTEXT_FIELDS_SET)
-    _set_extra(context, None)
-    _set_private(context, None)
-    return context

@@ -230,7 +230,8 @@ class Dispatcher:
             "traceback": traceback[-MAX_TRACEBACK:],
             "decision": recorded_decision(outcome, decision),
             "routed": bool(decision),
-            "routing": [[entry[name] for name in ROUTING_FIELDS] for entry in routing],
+            # Name/value pairs in the stream format's order: the format module is the only place the names are spelled.
+            "routing": [[part for name in ROUTING_FIELDS for part in (name, entry[name])] for entry in routing],
             "routing_cap": PERSISTED_HISTORY_CAP,
             "history": self.parts.signals.max_history_size,
             "grace_ms": settings.dispatch_grace_seconds * 1000,

@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 
 from coordination import jsonutil
 from coordination.models.statuses import FINISHED_COORDINATION, TERMINAL_AGENT
+from coordination.routing.history_format import FIELDS as ROUTING_FIELDS
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
 
-#: Field order of a routing-stream entry as passed to ``agent_settle.lua``.
-ROUTING_FIELDS = ("routing_id", "ts", "task", "decision", "strategy", "record")
+__all__ = ["FINISHED", "ROUTING_FIELDS", "TERMINAL", "Admission", "Ended", "Records", "Send", "Settled", "now_ms"]
 
 #: Agent statuses after which nothing more happens to the agent.
 TERMINAL = TERMINAL_AGENT

@@ -55,12 +55,12 @@ def nested_depth(value: Any) -> int:
     return _safe_depth(value, set())
 
 
-def _fast_depth(mapping: dict[Any, Any]) -> int:
+def _acyclic_depth(mapping: dict[Any, Any]) -> int:
     # Only called on JSON-encodable states, which have no reference cycles.
     deepest = 1
     for child in mapping.values():
         if child and isinstance(child, dict):
-            depth = 1 + _fast_depth(child)
+            depth = 1 + _acyclic_depth(child)
             if depth > deepest:
                 deepest = depth
     return deepest
@@ -80,20 +80,21 @@ def _safe_depth(mapping: dict[Any, Any], active: set[int]) -> int:
     return deepest
 
 
-# orjson encodes a small state several times faster than the standard library's C encoder (routing measures the
-# state on every decision) and writes UTF-8 directly, so the length of its output is the deep size. It refuses
-# what JSON cannot carry (sets, arbitrary objects, non-string keys, integers beyond 64 bits, cycles, more than 254
-# levels); those states are estimated instead. It does encode datetimes, UUIDs, enums and dataclasses, whose JSON
-# text then counts.
-_dumps = orjson.dumps
-_NOT_ENCODABLE = (TypeError, ValueError, RecursionError)
+# The deep size is measured with orjson, the C encoder coordination.jsonutil also runs (for its checks) on every
+# value it stores: routing measures the state on every decision, and orjson does it several times faster than the
+# standard library's encoder (which jsonutil uses to write the text). Non-string keys count as JSON writes them.
+_SIZE_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def json_size(value: Any) -> int | None:
-    """Return the UTF-8 size of ``value``'s compact JSON encoding, or None when JSON cannot encode it."""
+    """Return the UTF-8 size of ``value``'s compact JSON encoding, or None when JSON cannot encode it.
+
+    What orjson refuses (sets, arbitrary objects, integers beyond 64 bits, reference cycles, more than 254 levels)
+    gives None; :func:`measure` then estimates the size with :func:`estimate_size`.
+    """
     try:
-        return len(_dumps(value))
-    except _NOT_ENCODABLE:
+        return len(orjson.dumps(value, option=_SIZE_OPTIONS))
+    except (TypeError, ValueError, RecursionError):  # orjson.JSONEncodeError is a TypeError
         return None
 
 
@@ -142,35 +143,25 @@ def complexity_score(key_count: int, depth: int, size_bytes: int) -> float:
 
 
 def measure(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the fields of :class:`StateComplexityMetrics` for ``state`` as a plain dict (hot path).
+    """Return the fields of :class:`StateComplexityMetrics` for ``state`` as a plain dict.
 
     ``total_size_bytes`` is the deep size: the UTF-8 length of the compact JSON encoding, or an estimate of it
     when the state holds values JSON cannot encode (then reference cycles are not followed either).
     """
-    # Inlined (no helper calls on the common path): this runs on every routing decision.
-    try:
-        size = len(_dumps(state))
-    except _NOT_ENCODABLE:
+    size = json_size(state)
+    if size is None:
         size = estimate_size(state)
         depth = nested_depth(state)
-    else:
-        depth = _fast_depth(state) if state and isinstance(state, dict) else 0
+    else:  # JSON could encode it, so it has no reference cycles to guard against
+        depth = _acyclic_depth(state) if state and isinstance(state, dict) else 0
     key_count = len(state)
-    score = key_count / 100.0 * 0.4 + depth / 10.0 * 0.3 + size / 1_000_000.0 * 0.3
-    get = state.get
-    try:
-        errors = bool(get("error") or get("errors") or get("error_count") or get("failed"))
-    except (TypeError, ValueError):
-        errors = True
     return {
         "key_count": key_count,
         "nested_depth": depth,
         "total_size_bytes": size,
-        "complexity_score": score if score < 1.0 else 1.0,
-        "has_errors": errors,
-        "has_incomplete_data": (
-            ("required_data" in state or "mandatory_fields" in state) and has_incomplete_data(state)
-        ),
+        "complexity_score": complexity_score(key_count, depth, size),
+        "has_errors": has_errors(state),
+        "has_incomplete_data": has_incomplete_data(state),
     }
 
 

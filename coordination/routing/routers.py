@@ -12,8 +12,8 @@ Changing ``.rules`` or ``.hints`` after construction has no effect; build a new 
 
 The orchestrator does not go through ``evaluate()`` for the built-in routers: :meth:`BaseRouter.decider` gives it
 a function of ``(state, current_task, retry_count, custom_data)`` returning a
-:data:`~coordination.routing.proposals.Proposal` tuple, so a decision builds neither a context nor a result
-object per router. Both paths run the same code and give the same answer.
+:class:`~coordination.routing.proposals.Proposal` (a named tuple), so a decision builds neither a context nor a
+result object per router. Both paths run the same code and give the same answer.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from coordination.models.routing import (
 )
 from coordination.routing import analysis
 from coordination.routing.operators import Condition, compile_rule
-from coordination.routing.proposals import PreparedResults, Proposal, to_result
+from coordination.routing.proposals import PreparedResults, Proposal
 
 if TYPE_CHECKING:
     from coordination.metrics import MetricsCollector
@@ -77,8 +77,8 @@ class BaseRouter(ABC):
 
         The built-in routers read only the current task, the retry count and the custom data of the context, so
         the orchestrator calls them as ``decider(state, current_task, retry_count, custom_data)``, which returns
-        a :data:`~coordination.routing.proposals.Proposal` (the result's fields as a tuple): no context and no
-        result object per router call. A subclass that overrides :meth:`evaluate` gets None: its own
+        a :class:`~coordination.routing.proposals.Proposal` (the result's fields as a named tuple): no context and
+        no result object per router call. A subclass that overrides :meth:`evaluate` gets None: its own
         ``evaluate`` is always what runs.
         """
         return None
@@ -128,27 +128,27 @@ class ConditionalRouter(BaseRouter):
             (compile_rule(rule), prepared.prepare(self._rule_proposal(rule))) for rule in self.rules
         )
         self._no_match = prepared.prepare(
-            (
-                _CONTINUE,
-                0.5,
-                "No conditional rules matched, continuing with default behavior",
-                self.strategy,
-                None,
-                {"rules_evaluated": len(self.rules)},
-                False,
+            Proposal(
+                decision=_CONTINUE,
+                confidence=0.5,
+                reasoning="No conditional rules matched, continuing with default behavior",
+                strategy=self.strategy,
+                next_task=None,
+                metadata={"rules_evaluated": len(self.rules)},
+                matched=False,
             )
         )
 
     def _rule_proposal(self, rule: ConditionalRule) -> Proposal:
-        return (
-            rule.decision,
-            1.0,
-            f"Conditional rule '{rule.name}' matched: "
+        return Proposal(
+            decision=rule.decision,
+            confidence=1.0,
+            reasoning=f"Conditional rule '{rule.name}' matched: "
             f"{rule.condition_key} {rule.condition_operator} {rule.condition_value}",
-            self.strategy,
-            rule.next_task,
-            {"rule_id": rule.rule_id, "rule_name": rule.name, "rule_priority": rule.priority},
-            True,
+            strategy=self.strategy,
+            next_task=rule.next_task,
+            metadata={"rule_id": rule.rule_id, "rule_name": rule.name, "rule_priority": rule.priority},
+            matched=True,
         )
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
@@ -233,14 +233,14 @@ class ParallelRouter(BaseRouter):
                 self._by_task.setdefault(task, []).append(prepared)
         self._prepared = PreparedResults()
         self._no_opportunity = self._prepared.prepare(
-            (
-                _CONTINUE,
-                0.7,
-                "No parallel execution opportunities identified",
-                self.strategy,
-                None,
-                {"hints_checked": len(hints)},
-                False,
+            Proposal(
+                decision=_CONTINUE,
+                confidence=0.7,
+                reasoning="No parallel execution opportunities identified",
+                strategy=self.strategy,
+                next_task=None,
+                metadata={"hints_checked": len(hints)},
+                matched=False,
             )
         )
 
@@ -272,18 +272,18 @@ class ParallelRouter(BaseRouter):
             if ready:
                 parallel = [member for member in hint.group if member != task and member not in completed]
                 if parallel:
-                    return (
-                        RoutingDecision.PARALLEL,
-                        0.9,
-                        f"Task '{task}' can be parallelized with {parallel}",
-                        self.strategy,
-                        None,
-                        {
+                    return Proposal(
+                        decision=RoutingDecision.PARALLEL,
+                        confidence=0.9,
+                        reasoning=f"Task '{task}' can be parallelized with {parallel}",
+                        strategy=self.strategy,
+                        next_task=None,
+                        metadata={
                             "parallel_tasks": parallel,
                             "dependencies": list(hint.dependencies),
                             "estimated_duration_ms": hint.duration_ms,
                         },
-                        True,
+                        matched=True,
                     )
         return self._no_opportunity
 
@@ -349,7 +349,7 @@ class StateAnalysisRouter(BaseRouter):
 
     def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
         """Return the decision for the state's errors, completeness and complexity."""
-        return to_result(self._decide(state, context.current_task, context.retry_count, context.custom_data))
+        return self._decide(state, context.current_task, context.retry_count, context.custom_data).to_result()
 
     def decider(self) -> Decider | None:
         """See :meth:`BaseRouter.decider`."""
@@ -359,44 +359,44 @@ class StateAnalysisRouter(BaseRouter):
         metrics = _measure(state)
         score = metrics["complexity_score"]
         if metrics["has_errors"]:
-            return (
-                self.error_decision,
-                0.95,
-                f"State contains errors (key_count={metrics['key_count']}, complexity={score:.2f})",
-                self.strategy,
-                None,
-                {"complexity_metrics": metrics, "retry_count": retry_count},
-                True,
+            return Proposal(
+                decision=self.error_decision,
+                confidence=0.95,
+                reasoning=f"State contains errors (key_count={metrics['key_count']}, complexity={score:.2f})",
+                strategy=self.strategy,
+                next_task=None,
+                metadata={"complexity_metrics": metrics, "retry_count": retry_count},
+                matched=True,
             )
         if metrics["has_incomplete_data"]:
-            return (
-                RoutingDecision.SKIP,
-                0.8,
-                "State has incomplete data, skipping task",
-                self.strategy,
-                None,
-                {"complexity_metrics": metrics},
-                True,
+            return Proposal(
+                decision=RoutingDecision.SKIP,
+                confidence=0.8,
+                reasoning="State has incomplete data, skipping task",
+                strategy=self.strategy,
+                next_task=None,
+                metadata={"complexity_metrics": metrics},
+                matched=True,
             )
         if score > self.max_complexity:
-            return (
-                RoutingDecision.BRANCH,
-                0.85,
-                f"State complexity ({score:.2f}) exceeds threshold ({self.max_complexity:.2f}), "
+            return Proposal(
+                decision=RoutingDecision.BRANCH,
+                confidence=0.85,
+                reasoning=f"State complexity ({score:.2f}) exceeds threshold ({self.max_complexity:.2f}), "
                 "branching to handle complexity",
-                self.strategy,
-                None,
-                {"complexity_metrics": metrics},
-                True,
+                strategy=self.strategy,
+                next_task=None,
+                metadata={"complexity_metrics": metrics},
+                matched=True,
             )
-        return (
-            _CONTINUE,
-            0.9,
-            f"State complexity ({score:.2f}) within normal range",
-            self.strategy,
-            None,
-            {"complexity_metrics": metrics},
-            False,
+        return Proposal(
+            decision=_CONTINUE,
+            confidence=0.9,
+            reasoning=f"State complexity ({score:.2f}) within normal range",
+            strategy=self.strategy,
+            next_task=None,
+            metadata={"complexity_metrics": metrics},
+            matched=False,
         )
 
 
@@ -484,33 +484,33 @@ class PriorityRouter(BaseRouter):
             "low_threshold": config.low_priority_threshold,
         }
         if priority >= config.high_priority_threshold:
-            return (
-                config.high_priority_decision,
-                0.95,
-                f"High-priority task (priority={priority})",
-                self.strategy,
-                None,
-                metadata,
-                given,
+            return Proposal(
+                decision=config.high_priority_decision,
+                confidence=0.95,
+                reasoning=f"High-priority task (priority={priority})",
+                strategy=self.strategy,
+                next_task=None,
+                metadata=metadata,
+                matched=given,
             )
         if priority <= config.low_priority_threshold:
-            return (
-                config.low_priority_decision,
-                0.85,
-                f"Low-priority task (priority={priority})",
-                self.strategy,
-                None,
-                metadata,
-                given,
+            return Proposal(
+                decision=config.low_priority_decision,
+                confidence=0.85,
+                reasoning=f"Low-priority task (priority={priority})",
+                strategy=self.strategy,
+                next_task=None,
+                metadata=metadata,
+                matched=given,
             )
-        return (
-            config.default_decision,
-            0.8,
-            f"Medium-priority task (priority={priority})",
-            self.strategy,
-            None,
-            metadata,
-            False,
+        return Proposal(
+            decision=config.default_decision,
+            confidence=0.8,
+            reasoning=f"Medium-priority task (priority={priority})",
+            strategy=self.strategy,
+            next_task=None,
+            metadata=metadata,
+            matched=False,
         )
 
 

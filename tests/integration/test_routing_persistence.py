@@ -15,7 +15,9 @@ from coordination import (
     StateAnalysisRouter,
     ThreadSafeState,
 )
+from coordination.archive import rows
 from coordination.errors import InvalidInputError
+from coordination.routing import history_format
 from tests.conftest import keys_of
 
 
@@ -123,3 +125,19 @@ def test_a_bad_limit_is_refused_and_nothing_is_written(namespace: str) -> None:
             orchestrator.read_persisted_history(limit=limit)  # type: ignore[arg-type]
         assert caught.value.field == "limit"
     assert keys_of(namespace) == []
+
+
+def test_persisted_entries_are_in_the_stream_format_the_archive_reads(namespace: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    state = ThreadSafeState(namespace=namespace)
+    orchestrator = orchestrator_on(state)
+    decision = orchestrator.route({"phase": "done"}, "package", correlation_id="cg-7")
+    assert orchestrator.persist_history() == 1
+    ((entry_id, fields),) = redis_client.xrange(state.store_keys.routing_history)
+    assert tuple(fields) == history_format.FIELDS
+    row = rows.routing_row(namespace, entry_id, fields)
+    assert (row["routing_id"], row["coordination_id"], row["task"], row["decision"]) == (
+        decision["routing_id"],
+        "cg-7",
+        "package",
+        "end",
+    )

@@ -7,7 +7,8 @@
 --   is settled without running), attempt, run, outcome (completed|failed|skipped|timed_out|retrying|cancelled),
 --   result (JSON text or ''), quality ('' or a number as text), error, traceback, decision (what happened),
 --   routed (true when a routing decision was made),
---   routing [[routing_id, ts, task, decision, strategy, record]...], routing_cap, history, grace_ms,
+--   routing [[name, value, name, value, ...]...] (routing-stream entries, coordination/routing/history_format.py),
+--   routing_cap, history, grace_ms,
 --   signal (8 values of the outcome's own signal), retry {attempt, countdown_ms} (outcome 'retrying'),
 --   enqueue [agents to start now], skip [[agent, reason, 8 signal values]...], end {status, reason} (optional),
 --   finished (8 values of the coordination_finished signal; its data is filled in here),
@@ -57,8 +58,7 @@ redis.call('HSET', key, 'status', outcome, 'finished_ms', NOW, 'error', p['error
 if p['result'] ~= '' then redis.call('HSET', key, 'result', p['result']) end
 if p['quality'] ~= '' then redis.call('HSET', key, 'quality', p['quality']) end
 for _, r in ipairs(p['routing']) do
-  redis.call('XADD', ns_key('routing'), 'MAXLEN', '~', p['routing_cap'], '*', 'routing_id', r[1], 'ts', r[2],
-    'task', r[3], 'decision', r[4], 'strategy', r[5], 'record', r[6])
+  redis.call('XADD', ns_key('routing'), 'MAXLEN', '~', p['routing_cap'], '*', unpack(r))
 end
 if p['routed'] then redis.call('HINCRBY', meta, 'decisions', 1) end
 local logs = coord_key(cid, 'logs')

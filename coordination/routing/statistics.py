@@ -1,0 +1,50 @@
+"""Lifetime statistics of an orchestrator's decisions (pure; the orchestrator serialises access with its lock)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from coordination.models.routing import RoutingDecision, RoutingStrategy
+
+
+class RoutingStatistics:
+    """Counts and timings of every decision added, also those no longer retained in the history."""
+
+    __slots__ = ("count", "max_ms", "min_ms", "outcomes", "total_ms")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total_ms = 0.0
+        self.min_ms = float("inf")
+        self.max_ms = 0.0
+        #: Decisions counted by (decision, strategy): one update per decision; :meth:`as_dict` sums per key.
+        self.outcomes: Counter[tuple[RoutingDecision, RoutingStrategy]] = Counter()
+
+    def add(self, decision: RoutingDecision, strategy: RoutingStrategy, routing_time_ms: float) -> None:
+        """Count one decision that took ``routing_time_ms``."""
+        self.count += 1
+        self.total_ms += routing_time_ms
+        self.min_ms = min(self.min_ms, routing_time_ms)
+        self.max_ms = max(self.max_ms, routing_time_ms)
+        self.outcomes[decision, strategy] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the seed's ``get_stats()`` figures.
+
+        Keys ``total_routings``, ``avg/min/max_routing_time_ms`` (0.0 before the first decision), ``decisions`` and
+        ``strategies`` (counts by value).
+        """
+        decisions: Counter[str] = Counter()
+        strategies: Counter[str] = Counter()
+        for (decision, strategy), count in self.outcomes.items():
+            decisions[decision.value] += count
+            strategies[strategy.value] += count
+        return {
+            "total_routings": self.count,
+            "avg_routing_time_ms": self.total_ms / self.count if self.count else 0.0,
+            "min_routing_time_ms": self.min_ms if self.count else 0.0,
+            "max_routing_time_ms": self.max_ms,
+            "decisions": dict(decisions),
+            "strategies": dict(strategies),
+        }
