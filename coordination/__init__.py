@@ -13,6 +13,7 @@ from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import (
     AttemptCancelledError,
+    ContextDistributionError,
     CoordinationError,
     DependencyResolutionError,
     DependencyTimeoutError,
@@ -60,6 +61,7 @@ from coordination.models.routing import (
     RoutingStrategy,
     StateComplexityMetrics,
 )
+from coordination.models.seed import SeedCompatibilityWarning
 from coordination.models.signals import (
     AgentCompletedSignal,
     AgentInitializedSignal,
@@ -104,6 +106,7 @@ __all__ = [
     "CodeGenerationState",
     "ConditionalRouter",
     "ConditionalRule",
+    "ContextDistributionError",
     "ContextDistributionMetrics",
     "ContextDistributor",
     "ContextUpdateRequest",
@@ -139,6 +142,7 @@ __all__ = [
     "RoutingResult",
     "RoutingRuleError",
     "RoutingStrategy",
+    "SeedCompatibilityWarning",
     "SharedIntelligence",
     "SignalCoordinator",
     "SignalMetrics",

@@ -9,7 +9,8 @@
     │   ├── NotSerializableError                        value that JSON cannot represent
     │   ├── UnknownSignalTypeError                      event type that is not a SignalType
     │   ├── RoutingRuleError                            unknown operator or wrong value shape for it
-    │   └── WorkflowError                               unknown agents, cycles, bad declarations
+    │   ├── WorkflowError                               unknown agents, cycles, bad declarations
+    │   └── ContextDistributionError (RuntimeError)     one agent's context cannot be built (seed wording)
     ├── AttemptCancelledError                           an agent's coordination ended while it ran (stop)
     ├── StoreUnavailableError                           transient: Redis unreachable; safe to retry
     ├── ThreadSafeStateError                            (seed)
@@ -70,6 +71,19 @@ class WorkflowError(InvalidInputError):
     """A workflow declaration that cannot run (unknown agents, dependency cycles, ...)."""
 
 
+class ContextDistributionError(InvalidInputError, RuntimeError):
+    """One agent's context could not be built from its assignment, allocation or protocols; nothing was written.
+
+    The seed raised ``RuntimeError("Context distribution failed for agent '<id>': ...")`` here, and its guide
+    catches ``RuntimeError``; this error is that ``RuntimeError`` (with the seed's wording) and an
+    :class:`InvalidInputError` naming the field, so both kinds of caller find it.
+    """
+
+    def __init__(self, field: str, agent_id: str, problem: str) -> None:
+        self.agent_id = agent_id
+        super().__init__(field, f"Context distribution failed for agent {agent_id!r}: {problem}")
+
+
 class AttemptCancelledError(CoordinationError):
     """Raised inside an agent (``run.raise_if_cancelled()``) when its coordination has ended: stop working.
 
@@ -93,8 +107,8 @@ class StateKeyError(ThreadSafeStateError, KeyError):
         self.available_keys = available_keys
         shown = ", ".join(available_keys[:10])
         if len(available_keys) > 10:
-            shown += ", ..."
-        super().__init__(f"Key '{key}' not found in state. Available keys: [{shown}]")
+            shown += "..."
+        super().__init__(f"Key '{key}' not found in state. Available keys: {shown}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -126,7 +140,7 @@ class StateLockTimeoutError(ThreadSafeStateError, TimeoutError):
     def __init__(self, timeout: float, operation: str) -> None:
         self.timeout = timeout
         self.operation = operation
-        super().__init__(f"Lock timeout after {timeout}s during {operation}")
+        super().__init__(f"Lock acquisition timeout after {timeout}s for operation: {operation}")
 
 
 class DependencyResolutionError(CoordinationError):

@@ -1,6 +1,7 @@
 """Metric and alert models (pure): the seed's fields, defaults and constraints, with strict checking.
 
-Differences from the seed: unknown fields are errors (``extra="forbid"``), timestamps are aware UTC datetimes
+Unknown fields are ignored with a warning, as the seed ignored them (:mod:`coordination.models.seed`).
+Differences from the seed: timestamps are aware UTC datetimes
 (a naive value is taken as UTC), metric values must be finite (JSON cannot carry NaN or infinity), and an
 alert rule's message template is checked when the rule is declared rather than when it first fires.
 """
@@ -18,7 +19,8 @@ from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator
 
-from coordination.models.base import FrozenModel, StrictModel, fast_uuid4, prevalidated, utcnow
+from coordination.models.base import fast_uuid4, prevalidated, utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 from coordination.validation import input_error
 
 
@@ -53,7 +55,7 @@ class AlertSeverity(StrEnum):
     INFO = "INFO"
 
 
-class Metric(StrictModel):
+class Metric(SeedModel):
     """One recorded measurement.
 
     Attributes:
@@ -68,7 +70,7 @@ class Metric(StrictModel):
         agent_id: optional agent id.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
     metric_id: str = Field(default_factory=_new_id)
     metric_name: str = Field(min_length=1, max_length=100)
@@ -99,7 +101,7 @@ class Metric(StrictModel):
         }
 
 
-class Alert(FrozenModel):
+class Alert(FrozenSeedModel):
     """An alert raised by an :class:`AlertRule`."""
 
     alert_id: str = Field(default_factory=_new_id)
@@ -116,7 +118,7 @@ class Alert(FrozenModel):
 _OPERATORS: Final = ("gt", "lt", "gte", "lte")
 
 
-class AlertRule(FrozenModel):
+class AlertRule(FrozenSeedModel):
     """A threshold on one metric name.
 
     Attributes:
@@ -178,7 +180,7 @@ class AlertRule(FrozenModel):
         )
 
 
-class MetricEventPayload(StrictModel):
+class MetricEventPayload(SeedModel):
     """Payload of a ``metric.recorded`` event (the seed's Kafka message)."""
 
     metric_id: str
@@ -191,7 +193,7 @@ class MetricEventPayload(StrictModel):
     correlation_id: str | None = None
 
 
-class _Envelope(FrozenModel):
+class _Envelope(FrozenSeedModel):
     """The seed's event envelope (``OnexEnvelopeV1``); subclasses set ``event_type`` and ``payload``."""
 
     event_type: str
@@ -224,7 +226,7 @@ class MetricEvent(_Envelope):
         return cls(correlation_id=metric.correlation_id, payload=payload)
 
 
-class AlertEventPayload(StrictModel):
+class AlertEventPayload(SeedModel):
     """Payload of an ``alert.triggered`` event."""
 
     alert_id: str

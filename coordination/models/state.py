@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import Field
 
-from coordination.models.base import FrozenModel, StrictModel, utcnow
+from coordination.models.base import utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 
 
-class StateChangeRecord(FrozenModel):
+class StateChangeRecord(FrozenSeedModel):
     """One change of a :class:`~coordination.state.ThreadSafeState`, as kept in its change log."""
 
     timestamp: datetime = Field(default_factory=utcnow)
@@ -22,7 +23,7 @@ class StateChangeRecord(FrozenModel):
     changed_by: str | None = None
 
 
-class AgentCoordinationState(StrictModel):
+class AgentCoordinationState(SeedModel):
     """Shape of a multi-agent session's shared state (seed model)."""
 
     session_id: str
@@ -33,7 +34,7 @@ class AgentCoordinationState(StrictModel):
     current_phase: str = "initialization"
 
 
-class CodeGenerationState(StrictModel):
+class CodeGenerationState(SeedModel):
     """Shape of a code-generation workflow's shared state (seed model)."""
 
     workflow_id: str
