@@ -18,6 +18,7 @@ from coordination.errors import (
     UnknownSignalTypeError,
 )
 from coordination.metrics.collector import MetricsCollector
+from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.models.signals import CoordinationSignal, SignalType
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
@@ -379,10 +380,16 @@ async def test_a_metrics_collector_receives_sent_and_received_figures(namespace:
     def values(name: str, **tags: str) -> list[float]:
         return [m.value for m in collector.read_metrics(name) if all(m.tags.get(k) == v for k, v in tags.items())]
 
+    # The seed's names, tags and correlation id: at emission ...
     assert values("signals_sent", coordination_id=namespace, signal_type="agent_completed") == [1.0]
+    (emitted,) = [m for m in collector.read_metrics("signal_propagation_time_ms")]
+    assert emitted.tags == {"signal_type": "agent_completed", "coordination_id": namespace}
+    assert emitted.correlation_id == namespace and emitted.unit == "ms" and emitted.value >= 0
+    # ... and at delivery.
     assert values("signals_received", agent_id="a1", signal_type="agent_completed") == [1.0]
-    (delay,) = values("signal_propagation_time_ms", agent_id="a1")
-    assert delay >= 0
+    (delivered,) = collector.read_metrics("signal_delivery_time_ms")
+    assert delivered.tags == {"signal_type": "agent_completed", "coordination_id": namespace, "agent_id": "a1"}
+    assert delivered.correlation_id == namespace and delivered.value >= 0
 
 
 # -- completion ----------------------------------------------------------------------------------------------
@@ -449,8 +456,7 @@ async def test_event_data_over_the_limit_is_refused_and_nothing_is_stored(
     with pytest.raises(PayloadTooLargeError) as raised:
         await coordinator.emit(CID, "inter_agent_message", big)
     assert raised.value.field == "event_data"
-    with pytest.raises(PayloadTooLargeError):
-        await coordinator.signal_coordination_event(CID, "inter_agent_message", big)
+    assert await coordinator.signal_coordination_event(CID, "inter_agent_message", big) is False
 
     assert keys_of(namespace) == []
     # Just under the limit is fine.
@@ -515,6 +521,39 @@ async def test_event_data_and_metadata_must_be_dicts(coordinator: SignalCoordina
     assert keys_of(namespace) == []
 
 
-def test_signal_models_refuse_unknown_fields() -> None:
-    with pytest.raises(ValueError, match="extra"):
-        CoordinationSignal(signal_type="agent_completed", sender_agent_id="a", coordination_id="c", extra_field=1)
+def test_signal_models_ignore_unknown_fields_as_the_seed_did_with_a_warning() -> None:
+    forget_warnings()
+    with pytest.warns(SeedCompatibilityWarning, match="CoordinationSignal: unknown field 'extra_field'"):
+        signal = CoordinationSignal(
+            signal_type="agent_completed", sender_agent_id="a", coordination_id="c", extra_field=1
+        )
+    assert "extra_field" not in signal.model_dump()
+
+
+REFUSED_INPUTS = {
+    "empty coordination id": ("", "agent_completed", {}, None),
+    "invalid coordination id": ("a:b", "agent_completed", {}, None),
+    "coordination id not a string": (42, "agent_completed", {}, None),
+    "unknown type": (CID, "no_such_type", {}, None),
+    "event data not a dict": (CID, "agent_completed", ["x"], None),
+    "event data not JSON": (CID, "agent_completed", {"x": float("nan")}, None),
+    "event data too large": (CID, "agent_completed", {"blob": "x" * (64 * 1024)}, None),
+    "bad sender": (CID, "agent_completed", {}, "has space"),
+    "bad completed agent": (CID, "agent_completed", {"agent_id": "a:b"}, None),
+}
+
+
+@pytest.mark.parametrize("arguments", REFUSED_INPUTS.values(), ids=REFUSED_INPUTS.keys())
+async def test_signal_coordination_event_returns_false_and_logs_why_for_any_refused_input(
+    coordinator: SignalCoordinator, namespace: str, caplog: pytest.LogCaptureFixture, arguments: tuple[Any, ...]
+) -> None:
+    coordination_id, event_type, event_data, sender = arguments
+    with caplog.at_level(logging.ERROR, logger="coordination.signals"):
+        sent = await coordinator.signal_coordination_event(coordination_id, event_type, event_data, sender)
+
+    assert sent is False  # the seed's contract: refused input is False, never an exception
+    assert "refused" in caplog.text
+    assert keys_of(namespace) == []
+    # emit() is the raising variant of the same call.
+    with pytest.raises(InvalidInputError):
+        await coordinator.emit(coordination_id, event_type, event_data, sender)
