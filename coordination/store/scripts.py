@@ -51,6 +51,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "deps_register": ("deps_lib",),
     "deps_wake": ("deps_lib",),
     "deps_check": ("deps_lib",),
+    "deps_settle": ("deps_lib",),
 }
 
 
