@@ -55,10 +55,15 @@ def _checked(
     unit: str,
     tags: dict[str, str] | None,
     correlation_id: str | None,
+    *,
+    strict: bool = False,
 ) -> Metric | PendingMetric | None:
-    """The metric to buffer, or None (logged at debug level) when it is invalid: the ``*_nowait`` path never raises.
+    """The metric to buffer; for an invalid one, raise (``strict``) or log at debug level and return None.
 
     Hot path: a valid metric keeps its plain values; the :class:`Metric` is built when it is read or flushed.
+
+    Raises:
+        InvalidInputError: ``strict`` and a field is invalid (the error names it).
     """
     try:
         pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
@@ -66,8 +71,12 @@ def _checked(
             return pending
         return build_metric(metric_name, metric_type, value, unit, tags, correlation_id)  # raises with the field
     except InvalidInputError as error:
+        if strict:
+            raise
         logger.debug("metric %r not recorded: %s", metric_name, error)
     except Exception:  # a metric must never break the code it measures
+        if strict:
+            raise
         logger.debug("metric %r not recorded", metric_name, exc_info=True)
     return None
 
@@ -225,6 +234,11 @@ class MetricsCollector:
         return self._started
 
     # -- record path (no I/O) --------------------------------------------------------------------------------
+    #
+    # One core, _record: check the metric, buffer it, wake the flusher when a batch is pending. The seed's async
+    # record_* methods call it strictly (a bad metric raises); the *_nowait ones leniently (a bad metric is logged
+    # and dropped, so instrumentation never breaks the code it measures). Each public method only fixes the
+    # metric type and unit.
 
     async def record_timing(
         self,
@@ -238,7 +252,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag (tag values must be strings); nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id))
+        self._record(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id, strict=True)
 
     async def record_counter(
         self,
@@ -252,7 +266,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id))
+        self._record(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id, strict=True)
 
     async def record_gauge(
         self,
@@ -267,7 +281,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value, unit or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id))
+        self._record(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id, strict=True)
 
     async def record_rate(
         self,
@@ -281,7 +295,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id))
+        self._record(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id, strict=True)
 
     def record_timing_nowait(
         self,
@@ -291,7 +305,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_timing`, synchronous; never raises (a bad metric is logged at debug level)."""
-        self._record_nowait(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id)
+        self._record(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id, strict=False)
 
     def record_counter_nowait(
         self,
@@ -301,7 +315,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_counter`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id)
+        self._record(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id, strict=False)
 
     def record_gauge_nowait(
         self,
@@ -312,7 +326,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_gauge`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id)
+        self._record(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id, strict=False)
 
     def record_rate_nowait(
         self,
@@ -322,7 +336,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_rate`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id)
+        self._record(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id, strict=False)
 
     def record_many_nowait(
         self,
@@ -341,12 +355,9 @@ class MetricsCollector:
             if (metric := _checked(metric_name, metric_type, value, unit, tags, correlation_id)) is not None
         ]
         if accepted:
-            try:
-                self._append_many(accepted)
-            except Exception:  # a metric must never break the code it measures
-                logger.debug("metrics not recorded", exc_info=True)
+            self._buffer_metrics(accepted, strict=False)
 
-    def _record_nowait(
+    def _record(
         self,
         metric_name: str,
         metric_type: MetricType,
@@ -354,11 +365,20 @@ class MetricsCollector:
         unit: str,
         tags: dict[str, str] | None,
         correlation_id: str | None,
+        *,
+        strict: bool,
     ) -> None:
-        self.record_many_nowait([(metric_name, metric_type, value, unit, tags)], correlation_id)
+        metric = _checked(metric_name, metric_type, value, unit, tags, correlation_id, strict=strict)
+        if metric is not None:
+            self._buffer_metrics([metric], strict=strict)
 
-    def _append(self, metric: Metric | PendingMetric) -> None:
-        self._append_many([metric])
+    def _buffer_metrics(self, metrics: list[Metric | PendingMetric], *, strict: bool) -> None:
+        try:
+            self._append_many(metrics)
+        except Exception:
+            if strict:
+                raise
+            logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
 
     def _append_many(self, metrics: list[Metric | PendingMetric]) -> None:
         if self._restart_needed:
