@@ -7,14 +7,17 @@ import os
 import threading
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+from redis.utils import HIREDIS_AVAILABLE
 
 from config.settings import get_settings
 
@@ -45,8 +48,26 @@ def _options() -> dict[str, Any]:
     }
 
 
-def _async_options() -> dict[str, Any]:
-    return {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
+class HiredisPackingConnection(aioredis.Connection):
+    """redis.asyncio's TCP connection, packing commands with hiredis as redis-py's blocking connection does.
+
+    redis-py's asyncio connection packs commands in Python: about 25 µs for a signal's EVALSHA against 4 µs with
+    hiredis' packer (redis-py's own ``HiredisRespSerializer``). The bytes sent are the same.
+    """
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        """Pack one command into the Redis protocol (pipelines pack each of theirs through this too)."""
+        packed: list[bytes] = self._packer.pack(*args)
+        return packed
+
+
+def _async_options(url: str) -> dict[str, Any]:
+    options = {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
+    if HIREDIS_AVAILABLE and urlsplit(url).scheme == "redis":  # plain TCP only: TLS and unix sockets keep theirs
+        options["connection_class"] = HiredisPackingConnection
+    return options
 
 
 def store_url() -> str:
@@ -85,7 +106,7 @@ def async_client(url: str | None = None) -> Any:
         _async_clients[loop] = per_loop
     client = per_loop.get(target)
     if client is None:
-        client = aioredis.Redis.from_url(target, **_async_options())
+        client = aioredis.Redis.from_url(target, **_async_options(target))
         per_loop[target] = client
     return client
 
