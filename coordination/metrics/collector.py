@@ -7,8 +7,9 @@ measures (seed weakness 18).
 
 Flush path: a daemon thread (started by :meth:`MetricsCollector.start`) flushes every ``flush_interval_ms``,
 or sooner when woken, with the blocking Redis client, so it works alike in sync Celery workers and in asyncio
-code. Each batch is one pipeline of ``XADD ... MAXLEN ~``. A failed write puts the batch back in the buffer
-for the next attempt. Flushed metrics are evaluated by the alert engine in that same thread.
+code. Each batch is written in small pipelines of ``XADD ... MAXLEN ~`` (10 metrics each, so the flusher thread
+never holds the interpreter lock for long while the application waits for it). A failed write puts what was not
+written back in the buffer for the next attempt. Flushed metrics are evaluated by the alert engine in that same thread.
 
 Unlike the seed, a collector without Kafka or PostgreSQL does not drop its batches (seed weakness 26): Redis
 is always the sink, metrics can be read back with :meth:`MetricsCollector.read_metrics` from any process, and
@@ -23,6 +24,7 @@ import logging
 import math
 import os
 import threading
+import time
 import warnings
 import weakref
 from collections import deque
@@ -40,6 +42,8 @@ STATS_METRICS_LIMIT = 1000
 """How many recent metrics ``get_stats()["metrics"]`` holds."""
 
 _STOP_TIMEOUT_S = 10.0
+# Metrics per Redis pipeline when flushing: small, so the flusher thread holds the GIL only briefly at a time.
+_FLUSH_CHUNK = 10
 
 
 def _positive_int(value: object, field: str) -> int:
@@ -126,7 +130,7 @@ class MetricsCollector:
         self._wake = threading.Event()
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
-        self._inflight: list[Metric] = []
+        self._inflight: list[Metric | PendingMetric] = []
         self._alert_queue: deque[Metric] = deque()
         self._already_queued: set[str] = set()
         self._flushed_mark = 0
@@ -430,28 +434,42 @@ class MetricsCollector:
             rounds = max(1, math.ceil(self._buffer.size() / self._batch_size))
             written = 0
             for _ in range(rounds):  # bounded: writers recording meanwhile are flushed next time
-                batch = [materialize(item) for item in self._buffer.read_batch(self._batch_size)]
-                if not batch:
+                items = self._buffer.read_batch(self._batch_size)
+                if not items:
                     break
-                queued = self._queue_for_alerts(batch)
-                self._inflight = batch  # read_metrics() still sees the batch while it is being written
-                try:
-                    written += self._writer.write_batch(batch)
-                except Exception as error:
-                    requeued: list[Metric | PendingMetric] = list(batch)
-                    self._buffer.requeue(requeued)
-                    if queued:  # do not evaluate them twice when the retry succeeds
-                        self._already_queued.update(m.metric_id for m in batch)
-                    self._flush_errors += 1
-                    if isinstance(error, StoreUnavailableError):
-                        raise
-                    raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
-                finally:
-                    self._inflight = []
+                written += self._write_in_chunks(items)
             self._flushed_mark = mark
             self._flushed_total += written
             self._warned_full = False
             return written
+
+    def _write_in_chunks(self, items: list[Metric | PendingMetric]) -> int:
+        """Write one batch a few metrics at a time, so the flusher never holds the GIL for long.
+
+        Building and encoding a metric is Python work; in the flusher thread it would hold the interpreter lock
+        while the application's threads (an event loop, a worker) wait for it, up to the 5 ms switch interval.
+        Between two short chunks the thread waits on Redis, which releases the lock.
+        """
+        written = 0
+        for start in range(0, len(items), _FLUSH_CHUNK):
+            # read_metrics() still sees what is not written yet (here, not in the buffer any more).
+            self._inflight = items[start:]
+            chunk = [materialize(item) for item in items[start : start + _FLUSH_CHUNK]]
+            queued = self._queue_for_alerts(chunk)
+            try:
+                written += self._writer.write_batch(chunk)
+            except Exception as error:
+                self._buffer.requeue(list(items[start:]))
+                if queued:  # do not evaluate them twice when the retry succeeds
+                    self._already_queued.update(m.metric_id for m in chunk)
+                self._flush_errors += 1
+                if isinstance(error, StoreUnavailableError):
+                    raise
+                raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
+            finally:
+                self._inflight = []
+            time.sleep(0)  # let a waiting thread run before the next chunk's Python work
+        return written
 
     def _queue_for_alerts(self, batch: list[Metric]) -> bool:
         thread = self._thread
@@ -524,7 +542,7 @@ class MetricsCollector:
         """
         _positive_int(limit, "limit")
         # Local first: a metric flushed after this snapshot is in Redis by the time Redis is read.
-        local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
+        local = [*map(materialize, self._inflight), *map(materialize, self._buffer.peek_all())]
         if metric_name is not None:
             local = [m for m in local if m.metric_name == metric_name]
         stored = self._writer.read_recent(metric_name, limit)
@@ -545,7 +563,7 @@ class MetricsCollector:
         except StoreUnavailableError as error:
             logger.warning("MetricsCollector.get_stats: %s", error)
             stats["store_error"] = str(error)
-            local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
+            local = [*map(materialize, self._inflight), *map(materialize, self._buffer.peek_all())]
             recent = _merge_newest_first(local, [], STATS_METRICS_LIMIT)
         stats["metrics"] = [metric.as_stats_entry() for metric in recent]
         return stats
