@@ -130,6 +130,7 @@ class ContextDistributor:
         self.default_coordination_protocols = _instance_or_default(
             default_coordination_protocols, CoordinationProtocols, "default_coordination_protocols"
         )
+        script("contexts_store")  # read (and hash) the Lua source now, not inside the first distribution
 
     async def distribute_agent_context(
         self,

@@ -163,6 +163,16 @@ class DependencyResolver:
             status = await self._wait(coordination_id, dependency, float(deadline_ms))
         return self._finish(coordination_id, dependency, status, started)
 
+    def _settled(
+        self, coordination_id: str, dependency: Dependency, status: str, started: float
+    ) -> DependencyResolutionResult | BaseException:
+        """The result of a dependency its registration settled (a time-out is returned, not raised)."""
+        dependency.status = DependencyStatus.IN_PROGRESS
+        try:
+            return self._finish(coordination_id, dependency, status, started)
+        except DependencyTimeoutError as error:
+            return error
+
     async def _wait(self, coordination_id: str, dependency: Dependency, deadline_ms: float) -> str:
         key = f"{coordination_id}/{dependency.dependency_id}"
         cancelled_before = cancellation_requests()
@@ -274,13 +284,16 @@ class DependencyResolver:
         try:
             async with self._slot():
                 replies = await run_atomically_async(async_client(), calls)
-            results = await asyncio.gather(
-                *(
-                    self._outcome(coordination_id, dependency, reply, started)
-                    for dependency, reply in zip(dependencies, replies, strict=True)
-                ),
-                return_exceptions=True,
-            )
+            # Settled at registration: a result at once. Only the pending ones wait (concurrently).
+            results: list[DependencyResolutionResult | BaseException] = []
+            waiting = []
+            for dependency, reply in zip(dependencies, replies, strict=True):
+                if reply[0] == "pending":
+                    waiting.append(self._outcome(coordination_id, dependency, reply, started))
+                else:
+                    results.append(self._settled(coordination_id, dependency, reply[0], started))
+            if waiting:
+                results += await asyncio.gather(*waiting, return_exceptions=True)
         except Exception as error:
             self._record_timing(started, failure_tags, coordination_id)
             raise DependencyResolutionError(coordination_id, "all", str(error)) from error

@@ -126,6 +126,7 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
+        script("signal_emit")  # read (and hash) the Lua source now, not inside the first emission
 
     # -- emission ----------------------------------------------------------------------------------------------
     #
