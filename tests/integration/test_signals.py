@@ -382,12 +382,12 @@ async def test_a_metrics_collector_receives_sent_and_received_figures(namespace:
 
     # The seed's names, tags and correlation id: at emission ...
     assert values("signals_sent", coordination_id=namespace, signal_type="agent_completed") == [1.0]
-    (emitted,) = [m for m in collector.read_metrics("signal_propagation_time_ms")]
+    (emitted,) = [m for m in collector.read_metrics("signal_propagation_time_ms") if m.correlation_id == namespace]
     assert emitted.tags == {"signal_type": "agent_completed", "coordination_id": namespace}
     assert emitted.correlation_id == namespace and emitted.unit == "ms" and emitted.value >= 0
     # ... and at delivery.
     assert values("signals_received", agent_id="a1", signal_type="agent_completed") == [1.0]
-    (delivered,) = collector.read_metrics("signal_delivery_time_ms")
+    (delivered,) = [m for m in collector.read_metrics("signal_delivery_time_ms") if m.correlation_id == namespace]
     assert delivered.tags == {"signal_type": "agent_completed", "coordination_id": namespace, "agent_id": "a1"}
     assert delivered.correlation_id == namespace and delivered.value >= 0
 
