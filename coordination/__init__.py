@@ -6,6 +6,7 @@ Code written for the seed runs with only its imports changed::
     from coordination.metrics import MetricsCollector
 """
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -166,3 +167,10 @@ __all__ = [
     "cancel_coordination",
     "coordination_status",
 ]
+
+# Loading this package builds tens of thousands of long-lived objects (pydantic models and validators, redis-py's
+# command tables, our models). The interpreter's first full garbage collection after that walks all of them
+# (10-20 ms on a quiet 2-CPU machine, far more under load) and, left to its thresholds, falls on the application's
+# first calls: in the seed guide's benchmark script it landed inside the hundred route() calls. Collecting once
+# here makes it part of loading the package, like reading the Lua scripts and building the models.
+gc.collect()
