@@ -43,6 +43,8 @@ _FIELDS_PER_SIGNAL = 10
 # XREAD BLOCK time of a subscription: well below the client's socket timeout (5 s by default in redis-py 8),
 # so an idle read never ends in a socket time-out error; an abandoned read also ends within this time.
 _BLOCK_MS = 1000
+# How long a subscription gathers delivery figures before writing them to the coordination's counters.
+_RECEIPTS_WINDOW_S = 0.05
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -378,9 +380,8 @@ class SignalCoordinator:
         )
         return SignalStream(self, subscription, ckeys)
 
-    def _record_deliveries(
-        self, ckeys: CoordinationKeys, delivered: list[CoordinationSignal], sent: list[float], agent_id: str
-    ) -> None:
+    def _record_deliveries(self, delivered: list[CoordinationSignal], sent: list[float], agent_id: str) -> list[float]:
+        """Record the delivery metrics of a batch of signals; return their emit-to-delivery delays (ms)."""
         now = time.time()
         delays = [max(0.0, (now - moment) * 1000) for moment in sent]
         if self.metrics is not None:
@@ -395,16 +396,7 @@ class SignalCoordinator:
                     tags={"signal_type": kind, "coordination_id": signal.coordination_id, "agent_id": agent_id},
                     correlation_id=signal.coordination_id,
                 )
-
-        async def write() -> None:
-            await script("signal_received").run_async(
-                async_client(), [ckeys.signal_metrics], [len(delays), repr(sum(delays)), repr(max(delays))]
-            )
-
-        task = asyncio.get_running_loop().create_task(write())
-        # Keep a reference until done (a bare create_task may be garbage-collected) and log failures.
-        _background.add(task)
-        task.add_done_callback(_forget)
+        return delays
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -493,6 +485,9 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         self._cursor = subscription.start_offset
         self._pending: list[CoordinationSignal] = []
         self._types = frozenset(subscription.signal_types)
+        # Delivery figures not yet written to the coordination's counters: (count, sum of delays, max delay).
+        self._receipts: tuple[int, float, float] = (0, 0.0, 0.0)
+        self._receipts_timer: asyncio.TimerHandle | None = None
 
     def __aiter__(self) -> SignalStream:
         return self
@@ -503,8 +498,11 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         return self._pending.pop(0)
 
     async def aclose(self) -> None:
-        """Stop the subscription (nothing to release on the server)."""
+        """Stop the subscription (nothing to release on the server; pending delivery figures are written now)."""
         self._pending.clear()
+        if self._receipts_timer is not None:
+            self._receipts_timer.cancel()
+            self._write_receipts()
 
     async def _read(self) -> None:
         read = asyncio.ensure_future(
@@ -541,7 +539,32 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
             sent.append(sent_at(fields))
         if delivered:
             self._pending.extend(delivered)
-            self._coordinator._record_deliveries(self._ckeys, delivered, sent, agent)
+            self._note_receipts(self._coordinator._record_deliveries(delivered, sent, agent))
+
+    def _note_receipts(self, delays: list[float]) -> None:
+        """Add deliveries to the coordination's shared figures, written at most once per ``_RECEIPTS_WINDOW_S``.
+
+        The write is one more round trip; doing it per delivery would double a subscriber's traffic. The timer
+        belongs to the event loop, so the figures are written even when the consumer leaves the loop with break.
+        """
+        count, total, peak = self._receipts
+        self._receipts = (count + len(delays), total + sum(delays), max(peak, *delays))
+        if self._receipts_timer is None:
+            self._receipts_timer = asyncio.get_running_loop().call_later(_RECEIPTS_WINDOW_S, self._write_receipts)
+
+    def _write_receipts(self) -> None:
+        self._receipts_timer = None
+        count, total, peak = self._receipts
+        if not count:
+            return
+        self._receipts = (0, 0.0, 0.0)
+        write = script("signal_received").run_async(
+            async_client(), [self._ckeys.signal_metrics], [count, repr(total), repr(peak)]
+        )
+        task = asyncio.get_running_loop().create_task(write)
+        # Keep a reference until done (a bare create_task may be garbage-collected) and log failures.
+        _background.add(task)
+        task.add_done_callback(_forget)
 
 
 def _not_a_signal_type(value: object) -> str:

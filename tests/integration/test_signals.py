@@ -366,6 +366,37 @@ async def test_signal_metrics_count_sent_received_and_emit_to_delivery_time(
     assert 0 < metrics.average_propagation_ms <= metrics.max_propagation_ms < 5000
 
 
+async def test_a_subscriber_writes_its_delivery_figures_in_a_few_writes_even_after_break(
+    coordinator: SignalCoordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[list[Any]] = []
+    received_script = script("signal_received")
+    original = type(received_script).run_async
+
+    async def counted(self: Any, client: Any, keys: list[str], args: list[Any]) -> Any:
+        if self is received_script:
+            writes.append(args)
+        return await original(self, client, keys, args)
+
+    monkeypatch.setattr(type(received_script), "run_async", counted)
+    stream = coordinator.subscribe_to_signals(CID, "a1")
+    await coordinator.emit_many(CID, [{"event_type": "agent_completed"} for _ in range(20)])
+    async for index, _signal in _enumerate(stream):
+        if index == 19:
+            break  # the figures of the twenty deliveries are still written
+
+    await eventually(lambda: coordinator.get_signal_metrics(CID).total_signals_received == 20)
+    assert 1 <= len(writes) < 20  # gathered, not one round trip per delivered signal
+    assert sum(int(args[0]) for args in writes) == 20
+
+
+async def _enumerate(stream: Any) -> Any:
+    index = 0
+    async for item in stream:
+        yield index, item
+        index += 1
+
+
 async def test_metrics_of_an_unknown_coordination_are_empty(coordinator: SignalCoordinator) -> None:
     assert coordinator.get_signal_metrics("never-used").total_signals_sent == 0
 
