@@ -28,7 +28,12 @@ from coordination.models.signals import (
     SignalSubscription,
     SignalType,
 )
-from coordination.store.connection import async_client, sync_client
+from coordination.store.connection import (
+    async_client,
+    cancellation_requests,
+    raise_lost_cancellation,
+    sync_client,
+)
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import LuaScript, script
 from coordination.streams import decode_signal, offset_from, sent_at
@@ -505,20 +510,12 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
             self._write_receipts()
 
     async def _read(self) -> None:
-        read = asyncio.ensure_future(
-            async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
-        )
-        try:
-            # asyncio.wait, not a plain await: on Python 3.11 redis-py's internal wait_for can swallow a
-            # cancellation, and the caller would then block until the read ends. Here the caller stops at once;
-            # an abandoned read has no effect (the cursor only moves when a reply is used).
-            await asyncio.wait({read})
-        except asyncio.CancelledError:
-            read.cancel()
-            _background.add(read)
-            read.add_done_callback(_discard_read)
-            raise
-        reply = read.result()
+        # A plain await: the store's connection bounds its writes with asyncio.timeout, so a cancellation reaches
+        # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
+        # read has no effect: the cursor only moves when a reply is used.
+        cancelled_before = cancellation_requests()
+        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
         if not reply:
             return
         entries = reply[0][1]
@@ -587,12 +584,6 @@ def _matches(signal: CoordinationSignal, filters: dict[str, Any]) -> bool:
         elif key not in signal.event_data or signal.event_data[key] != expected:
             return False
     return True
-
-
-def _discard_read(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved, so an error of an abandoned read is not reported as unhandled
 
 
 def _forget(task: asyncio.Task[Any]) -> None:

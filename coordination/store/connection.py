@@ -48,11 +48,15 @@ def _options() -> dict[str, Any]:
     }
 
 
-class HiredisPackingConnection(aioredis.Connection):
-    """redis.asyncio's TCP connection, packing commands with hiredis as redis-py's blocking connection does.
+class StoreConnection(aioredis.Connection):
+    """redis.asyncio's TCP connection with two changes that make every asyncio command cheaper, same bytes sent.
 
-    redis-py's asyncio connection packs commands in Python: about 25 µs for a signal's EVALSHA against 4 µs with
-    hiredis' packer (redis-py's own ``HiredisRespSerializer``). The bytes sent are the same.
+    * Commands are packed with hiredis (redis-py's own ``HiredisRespSerializer``), as redis-py's blocking
+      connection does: about 4 µs instead of 25 µs for a signal's EVALSHA.
+    * The write is bounded by ``asyncio.timeout`` rather than ``asyncio.wait_for``. On Python 3.11 ``wait_for``
+      runs the write in a task of its own (one more turn of the event loop per command) and swallows a
+      cancellation that arrives as the write completes, so a cancelled caller went on into the read. Same
+      timeout (``socket_timeout``), same error (``TimeoutError("Timeout writing to socket")``).
     """
 
     _packer = HiredisRespSerializer()
@@ -62,11 +66,29 @@ class HiredisPackingConnection(aioredis.Connection):
         packed: list[bytes] = self._packer.pack(*args)
         return packed
 
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        """Send a packed command: redis-py's send (connecting, health check, errors), its write bounded here."""
+        timeout = self.socket_timeout
+        if not timeout:
+            await super().send_packed_command(command, check_health)
+            return
+        # Without a socket timeout redis-py writes directly (no wait_for); the bound is the asyncio.timeout below.
+        # A connection serves one command at a time, so no other command sees the attribute meanwhile.
+        self.socket_timeout = None
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health)
+        except TimeoutError as error:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from error
+        finally:
+            self.socket_timeout = timeout
+
 
 def _async_options(url: str) -> dict[str, Any]:
     options = {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
     if HIREDIS_AVAILABLE and urlsplit(url).scheme == "redis":  # plain TCP only: TLS and unix sockets keep theirs
-        options["connection_class"] = HiredisPackingConnection
+        options["connection_class"] = StoreConnection
     return options
 
 

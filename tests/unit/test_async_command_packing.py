@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from coordination.store.connection import HiredisPackingConnection, _async_options
+from coordination.store.connection import StoreConnection, _async_options
 
 COMMANDS: list[tuple[Any, ...]] = [
     ("PING",),
@@ -20,7 +20,7 @@ COMMANDS: list[tuple[Any, ...]] = [
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: str(command[0]))
 def test_hiredis_packing_sends_the_same_bytes_as_redis_py(command: tuple[Any, ...]) -> None:
     python_packed = b"".join(aioredis.Connection().pack_command(*command))
-    hiredis_packed = b"".join(HiredisPackingConnection().pack_command(*command))
+    hiredis_packed = b"".join(StoreConnection().pack_command(*command))
 
     assert hiredis_packed == python_packed
 
@@ -28,7 +28,7 @@ def test_hiredis_packing_sends_the_same_bytes_as_redis_py(command: tuple[Any, ..
 def test_pipelines_are_packed_the_same_way() -> None:
     commands = [("MULTI",), *COMMANDS[:2], ("EXEC",)]
 
-    assert b"".join(HiredisPackingConnection().pack_commands(commands)) == b"".join(
+    assert b"".join(StoreConnection().pack_commands(commands)) == b"".join(
         aioredis.Connection().pack_commands(commands)
     )
 
@@ -36,7 +36,7 @@ def test_pipelines_are_packed_the_same_way() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("redis://127.0.0.1:6379/2", HiredisPackingConnection),
+        ("redis://127.0.0.1:6379/2", StoreConnection),
         ("rediss://127.0.0.1:6379/2", None),  # TLS keeps redis-py's SSL connection
         ("unix:///tmp/redis.sock", None),
     ],
