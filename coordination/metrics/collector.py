@@ -6,10 +6,12 @@ never raise: a bad metric is logged at debug level and dropped, so instrumentati
 measures (seed weakness 18).
 
 Flush path: a daemon thread (started by :meth:`MetricsCollector.start`) flushes every ``flush_interval_ms``,
-or sooner when woken, with the blocking Redis client, so it works alike in sync Celery workers and in asyncio
-code. Each batch is written in small pipelines of ``XADD ... MAXLEN ~`` (10 metrics each, so the flusher thread
-never holds the interpreter lock for long while the application waits for it). A failed write puts what was not
-written back in the buffer for the next attempt. Flushed metrics are evaluated by the alert engine in that same thread.
+or sooner when ``batch_size`` metrics are pending (as soon as recording pauses for 20 ms, so the flush does not
+compete with the burst of work that filled the batch), with the blocking Redis client, so it works alike in sync
+Celery workers and in asyncio code. Each batch is written in small pipelines of ``XADD ... MAXLEN ~`` (10 metrics
+each, so the flusher thread never holds the interpreter lock for long while the application waits for it). A
+failed write puts what was not written back in the buffer for the next attempt. Flushed metrics are evaluated by
+the alert engine in that same thread.
 
 Unlike the seed, a collector without Kafka or PostgreSQL does not drop its batches (seed weakness 26): Redis
 is always the sink, metrics can be read back with :meth:`MetricsCollector.read_metrics` from any process, and
@@ -44,6 +46,8 @@ STATS_METRICS_LIMIT = 1000
 _STOP_TIMEOUT_S = 10.0
 # Metrics per Redis pipeline when flushing: small, so the flusher thread holds the GIL only briefly at a time.
 _FLUSH_CHUNK = 10
+# A pause in recording this long ends a burst: an early (batch) flush waits for one.
+_QUIET_S = 0.02
 
 
 def _positive_int(value: object, field: str) -> int:
@@ -489,14 +493,32 @@ class MetricsCollector:
         loop = asyncio.new_event_loop()  # private loop for the engine's async notifiers
         try:
             while not self._stop_event.is_set():
-                self._wake.wait(interval)
+                woken = self._wake.wait(interval)
                 self._wake.clear()
+                if woken:
+                    self._let_the_burst_finish(interval)
                 self._background_flush()
                 self._evaluate_alerts(loop)
             self._background_flush()
             self._evaluate_alerts(loop)
         finally:
             loop.close()
+
+    def _let_the_burst_finish(self, interval: float) -> None:
+        """Before an early flush, wait until recording pauses for ``_QUIET_S``, so the flush runs between bursts.
+
+        A batch fills up during a burst of the application's own work; flushing right then (encoding, Redis round
+        trips, the interpreter lock) slows that work down. The wait ends at the first quiet moment, when the stop
+        is requested, when half the buffer is pending (nothing may be overwritten), or after ``interval``.
+        """
+        deadline = time.monotonic() + interval
+        urgent = self._buffer.capacity() // 2
+        mark = self._buffer.written()
+        while not self._stop_event.wait(_QUIET_S):
+            written = self._buffer.written()
+            if written == mark or self._buffer.size() >= urgent or time.monotonic() >= deadline:
+                return
+            mark = written
 
     def _background_flush(self) -> None:
         try:
