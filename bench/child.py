@@ -43,29 +43,17 @@ async def _serve(conn: Connection) -> None:
 
 
 async def _signal_mix(conn: Connection, params: dict[str, Any]) -> None:
-    """Receive on a raw stream (redis.asyncio ``XREAD BLOCK``) and on coordinations' signal subscriptions at once.
+    """Receive on coordinations' signal subscriptions (one task each).
 
-    Each received event is reported as ``(tag, delay)`` where delay = receive time - the sender's ``t0``: the
-    raw entry's ``t0`` field, or ``event_data['t0']`` of a signal (taken just before the sender called
-    ``signal_coordination_event``). The parent interleaves the events, so all variants see the same machine.
+    Each received event is reported as ``(cid, delay)`` where delay = receive time - ``event_data['t0']`` (taken
+    just before the sender called ``signal_coordination_event``). The raw baseline is received elsewhere, by a
+    plain process (:mod:`bench.plain_reader`).
     """
     from coordination import SignalCoordinator, ThreadSafeState
 
     state: ThreadSafeState[Any] = ThreadSafeState(namespace=params["namespace"])
     coordinator = SignalCoordinator(state)
     count = params["n"]
-    raw_client = aioredis.Redis.from_url(store_url(), decode_responses=True)
-
-    async def raw_reader(key: str) -> None:
-        last, received = "0-0", 0  # a fresh key: everything in it is for this phase
-        while received < count:
-            reply: Any = await raw_client.xread({key: last}, block=5000, count=500)
-            now = time.time()
-            for _stream, entries in reply:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    conn.send(("raw", now - float(fields["t0"])))
-                    received += 1
 
     async def signal_reader(cid: str, stream: AsyncIterator[Any]) -> None:
         received = 0
@@ -75,17 +63,12 @@ async def _signal_mix(conn: Connection, params: dict[str, Any]) -> None:
             if received >= count:
                 break
 
-    try:
-        await raw_client.ping()
-        # Subscriptions take their starting offset here, so nothing emitted after "ready" can be missed.
-        streams = {cid: coordinator.subscribe_to_signals(cid, "bench-receiver") for cid in params["cids"]}
-        loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(raw_reader(params["raw_key"]))]
-        tasks += [loop.create_task(signal_reader(cid, stream)) for cid, stream in streams.items()]
-        conn.send("ready")
-        await asyncio.gather(*tasks)
-    finally:
-        await raw_client.aclose()
+    # Subscriptions take their starting offset here, so nothing emitted after "ready" can be missed.
+    streams = {cid: coordinator.subscribe_to_signals(cid, "bench-receiver") for cid in params["cids"]}
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(signal_reader(cid, stream)) for cid, stream in streams.items()]
+    conn.send("ready")
+    await asyncio.gather(*tasks)
 
 
 async def _raw_pubsub(conn: Connection, params: dict[str, Any]) -> None:

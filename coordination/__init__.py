@@ -6,6 +6,7 @@ Code written for the seed runs with only its imports changed::
     from coordination.metrics import MetricsCollector
 """
 
+import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import (
     AttemptCancelledError,
+    ContextDistributionError,
     CoordinationError,
     DependencyResolutionError,
     DependencyTimeoutError,
@@ -60,6 +62,7 @@ from coordination.models.routing import (
     RoutingStrategy,
     StateComplexityMetrics,
 )
+from coordination.models.seed import SeedCompatibilityWarning
 from coordination.models.signals import (
     AgentCompletedSignal,
     AgentInitializedSignal,
@@ -119,6 +122,7 @@ __all__ = [
     "CodeGenerationState",
     "ConditionalRouter",
     "ConditionalRule",
+    "ContextDistributionError",
     "ContextDistributionMetrics",
     "ContextDistributor",
     "ContextUpdateRequest",
@@ -156,6 +160,7 @@ __all__ = [
     "RoutingResult",
     "RoutingRuleError",
     "RoutingStrategy",
+    "SeedCompatibilityWarning",
     "SharedIntelligence",
     "SignalCoordinator",
     "SignalMetrics",
@@ -180,3 +185,10 @@ __all__ = [
     "coordination_status",
     "list_coordinations",
 ]
+
+# Loading this package builds tens of thousands of long-lived objects (pydantic models and validators, redis-py's
+# command tables, our models). The interpreter's first full garbage collection after that walks all of them
+# (10-20 ms on a quiet 2-CPU machine, far more under load) and, left to its thresholds, falls on the application's
+# first calls: in the seed guide's benchmark script it landed inside the hundred route() calls. Collecting once
+# here makes it part of loading the package, like reading the Lua scripts and building the models.
+gc.collect()

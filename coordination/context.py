@@ -29,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from config.settings import get_settings
 from coordination import jsonutil
 from coordination.errors import (
+    ContextDistributionError,
     InvalidInputError,
     NotSerializableError,
     PayloadTooLargeError,
@@ -46,6 +47,7 @@ from coordination.models.context import (
     ResourceAllocation,
     SharedIntelligence,
 )
+from coordination.models.seed import warn_unknown_fields
 from coordination.store.connection import async_client, sync_client
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import script
@@ -128,6 +130,7 @@ class ContextDistributor:
         self.default_coordination_protocols = _instance_or_default(
             default_coordination_protocols, CoordinationProtocols, "default_coordination_protocols"
         )
+        script("contexts_store")  # read (and hash) the Lua source now, not inside the first distribution
 
     async def distribute_agent_context(
         self,
@@ -143,8 +146,9 @@ class ContextDistributor:
         theirs, so distributing in batches accumulates (call :meth:`clear_coordination_contexts` to start over).
 
         Args:
-            coordination_state: must hold ``coordination_id``; ``session_id`` defaults to the coordination id.
-            agent_assignments: agent id -> assignment dict (``AgentAssignment`` fields plus ``agent_role``).
+            coordination_state: must hold ``coordination_id`` and ``session_id`` (as in the seed).
+            agent_assignments: agent id -> assignment dict (``AgentAssignment`` fields plus ``agent_role``; other
+                keys are ignored, as in the seed, and reported once with a ``SeedCompatibilityWarning``).
             shared_intelligence: shared by every agent (a ``SharedIntelligence`` or a dict of its fields).
             resource_allocations: agent id -> allocation for the agents that do not use the default.
             coordination_protocols: agent id -> protocols for the agents that do not use the default.
@@ -158,8 +162,11 @@ class ContextDistributor:
             keep only the last batch.
 
         Raises:
-            InvalidInputError: a missing coordination id, an unknown assignment field, a value of the wrong
-                type, an allocation for an agent that has no assignment (the message names the field).
+            InvalidInputError: a missing ``coordination_id`` or ``session_id`` (a ``ValueError`` with the seed's
+                message, naming the key), an allocation for an agent that has no assignment (names the field).
+            ContextDistributionError: an agent's assignment, allocation or protocols are invalid: the seed's
+                ``RuntimeError("Context distribution failed for agent '<id>': ...")``, also an
+                ``InvalidInputError`` naming the field.
             InvalidIdError: a coordination or agent id that cannot be a key.
             NotSerializableError: a value JSON cannot represent.
             PayloadTooLargeError: an agent's context is over ``settings.max_context_bytes`` (names the agent).
@@ -483,9 +490,10 @@ class ContextDistributor:
                 "context_distribution_time_ms",
                 elapsed_ms,
                 tags={"coordination_id": cid, "agent_count": str(count)},
+                correlation_id=cid,
             )
             self.metrics.record_timing_nowait(
-                "context_distribution_per_agent_ms", per_agent_ms, tags={"coordination_id": cid}
+                "context_distribution_per_agent_ms", per_agent_ms, tags={"coordination_id": cid}, correlation_id=cid
             )
         logger.debug("distributed %d contexts for %s in %.2f ms", count, cid, elapsed_ms)
         if per_agent_ms > _SLOW_PER_AGENT_MS:
@@ -517,16 +525,17 @@ def _store_args(plan: _Distribution, ttl_ms: int) -> list[Any]:
     return args
 
 
+_MISSING_IDS = "coordination_state must contain 'coordination_id' and 'session_id'"  # the seed's wording
+
+
 def _read_coordination_state(coordination_state: Mapping[str, Any]) -> tuple[str, str]:
-    if not isinstance(coordination_state, Mapping) or not coordination_state.get("coordination_id"):
-        raise InvalidInputError(
-            "coordination_state",
-            "must contain 'coordination_id' and 'session_id' (a missing 'session_id' defaults to the coordination id)",
-        )
+    if not isinstance(coordination_state, Mapping):
+        raise InvalidInputError("coordination_state", f"{_MISSING_IDS}; got {type(coordination_state).__name__}")
+    for name in ("coordination_id", "session_id"):
+        if not coordination_state.get(name):
+            raise InvalidInputError(f"coordination_state[{name!r}]", f"{_MISSING_IDS}; {name!r} is missing or empty")
     coordination_id = validate_id(coordination_state["coordination_id"], "coordination_state['coordination_id']")
-    # The seed also required session_id, and its own orchestrator never passed one (every coordinate_workflow
-    # call failed there): a missing session id now means "the coordination is the session".
-    session_id = coordination_state.get("session_id") or coordination_id
+    session_id = coordination_state["session_id"]
     if not isinstance(session_id, str):
         raise InvalidInputError(
             "coordination_state['session_id']", f"must be a string, got {type(session_id).__name__}"
@@ -560,7 +569,12 @@ def _per_agent(
         if agent_id not in agent_assignments:
             # The seed silently ignored these, so a misspelt agent id fell back to the defaults unnoticed.
             raise InvalidInputError(entry, "names an agent that has no entry in agent_assignments")
-        checked[agent_id] = _instance_or_default(value, model, entry)
+        if isinstance(value, model):
+            checked[agent_id] = value
+        elif isinstance(value, Mapping):
+            checked[agent_id] = _agent_part(model, value, entry, agent_id)
+        else:
+            raise ContextDistributionError(entry, agent_id, f"must be a {model.__name__}, got {type(value).__name__}")
     return checked
 
 
@@ -570,20 +584,29 @@ def _shared_intelligence(value: SharedIntelligence | Mapping[str, Any] | None) -
 
 def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[AgentAssignment, str]:
     if type(data) is not dict and not isinstance(data, Mapping):
-        raise InvalidInputError(field, f"must be a dict of assignment fields, got {type(data).__name__}")
-    if not _ACCEPTED_ASSIGNMENT_KEYS.issuperset(data):
-        unknown = sorted(map(str, data.keys() - _ACCEPTED_ASSIGNMENT_KEYS))
-        raise InvalidInputError(
-            f"{field}.{unknown[0]}",
-            f"unknown assignment field(s) {', '.join(unknown)}; expected "
-            + ", ".join(sorted(_ACCEPTED_ASSIGNMENT_KEYS)),
-        )
-    # The seed's defaults: objective and tasks may be omitted; agent_role defaults to the agent id.
+        problem = f"must be a dict of assignment fields, got {type(data).__name__}"
+        raise ContextDistributionError(field, agent_id, problem)
+    # The seed's defaults: objective and tasks may be omitted; agent_role defaults to the agent id. Other keys are
+    # ignored, as the seed ignored them (it read only these), and reported once.
     payload = {"objective": "", "tasks": [], **data}
+    if not _ACCEPTED_ASSIGNMENT_KEYS.issuperset(payload):
+        unknown = payload.keys() - _ACCEPTED_ASSIGNMENT_KEYS
+        warn_unknown_fields("agent assignment", unknown, _ACCEPTED_ASSIGNMENT_KEYS)
+        for name in unknown:
+            del payload[name]
     role = payload.pop("agent_role", agent_id)
     if type(role) is not str or not role:
-        raise InvalidInputError(f"{field}.agent_role", "must be a non-empty string")
-    return _validated(AgentAssignment, payload, field), role
+        raise ContextDistributionError(f"{field}.agent_role", agent_id, "must be a non-empty string")
+    return _agent_part(AgentAssignment, payload, field, agent_id), role
+
+
+def _agent_part(model: type[_M], value: Mapping[str, Any], field: str, agent_id: str) -> _M:
+    """Validate one agent's part of a distribution; a failure is the seed's per-agent error."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        refused: InvalidInputError = input_error(error, field)
+        raise ContextDistributionError(refused.field, agent_id, refused.problem) from error
 
 
 def _section_entries(section: str, update_data: Any) -> dict[str, Any]:

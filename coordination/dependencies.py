@@ -4,6 +4,13 @@ Marking a resource, scoring a gate or signalling ``agent_completed`` runs one Lu
 dependency waiting on it and announces it on the namespace's channel; waiters in any process wake at once.
 ``check_interval_ms`` only paces re-checks of conditions that can change without an event (a state key written
 directly). Time-outs are measured from registration and recorded as TIMEOUT.
+
+Registering checks the condition in the same script, so a dependency that already holds is settled by its
+registration: ``resolve_agent_dependencies`` registers its whole list in one round trip, and only the
+dependencies still pending wait (the wake-up subscription is opened only then).
+
+The seed's names are thin adapters: each event (a resource, a gate) is validated by one function and written by
+one script call, which the async, ``*_detailed`` and ``*_sync`` methods send with the matching client.
 """
 
 from __future__ import annotations
@@ -13,11 +20,14 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from coordination import jsonutil
 from coordination.dependency_events import listener_for
+from coordination.dependency_mappings import PendingDependencies, ResolvedDependencies
+from coordination.dependency_store import DependencyStore, dependency_from_record, now_ms
 from coordination.errors import DependencyResolutionError, DependencyTimeoutError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.limits import MAX_INTERVAL_MS
@@ -27,6 +37,8 @@ from coordination.models.dependencies import (
     DependencyStatus,
     DependencyType,
 )
+from coordination.models.seed import warn_unknown_fields
+from coordination.signal_coordinator_stub import ISignalCoordinator
 from coordination.signals import SettledDependency, parse_settled
 from coordination.store.connection import (
     async_client,
@@ -35,11 +47,10 @@ from coordination.store.connection import (
     sync_client,
 )
 from coordination.store.keys import gate_field, resource_field
-from coordination.store.scripts import run_atomically, run_atomically_async, script
+from coordination.store.scripts import ScriptCall, run_atomically, run_atomically_async, script
 
 if TYPE_CHECKING:
     from coordination.metrics.collector import MetricsCollector
-    from coordination.signals import SignalCoordinator
     from coordination.state import ThreadSafeState
 
 logger = logging.getLogger(__name__)
@@ -50,6 +61,11 @@ DEFAULT_CHECK_INTERVAL_MS = {
     DependencyType.QUALITY_GATE: 500,
 }
 DEFAULT_GATE_THRESHOLD = 0.8
+#: The keys of a dependency spec in ``agent_context["dependencies"]`` (the seed read these and ignored others).
+SPEC_KEYS = frozenset(
+    {"id", "dependency_id", "type", "dependency_type", "target", "timeout", "max_retries", "metadata"}
+)
+_FINAL_STATUSES = frozenset({DependencyStatus.RESOLVED, DependencyStatus.FAILED, DependencyStatus.TIMEOUT})
 
 
 def resource_state_key(resource_id: str) -> str:
@@ -66,17 +82,29 @@ class DependencyResolver:
     """Resolves agent-completion, resource and quality-gate dependencies (seed-compatible API).
 
     Args:
-        signal_coordinator: the coordinator whose ``agent_completed`` signals complete agents.
+        signal_coordinator: any :class:`~coordination.signal_coordinator_stub.ISignalCoordinator`; the resolver
+            announces ``dependency_resolved`` through it. Agent completions are the ``agent_completed`` signals
+            stored in the state's namespace (what a :class:`~coordination.signals.SignalCoordinator` on that
+            state emits).
         metrics_collector: optional; receives ``dependency_resolution_time_ms``.
         state: the state holding resources and gates; defaults to the signal coordinator's state, so both
-            share one namespace.
+            share one namespace (required when the coordinator has none).
         max_concurrent_resolutions: Redis round trips in flight at once. Waiting holds no slot, so a satisfied
             dependency never waits behind pending ones.
+
+    Attributes:
+        pending_dependencies: the seed's ``{coordination id: [Dependency, ...]}``, live over Redis (see
+            :mod:`coordination.dependency_mappings`).
+        resolved_dependencies: the seed's ``{coordination id: {dependency id: bool}}``, live over Redis.
+
+    Raises:
+        InvalidInputError: ``max_concurrent_resolutions`` is not a positive integer, or no state is given and the
+            signal coordinator has none.
     """
 
     def __init__(
         self,
-        signal_coordinator: SignalCoordinator,
+        signal_coordinator: ISignalCoordinator,
         metrics_collector: MetricsCollector | None = None,
         state: ThreadSafeState[Any] | None = None,
         max_concurrent_resolutions: int = 10,
@@ -86,12 +114,24 @@ class DependencyResolver:
                 "max_concurrent_resolutions",
                 f"must be a positive integer, got {max_concurrent_resolutions!r}",
             )
+        if state is None:
+            state = getattr(signal_coordinator, "state", None)
+            if state is None:
+                raise InvalidInputError(
+                    "state", "is required when the signal coordinator has no state (its namespace holds the signals)"
+                )
         self.signal_coordinator = signal_coordinator
         self.metrics = metrics_collector
-        self.state = state if state is not None else signal_coordinator.state
+        self.state = state
         self.max_concurrent_resolutions = max_concurrent_resolutions
-        self._keys = self.state.store_keys
+        self._keys = state.store_keys
+        self._store = DependencyStore(self._keys, state.ttl_ms)
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self.pending_dependencies = PendingDependencies(self)
+        self.resolved_dependencies = ResolvedDependencies(self)
+        # Read (and hash) the Lua sources now, not inside the first resolution.
+        for name in ("deps_register", "deps_check", "state_write", "deps_wake"):
+            script(name)
 
     # -- resolving -------------------------------------------------------------------------------------------
 
@@ -112,11 +152,28 @@ class DependencyResolver:
         started = time.perf_counter()
         args = self._registration_args(coordination_id, dependency, owner)
         async with self._slot():
-            status, deadline_ms, *_ready = await script("deps_register").run_async(async_client(), [], [*args, "0"])
+            reply = await script("deps_register").run_async(async_client(), [], [*args, "0"])
+        return await self._outcome(coordination_id, dependency, reply, started)
+
+    async def _outcome(
+        self, coordination_id: str, dependency: Dependency, reply: list[str], started: float
+    ) -> DependencyResolutionResult:
+        """Turn a registration's reply into the result, waiting first if the dependency is still pending."""
+        status, deadline_ms, _ready, *_queued = reply
         dependency.status = DependencyStatus.IN_PROGRESS
         if status == "pending":
             status = await self._wait(coordination_id, dependency, float(deadline_ms))
         return self._finish(coordination_id, dependency, status, started)
+
+    def _settled(
+        self, coordination_id: str, dependency: Dependency, status: str, started: float
+    ) -> DependencyResolutionResult | BaseException:
+        """The result of a dependency its registration settled (a time-out is returned, not raised)."""
+        dependency.status = DependencyStatus.IN_PROGRESS
+        try:
+            return self._finish(coordination_id, dependency, status, started)
+        except DependencyTimeoutError as error:
+            return error
 
     async def _wait(self, coordination_id: str, dependency: Dependency, deadline_ms: float) -> str:
         key = f"{coordination_id}/{dependency.dependency_id}"
@@ -152,7 +209,7 @@ class DependencyResolver:
                 [
                     self._keys.namespace_prefix,
                     self._keys.coordination_prefix,
-                    _now_ms(),
+                    now_ms(),
                     coordination_id,
                     dependency_id,
                     "check",
@@ -178,7 +235,7 @@ class DependencyResolver:
                 duration,
                 attempts=dependency.retry_count + 1,
             )
-        record = self._record(coordination_id, dependency.dependency_id)
+        record = self._store.record(coordination_id, dependency.dependency_id)
         message = record.get("error") or f"dependency ended as {status}"
         dependency.mark_failed(message)
         return DependencyResolutionResult(
@@ -192,14 +249,20 @@ class DependencyResolver:
         )
 
     async def resolve_agent_dependencies(self, coordination_id: str, agent_context: dict[str, Any]) -> bool:
-        """Resolve every dependency listed in ``agent_context["dependencies"]``, concurrently.
+        """Resolve every dependency listed in ``agent_context["dependencies"]``.
 
-        Returns True when all are satisfied (and emits ``dependency_resolved``), False when one times out or
-        fails (recorded as TIMEOUT / FAILED).
+        The whole list is registered in one round trip (each registration also checks its condition); only the
+        dependencies that are still pending then wait, concurrently. Returns True when all are satisfied (and
+        emits ``dependency_resolved``), False when one times out or fails (recorded as TIMEOUT / FAILED).
+
+        Each spec is a dict with ``type`` (or ``dependency_type``), ``target`` and optionally ``id`` (or
+        ``dependency_id``), ``timeout``, ``max_retries`` and ``metadata``; other keys are ignored, as in the seed,
+        and reported once with a ``SeedCompatibilityWarning``.
 
         Raises:
-            DependencyResolutionError: an unexpected error (bad specs raise InvalidInputError before anything
-                is written).
+            InvalidInputError: a bad spec (the field is named, e.g. ``dependencies[2].timeout``); nothing is
+                registered.
+            DependencyResolutionError: an unexpected error.
         """
         specs = agent_context.get("dependencies") or []
         if not specs:
@@ -211,25 +274,36 @@ class DependencyResolver:
         dependencies = [self._parse(index, spec) for index, spec in enumerate(specs)]
         # Check every registration before registering any: a bad id in a later spec must leave nothing behind
         # (and must not leave the earlier dependencies waiting out their time-outs).
+        calls: list[ScriptCall] = []
         for index, dependency in enumerate(dependencies):
             try:
-                self._registration_args(coordination_id, dependency, owner)
+                args = self._registration_args(coordination_id, dependency, owner)
             except InvalidInputError as error:
                 raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
+            calls.append((script("deps_register"), [], [*args, "0"]))
+        failure_tags = {"coordination_id": coordination_id, "success": "false"}
         started = time.perf_counter()
         try:
-            results = await asyncio.gather(
-                *(self.resolve_dependency(coordination_id, dep, owner=owner) for dep in dependencies),
-                return_exceptions=True,
-            )
+            async with self._slot():
+                replies = await run_atomically_async(async_client(), calls)
+            # Settled at registration: a result at once. Only the pending ones wait (concurrently).
+            results: list[DependencyResolutionResult | BaseException] = []
+            waiting = []
+            for dependency, reply in zip(dependencies, replies, strict=True):
+                if reply[0] == "pending":
+                    waiting.append(self._outcome(coordination_id, dependency, reply, started))
+                else:
+                    results.append(self._settled(coordination_id, dependency, reply[0], started))
+            if waiting:
+                results += await asyncio.gather(*waiting, return_exceptions=True)
         except Exception as error:
-            self._record_timing(started, {"coordination_id": coordination_id, "success": "false"})
+            self._record_timing(started, failure_tags, coordination_id)
             raise DependencyResolutionError(coordination_id, "all", str(error)) from error
         for result in results:
             if isinstance(result, DependencyTimeoutError):
                 return False
             if isinstance(result, BaseException):
-                self._record_timing(started, {"coordination_id": coordination_id, "success": "false"})
+                self._record_timing(started, failure_tags, coordination_id)
                 raise DependencyResolutionError(coordination_id, "all", str(result)) from result
             if not result.success:
                 return False
@@ -242,7 +316,9 @@ class DependencyResolver:
                 "timestamp": datetime.now(UTC).isoformat(),
             },
         )
-        self._record_timing(started, {"coordination_id": coordination_id, "dependency_count": str(len(dependencies))})
+        self._record_timing(
+            started, {"coordination_id": coordination_id, "dependency_count": str(len(dependencies))}, coordination_id
+        )
         return True
 
     def register_sync(
@@ -270,6 +346,11 @@ class DependencyResolver:
         return [str(value) for value in self._registration_args(coordination_id, dependency, owner)[4:13]]
 
     # -- events ----------------------------------------------------------------------------------------------
+    #
+    # One validation per kind of event (_resource_event, _gate_event) builds the write: the state key and the
+    # wake-up of its waiters, in one MULTI/EXEC (one round trip, and the waiters are evaluated against exactly the
+    # value just written). The seed's async methods, the *_detailed ones and the *_sync ones only pick the client
+    # and the return shape.
 
     async def mark_resource_available(self, resource_id: str, available: bool = True) -> None:
         """Set a resource's availability; dependencies waiting on it resolve at once, in every process."""
@@ -279,10 +360,11 @@ class DependencyResolver:
         self, resource_id: str, available: bool = True
     ) -> list[SettledDependency]:
         """Like :meth:`mark_resource_available`, returning the dependencies it settled."""
-        validate_id(resource_id, "resource_id")
-        if not isinstance(available, bool):
-            raise InvalidInputError("available", f"must be a bool, got {type(available).__name__}")
-        return await self._set_and_wake_async(resource_state_key(resource_id), available, "resource", resource_id)
+        return await _run_event_async(self._resource_event(resource_id, available))
+
+    def mark_resource_available_sync(self, resource_id: str, available: bool = True) -> list[SettledDependency]:
+        """Blocking :meth:`mark_resource_available_detailed` (CLI, workers)."""
+        return _run_event_sync(self._resource_event(resource_id, available))
 
     async def update_quality_gate_score(self, gate_id: str, score: float) -> None:
         """Set a quality gate's score (0..1); dependencies whose threshold it meets resolve at once."""
@@ -290,46 +372,31 @@ class DependencyResolver:
 
     async def update_quality_gate_score_detailed(self, gate_id: str, score: float) -> list[SettledDependency]:
         """Like :meth:`update_quality_gate_score`, returning the dependencies it settled."""
-        validate_id(gate_id, "gate_id")
-        value = _checked_score(score, "score")
-        return await self._set_and_wake_async(gate_state_key(gate_id), value, "gate", gate_id)
-
-    def mark_resource_available_sync(self, resource_id: str, available: bool = True) -> list[SettledDependency]:
-        """Blocking :meth:`mark_resource_available_detailed` (CLI, workers)."""
-        validate_id(resource_id, "resource_id")
-        if not isinstance(available, bool):
-            raise InvalidInputError("available", f"must be a bool, got {type(available).__name__}")
-        return self._set_and_wake_sync(resource_state_key(resource_id), available, "resource", resource_id)
+        return await _run_event_async(self._gate_event(gate_id, score))
 
     def update_quality_gate_score_sync(self, gate_id: str, score: float) -> list[SettledDependency]:
         """Blocking :meth:`update_quality_gate_score_detailed` (CLI, workers)."""
+        return _run_event_sync(self._gate_event(gate_id, score))
+
+    def _resource_event(self, resource_id: str, available: bool) -> list[ScriptCall]:
+        validate_id(resource_id, "resource_id")
+        if not isinstance(available, bool):
+            raise InvalidInputError("available", f"must be a bool, got {type(available).__name__}")
+        return self._condition_write(resource_state_key(resource_id), available, "resource", resource_id)
+
+    def _gate_event(self, gate_id: str, score: float) -> list[ScriptCall]:
         validate_id(gate_id, "gate_id")
-        value = _checked_score(score, "score")
-        return self._set_and_wake_sync(gate_state_key(gate_id), value, "gate", gate_id)
+        return self._condition_write(gate_state_key(gate_id), _checked_score(score, "score"), "gate", gate_id)
 
-    # The state write and the wake-up run in one MULTI/EXEC: one round trip, and the waiters are evaluated
-    # against exactly the value just written.
-    async def _set_and_wake_async(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
+    def _condition_write(self, key: str, value: Any, kind: str, target: str) -> list[ScriptCall]:
         keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
-        _written, woken = await run_atomically_async(
-            async_client(),
-            [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
-        )
-        return _parse_woken(woken)
-
-    def _set_and_wake_sync(self, key: str, value: Any, kind: str, target: str) -> list[SettledDependency]:
-        keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
-        _written, woken = run_atomically(
-            sync_client(),
-            [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))],
-        )
-        return _parse_woken(woken)
+        return [(script("state_write"), keys, args), (script("deps_wake"), [], self._wake_args(kind, target))]
 
     def _wake_args(self, kind: str, target: str) -> list[Any]:
         return [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
-            _now_ms(),
+            now_ms(),
             kind,
             target,
             f"{kind}:{target}",
@@ -340,8 +407,9 @@ class DependencyResolver:
     def get_dependency_status(self, coordination_id: str, dependency_id: str) -> dict[str, Any]:
         """Return what is known of a dependency, from any process (seed shape)."""
         validate_id(dependency_id, "dependency_id")
-        record = self._record(coordination_id, dependency_id)
-        if record.get("status") == DependencyStatus.PENDING.value and float(record["deadline_ms"]) <= _now_ms():
+        record = self._store.record(coordination_id, dependency_id)
+        marked = self._store.resolution_marks(coordination_id).get(dependency_id) is True
+        if record.get("status") == DependencyStatus.PENDING.value and float(record["deadline_ms"]) <= now_ms():
             # Past its deadline but not settled yet (its waiter is gone, or beat has not polled yet): it reads as
             # timed out. Readers change nothing; whoever settles it (a waiter, beat) also routes the time-out.
             record = {
@@ -353,7 +421,7 @@ class DependencyResolver:
         if not record:
             return {
                 "dependency_id": dependency_id,
-                "resolved": False,
+                "resolved": marked,  # recorded through resolved_dependencies without being registered (seed)
                 "status": "unknown",
                 "error_message": "Dependency not found",
             }
@@ -361,7 +429,7 @@ class DependencyResolver:
         status = record["status"]
         return {
             "dependency_id": dependency_id,
-            "resolved": status == DependencyStatus.RESOLVED.value,
+            "resolved": status == DependencyStatus.RESOLVED.value or marked,
             "status": status,
             "dependency_type": record["type"],
             "target": record["target"],
@@ -382,35 +450,112 @@ class DependencyResolver:
 
     def get_pending_dependencies_count(self, coordination_id: str) -> int:
         """Count the coordination's dependencies still pending (resolved, failed and timed-out ones are not)."""
-        statuses = self._statuses(coordination_id)
+        statuses = self._store.statuses(coordination_id)
         return sum(1 for status in statuses.values() if status == DependencyStatus.PENDING.value)
 
     def list_dependencies(self, coordination_id: str) -> dict[str, str]:
         """Return every dependency id of the coordination with its status."""
-        return self._statuses(coordination_id)
+        return self._store.statuses(coordination_id)
 
     def clear_coordination_dependencies(self, coordination_id: str) -> None:
-        """Forget a coordination's dependencies: records, waiter entries and due checks."""
-        ckeys = self._keys.coordination(coordination_id)
-        client = sync_client()
-        ids = list(client.smembers(ckeys.dependencies))
-        pipe = client.pipeline(transaction=False)
-        for dep_id in ids:
-            pipe.hmget(ckeys.dependency(dep_id), "type", "target")
-        records = pipe.execute() if ids else []
-        pipe = client.pipeline(transaction=True)
-        for dep_id, (dtype, target) in zip(ids, records, strict=True):
-            member = f"{coordination_id}/{dep_id}"
-            pipe.zrem(self._keys.due, member)
-            if dtype == DependencyType.AGENT_COMPLETION.value:
-                pipe.srem(ckeys.agent_waiters(target), dep_id)
-            elif dtype == DependencyType.RESOURCE_AVAILABILITY.value:
-                pipe.srem(self._keys.resource_waiters(target), member)
-            elif dtype == DependencyType.QUALITY_GATE.value:
-                pipe.srem(self._keys.gate_waiters(target), member)
-            pipe.delete(ckeys.dependency(dep_id))
-        pipe.delete(ckeys.dependencies, ckeys.agent_pending)
-        pipe.execute()
+        """Forget a coordination's dependencies (records, waiter entries, due checks) and resolution marks."""
+        self._store.forget(coordination_id)
+        self._store.forget_marks(coordination_id, None)
+
+    def _mark_dependency_resolved(self, coordination_id: str, dependency_id: str) -> None:
+        """Record ``dependency_id`` as resolved (the seed's helper; ``resolved_dependencies[cid][id] = True``)."""
+        self.record_resolutions(coordination_id, {validate_id(dependency_id, "dependency_id"): True}, replace=False)
+
+    # -- the seed's mappings (coordination.dependency_mappings.DependencyRecords) ----------------------------
+
+    def coordinations_with_dependencies(self) -> list[str]:
+        """Coordination ids of the namespace that have registered dependencies."""
+        return self._store.coordinations_with_dependencies()
+
+    def coordinations_with_resolutions(self) -> list[str]:
+        """Coordination ids of the namespace that have resolved dependencies or resolution marks."""
+        found = set(self._store.coordinations_with_marks())
+        for cid in self._store.coordinations_with_dependencies():
+            if cid not in found and DependencyStatus.RESOLVED.value in self._store.statuses(cid).values():
+                found.add(cid)
+        return sorted(found)
+
+    def dependencies_of(self, coordination_id: str) -> list[Dependency]:
+        """Every registered dependency of the coordination, as it stands now (seed ``Dependency`` objects)."""
+        validate_id(coordination_id, "coordination_id")
+        return [dependency_from_record(fields) for fields in self._store.records(coordination_id)]
+
+    def resolutions_of(self, coordination_id: str) -> dict[str, bool]:
+        """Dependency id -> resolved: resolved dependencies and recorded marks (a resolved record wins)."""
+        validate_id(coordination_id, "coordination_id")
+        marks = self._store.resolution_marks(coordination_id)
+        for dep_id, status in self._store.statuses(coordination_id).items():
+            if status == DependencyStatus.RESOLVED.value:
+                marks[dep_id] = True
+        return marks
+
+    def replace_dependencies(self, coordination_id: str, dependencies: list[Dependency]) -> None:
+        """Register ``dependencies`` with their statuses and forget the coordination's other ones.
+
+        A dependency with a final status (resolved, failed, timeout) is registered already settled with it; a
+        pending or in-progress one is registered pending (and settled at once if its condition holds).
+
+        Raises:
+            InvalidInputError: a bad id or metadata (the position is named); nothing is written.
+        """
+        calls: list[ScriptCall] = []
+        for position, dependency in enumerate(dependencies):
+            try:
+                args = self._registration_args(coordination_id, dependency, None)
+            except InvalidInputError as error:
+                field = f"pending_dependencies[{coordination_id!r}][{position}].{error.field}"
+                raise type(error)(field, error.problem) from error
+            calls.append((script("deps_register"), [], [*args, "0"]))
+            if dependency.status in _FINAL_STATUSES:
+                message = dependency.error_message or ""
+                calls.append(self._settle_call(coordination_id, dependency.dependency_id, dependency.status, message))
+        wanted = {dependency.dependency_id for dependency in dependencies}
+        stale = [dep_id for dep_id in self._store.statuses(coordination_id) if dep_id not in wanted]
+        if stale:
+            self._store.forget(coordination_id, stale)
+        if calls:
+            run_atomically(sync_client(), calls)
+
+    def record_resolutions(self, coordination_id: str, marks: Mapping[str, bool], *, replace: bool) -> None:
+        """Record resolution marks; registered dependencies marked True that are pending become resolved."""
+        validate_id(coordination_id, "coordination_id")
+        self._store.write_marks(coordination_id, marks, replace=replace)
+        statuses = self._store.statuses(coordination_id)
+        calls = [
+            self._settle_call(coordination_id, dep_id, DependencyStatus.RESOLVED, "")
+            for dep_id, resolved in marks.items()
+            if resolved and statuses.get(dep_id) == DependencyStatus.PENDING.value
+        ]
+        if calls:
+            run_atomically(sync_client(), calls)
+
+    def forget_dependencies(self, coordination_id: str) -> None:
+        """Forget the coordination's registered dependencies (records, waiters, due checks)."""
+        self._store.forget(coordination_id)
+
+    def forget_resolutions(self, coordination_id: str, dependency_ids: Iterable[str] | None) -> None:
+        """Drop resolution marks (all of them when ``dependency_ids`` is None)."""
+        self._store.forget_marks(coordination_id, dependency_ids)
+
+    def _settle_call(
+        self, coordination_id: str, dependency_id: str, status: DependencyStatus, error: str
+    ) -> ScriptCall:
+        args = [
+            self._keys.namespace_prefix,
+            self._keys.coordination_prefix,
+            now_ms(),
+            coordination_id,
+            dependency_id,
+            status.value,
+            "dependency_resolver",
+            error,
+        ]
+        return (script("deps_settle"), [], args)
 
     def __repr__(self) -> str:
         sessions = sync_client().scard(self._keys.coordinations)
@@ -425,28 +570,6 @@ class DependencyResolver:
             slot = asyncio.Semaphore(self.max_concurrent_resolutions)
             self._slots[loop] = slot
         return slot
-
-    def _record(self, coordination_id: str, dependency_id: str) -> dict[str, str]:
-        key = self._keys.coordination(coordination_id).dependency(dependency_id)
-        return dict(sync_client().hgetall(key))
-
-    def _statuses(self, coordination_id: str) -> dict[str, str]:
-        ckeys = self._keys.coordination(coordination_id)
-        client = sync_client()
-        ids = sorted(client.smembers(ckeys.dependencies))
-        if not ids:
-            return {}
-        pipe = client.pipeline(transaction=False)
-        for dep_id in ids:
-            pipe.hmget(ckeys.dependency(dep_id), "status", "deadline_ms")
-        statuses: dict[str, str] = {}
-        now = _now_ms()
-        for dep_id, (status, deadline) in zip(ids, pipe.execute(), strict=True):
-            if status == DependencyStatus.PENDING.value and deadline and float(deadline) <= now:
-                status = DependencyStatus.TIMEOUT.value  # overdue: reads as timed out (see get_dependency_status)
-            if status:
-                statuses[dep_id] = status
-        return statuses
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
         value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])
@@ -475,7 +598,7 @@ class DependencyResolver:
         return [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
-            _now_ms(),
+            now_ms(),
             coordination_id,
             dependency.dependency_id,
             dependency.dependency_type.value,
@@ -493,19 +616,9 @@ class DependencyResolver:
         where = f"dependencies[{index}]"
         if not isinstance(spec, dict):
             raise InvalidInputError(where, f"must be a dict, got {type(spec).__name__}")
-        known = {
-            "id",
-            "dependency_id",
-            "type",
-            "dependency_type",
-            "target",
-            "timeout",
-            "max_retries",
-            "metadata",
-        }
-        unknown = set(spec) - known
-        if unknown:
-            raise InvalidInputError(f"{where}.{sorted(unknown)[0]}", "is not a dependency field")
+        if not SPEC_KEYS.issuperset(spec):
+            # The seed read only its keys and ignored the rest; so do we, saying so once.
+            warn_unknown_fields("dependency spec", spec.keys() - SPEC_KEYS, SPEC_KEYS)
         dep_type = spec.get("type") or spec.get("dependency_type")
         if dep_type is None:
             raise InvalidInputError(f"{where}.type", "is required")
@@ -523,10 +636,12 @@ class DependencyResolver:
         except InvalidInputError as error:
             raise InvalidInputError(f"{where}.{error.field}", error.problem) from error
 
-    def _record_timing(self, started: float, tags: dict[str, str]) -> None:
+    def _record_timing(self, started: float, tags: dict[str, str], coordination_id: str) -> None:
         if self.metrics is not None:
             elapsed = (time.perf_counter() - started) * 1000
-            self.metrics.record_timing_nowait("dependency_resolution_time_ms", elapsed, tags=tags)
+            self.metrics.record_timing_nowait(
+                "dependency_resolution_time_ms", elapsed, tags=tags, correlation_id=coordination_id
+            )
 
 
 def _checked_score(value: Any, field: str) -> float:
@@ -542,5 +657,11 @@ def _parse_woken(reply: list[str]) -> list[SettledDependency]:
     return parse_settled(reply[:marker], reply[marker + 1 :])
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+async def _run_event_async(calls: list[ScriptCall]) -> list[SettledDependency]:
+    _written, woken = await run_atomically_async(async_client(), calls)
+    return _parse_woken(woken)
+
+
+def _run_event_sync(calls: list[ScriptCall]) -> list[SettledDependency]:
+    _written, woken = run_atomically(sync_client(), calls)
+    return _parse_woken(woken)

@@ -9,7 +9,8 @@
     │   ├── NotSerializableError                        value that JSON cannot represent
     │   ├── UnknownSignalTypeError                      event type that is not a SignalType
     │   ├── RoutingRuleError                            unknown operator or wrong value shape for it
-    │   └── WorkflowError                               unknown agents, cycles, bad declarations
+    │   ├── WorkflowError                               unknown agents, cycles, bad declarations
+    │   └── ContextDistributionError (RuntimeError)     one agent's context cannot be built (seed wording)
     ├── CoordinationNotFoundError (KeyError)            no such coordination (never submitted, or expired)
     ├── AttemptCancelledError                           an agent's coordination ended while it ran (stop)
     ├── AgentAttemptFailed                              an agent attempt failed (the Celery task's FAILURE)
@@ -97,6 +98,17 @@ class AgentAttemptFailed(CoordinationError):
     def __init__(self, error: str, summary: dict[str, Any] | None = None) -> None:
         self.summary = summary or {}
         super().__init__(error)
+class ContextDistributionError(InvalidInputError, RuntimeError):
+    """One agent's context could not be built from its assignment, allocation or protocols; nothing was written.
+
+    The seed raised ``RuntimeError("Context distribution failed for agent '<id>': ...")`` here, and its guide
+    catches ``RuntimeError``; this error is that ``RuntimeError`` (with the seed's wording) and an
+    :class:`InvalidInputError` naming the field, so both kinds of caller find it.
+    """
+
+    def __init__(self, field: str, agent_id: str, problem: str) -> None:
+        self.agent_id = agent_id
+        super().__init__(field, f"Context distribution failed for agent {agent_id!r}: {problem}")
 
 
 class AttemptCancelledError(CoordinationError):
@@ -126,8 +138,8 @@ class StateKeyError(ThreadSafeStateError, KeyError):
         self.available_keys = available_keys
         shown = ", ".join(available_keys[:10])
         if len(available_keys) > 10:
-            shown += ", ..."
-        super().__init__(f"Key '{key}' not found in state. Available keys: [{shown}]")
+            shown += "..."
+        super().__init__(f"Key '{key}' not found in state. Available keys: {shown}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -159,7 +171,7 @@ class StateLockTimeoutError(ThreadSafeStateError, TimeoutError):
     def __init__(self, timeout: float, operation: str) -> None:
         self.timeout = timeout
         self.operation = operation
-        super().__init__(f"Lock timeout after {timeout}s during {operation}")
+        super().__init__(f"Lock acquisition timeout after {timeout}s for operation: {operation}")
 
 
 class DependencyResolutionError(CoordinationError):

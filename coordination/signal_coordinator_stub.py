@@ -1,78 +1,40 @@
-"""The seed's signal-coordinator interface and an in-memory stub for tests of code that uses it (pure)."""
+"""The seed's signal-coordinator interface, as a ``Protocol`` the dependency resolver accepts (pure).
+
+The module keeps the seed's path (``agents.coordination.signal_coordinator_stub``). The seed's
+``SignalCoordinatorStub`` (an in-memory fake) is not provided: here an agent-completion dependency is settled by
+the ``agent_completed`` signal itself, inside Redis, so a resolver driven by an in-memory fake would wait forever.
+Tests use a :class:`~coordination.signals.SignalCoordinator` on a private
+:class:`~coordination.state.ThreadSafeState` instead; it is as cheap and behaves as in production.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 
-class ISignalCoordinator(ABC):
-    """What a dependency resolver needs from a signal coordinator (seed interface)."""
+@runtime_checkable
+class ISignalCoordinator(Protocol):
+    """What a :class:`~coordination.dependencies.DependencyResolver` uses of a signal coordinator (seed interface).
 
-    @abstractmethod
-    async def signal_event(
-        self, coordination_id: str, event_type: str, event_data: dict[str, Any], priority: int = 5
-    ) -> None:
-        """Emit a signal."""
-
-    @abstractmethod
-    async def check_agent_completion(
-        self, coordination_id: str, agent_id: str, completion_event: str = "completion"
-    ) -> bool:
-        """Tell whether an agent completed."""
-
-    @abstractmethod
-    async def get_coordination_signals(
-        self, coordination_id: str, event_type: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Return a coordination's signals, newest first."""
-
-
-class SignalCoordinatorStub(ISignalCoordinator):
-    """In-memory :class:`ISignalCoordinator` for unit tests of code that depends on the interface."""
-
-    def __init__(self) -> None:
-        self.signals: list[dict[str, Any]] = []
-        self.completed: set[tuple[str, str]] = set()
+    :class:`~coordination.signals.SignalCoordinator` implements it. The resolver announces
+    ``dependency_resolved`` through :meth:`signal_event`; agent completions reach it through the
+    ``agent_completed`` signals stored in its state's namespace.
+    """
 
     async def signal_event(
         self, coordination_id: str, event_type: str, event_data: dict[str, Any], priority: int = 5
     ) -> None:
-        """Record a signal."""
-        self.signals.insert(
-            0,
-            {
-                "coordination_id": coordination_id,
-                "signal_type": event_type,
-                "event_data": event_data,
-                "metadata": {"priority": priority},
-            },
-        )
+        """Emit a signal (refused input is logged, not raised)."""
 
     async def check_agent_completion(
         self, coordination_id: str, agent_id: str, completion_event: str = "completion"
     ) -> bool:
-        """Tell whether :meth:`mark_agent_completed` was called for the agent."""
-        return (coordination_id, agent_id) in self.completed
+        """Tell whether an agent completed successfully."""
 
     async def get_coordination_signals(
         self, coordination_id: str, event_type: str | None = None
     ) -> list[dict[str, Any]]:
-        """Return recorded signals, newest first."""
-        return [
-            signal
-            for signal in self.signals
-            if signal["coordination_id"] == coordination_id
-            and (event_type is None or signal["signal_type"] == event_type)
-        ]
+        """Return a coordination's signals as dicts, newest first."""
 
-    async def mark_agent_completed(
-        self, coordination_id: str, agent_id: str, completion_event: str = "completion"
-    ) -> None:
-        """Record a completion."""
-        self.completed.add((coordination_id, agent_id))
 
-    def clear(self) -> None:
-        """Forget everything."""
-        self.signals.clear()
-        self.completed.clear()
+__all__ = ["ISignalCoordinator"]

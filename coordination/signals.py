@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +29,14 @@ from coordination.models.signals import (
     SignalSubscription,
     SignalType,
 )
-from coordination.store.connection import async_client, sync_client
+from coordination.store.connection import (
+    async_client,
+    cancellation_requests,
+    raise_lost_cancellation,
+    sync_client,
+)
 from coordination.store.keys import CoordinationKeys
-from coordination.store.scripts import script
+from coordination.store.scripts import LuaScript, script
 from coordination.streams import decode_signal, offset_from, sent_at
 
 if TYPE_CHECKING:
@@ -44,6 +49,8 @@ _FIELDS_PER_SIGNAL = 10
 # XREAD BLOCK time of a subscription: well below the client's socket timeout (5 s by default in redis-py 8),
 # so an idle read never ends in a socket time-out error; an abandoned read also ends within this time.
 _BLOCK_MS = 1000
+# How long a subscription gathers delivery figures before writing them to the coordination's counters.
+_RECEIPTS_WINDOW_S = 0.05
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -96,13 +103,32 @@ class EmitOutcome:
     settled: list[SettledDependency]
 
 
+@dataclass(frozen=True)
+class _Emission:
+    """A validated batch of signals and the script call that stores it (the core every emit method adapts)."""
+
+    coordinator: SignalCoordinator
+    started: float
+    built: list[CoordinationSignal]
+    keys: list[str]
+    args: list[Any]
+    script: LuaScript = field(default_factory=lambda: script("signal_emit"))
+
+    def finish(self, reply: list[str]) -> EmitOutcome:
+        """Read the script's reply into the outcome and record the emission's metrics."""
+        outcome = self.coordinator._finish(self.built, reply)
+        self.coordinator._record_emission(outcome.signals, self.started)
+        return outcome
+
+
 class SignalCoordinator:
     """Signals between agents, shared through Redis (seed-compatible API).
 
     Args:
         state: the state whose namespace holds the signals.
-        metrics_collector: optional; receives ``signals_sent``, ``signals_received``, ``signal_emit_time_ms`` and
-            ``signal_propagation_time_ms`` (emit to delivery).
+        metrics_collector: optional; receives the seed's ``signal_propagation_time_ms`` (time to validate and
+            store a signal) and ``signals_sent`` at emission, ``signals_received`` at delivery, plus
+            ``signal_delivery_time_ms`` (emit to delivery to a subscriber, in any process).
         max_history_size: signals kept per coordination (the stream is trimmed in blocks by Redis).
     """
 
@@ -119,13 +145,25 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
+        script("signal_emit")  # read (and hash) the Lua source now, not inside the first emission
 
     @property
     def max_history_size(self) -> int:
         """Signals kept per coordination."""
         return self._max_history_size
 
-    # -- emission --------------------------------------------------------------------------------------------
+    # -- emission ----------------------------------------------------------------------------------------------
+    #
+    # One core, two transports: ``_emission`` validates a batch and builds its script call (every check, nothing
+    # written), the script runs with the asyncio or the blocking client, and ``_Emission.finish`` reads the reply
+    # and records the metrics. The public methods only adapt arguments and return shapes:
+    #
+    #   signal_coordination_event (seed)  one signal; False (logged) for refused input
+    #   signal_event (seed adapter)       one signal, sender from event_data["agent_id"]; returns None
+    #   emit                              one signal; raises; returns it as stored
+    #   emit_many                         a batch; returns the stored signals
+    #   emit_many_detailed                a batch; returns the signals and the dependencies they settled
+    #   emit_sync                         emit_many_detailed for sync code (blocking client)
 
     async def signal_coordination_event(
         self,
@@ -136,15 +174,18 @@ class SignalCoordinator:
         recipient_agents: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> bool:
-        """Emit a signal; return False (and log why) when ``event_type`` is not a known signal type.
+        """Emit a signal; return False, and log why, when the input is refused (the seed's contract).
 
-        Other bad input raises :class:`~coordination.errors.InvalidInputError` and stores nothing. Use
-        :meth:`emit` for a variant that also raises on unknown types and returns the stored signal.
+        Refused input is anything :meth:`emit` raises an :class:`~coordination.errors.InvalidInputError` for: an
+        empty or invalid coordination id, an unknown event type, event data or metadata that is not a dict, is
+        not JSON or is too large, a malformed sender or recipient. Nothing is stored then. A store that cannot be
+        reached still raises :class:`~coordination.errors.StoreUnavailableError` (it is not the input's fault, and
+        retrying is safe). Use :meth:`emit` to get the error instead of False.
         """
         try:
             await self.emit(coordination_id, event_type, event_data, sender_agent_id, recipient_agents, metadata)
-        except UnknownSignalTypeError as error:
-            logger.error("signal refused for coordination %r: %s", coordination_id, error)
+        except InvalidInputError as error:
+            logger.error("signal %r refused for coordination %r: %s", event_type, coordination_id, error)
             return False
         return True
 
@@ -159,9 +200,13 @@ class SignalCoordinator:
         *,
         signal_id: str | None = None,
     ) -> CoordinationSignal:
-        """Emit one signal (strict: every problem raises) and return it as stored.
+        """Emit one signal and return it as stored; every refused input raises (see :meth:`signal_coordination_event`).
 
         Re-emitting a signal id already in the history stores nothing new (idempotent).
+
+        Raises:
+            InvalidInputError: the input is refused (the subclass and message name the field); nothing is stored.
+            StoreUnavailableError: Redis could not be reached.
         """
         spec = {
             "event_type": event_type,
@@ -184,21 +229,18 @@ class SignalCoordinator:
 
     async def emit_many_detailed(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Like :meth:`emit_many`, also returning the dependencies the signals settled."""
-        started = time.perf_counter()
-        built, keys, args = self._prepare(coordination_id, signals)
-        reply = await script("signal_emit").run_async(async_client(), keys, args)
-        outcome = self._finish(built, reply)
-        self._record_emission(outcome.signals, started)
-        return outcome
+        emission = self._emission(coordination_id, signals)
+        return emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
 
     def emit_sync(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Blocking variant of :meth:`emit_many_detailed`, for Celery workers and other sync code."""
+        emission = self._emission(coordination_id, signals)
+        return emission.finish(emission.script(sync_client(), emission.keys, emission.args))
+
+    def _emission(self, coordination_id: str, specs: Sequence[Mapping[str, Any]]) -> _Emission:
         started = time.perf_counter()
-        built, keys, args = self._prepare(coordination_id, signals)
-        reply = script("signal_emit")(sync_client(), keys, args)
-        outcome = self._finish(built, reply)
-        self._record_emission(outcome.signals, started)
-        return outcome
+        built, keys, args = self._prepare(coordination_id, specs)
+        return _Emission(self, started, built, keys, args)
 
     def _prepare(
         self, coordination_id: str, specs: Sequence[Mapping[str, Any]]
@@ -238,9 +280,7 @@ class SignalCoordinator:
         raw_type = spec.get("event_type")
         type_value = raw_type.value if isinstance(raw_type, SignalType) else raw_type
         if type_value not in SIGNAL_TYPE_VALUES:
-            raise UnknownSignalTypeError(
-                f"{where}event_type", f"{raw_type!r} is not one of {sorted(SIGNAL_TYPE_VALUES)}"
-            )
+            raise UnknownSignalTypeError(f"{where}event_type", _not_a_signal_type(raw_type))
         event_data = spec.get("event_data") or {}
         if not isinstance(event_data, dict):
             raise InvalidInputError(f"{where}event_data", f"must be a dict, got {type(event_data).__name__}")
@@ -320,18 +360,19 @@ class SignalCoordinator:
         return [str(value) for value in values[:8]]
 
     def _record_emission(self, signals: list[CoordinationSignal], started: float) -> None:
+        """The seed's emission metrics, with its names, tags and correlation id.
+
+        ``signal_propagation_time_ms`` is, as in the seed, the time the emitting call took to validate and store
+        the signal (the time a subscriber in another process receives it is ``signal_delivery_time_ms``).
+        """
         if self.metrics is None:
             return
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (time.perf_counter() - started) * 1000 / len(signals)
         for signal in signals:
-            tags = {"signal_type": signal.signal_type.value, "coordination_id": signal.coordination_id}
+            cid = signal.coordination_id
+            tags = {"signal_type": signal.signal_type.value, "coordination_id": cid}
+            self.metrics.record_timing_nowait("signal_propagation_time_ms", elapsed, tags=tags, correlation_id=cid)
             self.metrics.record_counter_nowait("signals_sent", 1, tags=tags)
-            self.metrics.record_timing_nowait(
-                "signal_emit_time_ms",
-                elapsed / len(signals),
-                tags=tags,
-                correlation_id=signal.coordination_id,
-            )
 
     # -- subscription ----------------------------------------------------------------------------------------
 
@@ -357,9 +398,7 @@ class SignalCoordinator:
         for position, value in enumerate(signal_types or []):
             raw = value.value if isinstance(value, SignalType) else value
             if raw not in SIGNAL_TYPE_VALUES:
-                raise UnknownSignalTypeError(
-                    f"signal_types[{position}]", f"{value!r} is not one of {sorted(SIGNAL_TYPE_VALUES)}"
-                )
+                raise UnknownSignalTypeError(f"signal_types[{position}]", _not_a_signal_type(value))
             wanted.append(SignalType(raw))
         ckeys = self._keys.coordination(coordination_id)
         if since is None:
@@ -372,30 +411,23 @@ class SignalCoordinator:
         )
         return SignalStream(self, subscription, ckeys)
 
-    def _record_deliveries(
-        self, ckeys: CoordinationKeys, delivered: list[CoordinationSignal], sent: list[float], agent_id: str
-    ) -> None:
+    def _record_deliveries(self, delivered: list[CoordinationSignal], sent: list[float], agent_id: str) -> list[float]:
+        """Record the delivery metrics of a batch of signals; return their emit-to-delivery delays (ms)."""
         now = time.time()
         delays = [max(0.0, (now - moment) * 1000) for moment in sent]
         if self.metrics is not None:
-            for signal in delivered:
-                self.metrics.record_counter_nowait(
-                    "signals_received",
-                    1,
-                    tags={"signal_type": signal.signal_type.value, "agent_id": agent_id},
+            for signal, delay in zip(delivered, delays, strict=True):
+                kind = signal.signal_type.value
+                # The seed's counter (its tags); the delivery delay is this project's own figure.
+                received_tags = {"signal_type": kind, "agent_id": agent_id}
+                self.metrics.record_counter_nowait("signals_received", 1, tags=received_tags)
+                self.metrics.record_timing_nowait(
+                    "signal_delivery_time_ms",
+                    delay,
+                    tags={"signal_type": kind, "coordination_id": signal.coordination_id, "agent_id": agent_id},
+                    correlation_id=signal.coordination_id,
                 )
-            for delay in delays:
-                self.metrics.record_timing_nowait("signal_propagation_time_ms", delay, tags={"agent_id": agent_id})
-
-        async def write() -> None:
-            await script("signal_received").run_async(
-                async_client(), [ckeys.signal_metrics], [len(delays), repr(sum(delays)), repr(max(delays))]
-            )
-
-        task = asyncio.get_running_loop().create_task(write())
-        # Keep a reference until done (a bare create_task may be garbage-collected) and log failures.
-        _background.add(task)
-        task.add_done_callback(_forget)
+        return delays
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -452,13 +484,10 @@ class SignalCoordinator:
     async def signal_event(
         self, coordination_id: str, event_type: str, event_data: dict[str, Any], priority: int = 5
     ) -> None:
-        """Emit with the sender taken from ``event_data['agent_id']`` (seed adapter)."""
+        """Emit with the sender taken from ``event_data['agent_id']`` (seed adapter; refused input is logged)."""
+        sender = event_data.get("agent_id", "system") if isinstance(event_data, dict) else None
         await self.signal_coordination_event(
-            coordination_id,
-            event_type,
-            event_data,
-            sender_agent_id=event_data.get("agent_id", "system"),
-            metadata={"priority": priority},
+            coordination_id, event_type, event_data, sender_agent_id=sender, metadata={"priority": priority}
         )
 
     async def check_agent_completion(
@@ -487,6 +516,9 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         self._cursor = subscription.start_offset
         self._pending: list[CoordinationSignal] = []
         self._types = frozenset(subscription.signal_types)
+        # Delivery figures not yet written to the coordination's counters: (count, sum of delays, max delay).
+        self._receipts: tuple[int, float, float] = (0, 0.0, 0.0)
+        self._receipts_timer: asyncio.TimerHandle | None = None
 
     def __aiter__(self) -> SignalStream:
         return self
@@ -497,24 +529,19 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         return self._pending.pop(0)
 
     async def aclose(self) -> None:
-        """Stop the subscription (nothing to release on the server)."""
+        """Stop the subscription (nothing to release on the server; pending delivery figures are written now)."""
         self._pending.clear()
+        if self._receipts_timer is not None:
+            self._receipts_timer.cancel()
+            self._write_receipts()
 
     async def _read(self) -> None:
-        read = asyncio.ensure_future(
-            async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
-        )
-        try:
-            # asyncio.wait, not a plain await: on Python 3.11 redis-py's internal wait_for can swallow a
-            # cancellation, and the caller would then block until the read ends. Here the caller stops at once;
-            # an abandoned read has no effect (the cursor only moves when a reply is used).
-            await asyncio.wait({read})
-        except asyncio.CancelledError:
-            read.cancel()
-            _background.add(read)
-            read.add_done_callback(_discard_read)
-            raise
-        reply = read.result()
+        # A plain await: the store's connection bounds its writes with asyncio.timeout, so a cancellation reaches
+        # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
+        # read has no effect: the cursor only moves when a reply is used.
+        cancelled_before = cancellation_requests()
+        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
         if not reply:
             return
         entries = reply[0][1]
@@ -535,7 +562,37 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
             sent.append(sent_at(fields))
         if delivered:
             self._pending.extend(delivered)
-            self._coordinator._record_deliveries(self._ckeys, delivered, sent, agent)
+            self._note_receipts(self._coordinator._record_deliveries(delivered, sent, agent))
+
+    def _note_receipts(self, delays: list[float]) -> None:
+        """Add deliveries to the coordination's shared figures, written at most once per ``_RECEIPTS_WINDOW_S``.
+
+        The write is one more round trip; doing it per delivery would double a subscriber's traffic. The timer
+        belongs to the event loop, so the figures are written even when the consumer leaves the loop with break.
+        """
+        count, total, peak = self._receipts
+        self._receipts = (count + len(delays), total + sum(delays), max(peak, *delays))
+        if self._receipts_timer is None:
+            self._receipts_timer = asyncio.get_running_loop().call_later(_RECEIPTS_WINDOW_S, self._write_receipts)
+
+    def _write_receipts(self) -> None:
+        self._receipts_timer = None
+        count, total, peak = self._receipts
+        if not count:
+            return
+        self._receipts = (0, 0.0, 0.0)
+        write = script("signal_received").run_async(
+            async_client(), [self._ckeys.signal_metrics], [count, repr(total), repr(peak)]
+        )
+        task = asyncio.get_running_loop().create_task(write)
+        # Keep a reference until done (a bare create_task may be garbage-collected) and log failures.
+        _background.add(task)
+        task.add_done_callback(_forget)
+
+
+def _not_a_signal_type(value: object) -> str:
+    # The seed's wording (SignalType's own ValueError), with the accepted values.
+    return f"{value!r} is not a valid SignalType (expected one of: {', '.join(sorted(SIGNAL_TYPE_VALUES))})"
 
 
 def _matches(signal: CoordinationSignal, filters: dict[str, Any]) -> bool:
@@ -553,12 +610,6 @@ def _matches(signal: CoordinationSignal, filters: dict[str, Any]) -> bool:
         elif key not in signal.event_data or signal.event_data[key] != expected:
             return False
     return True
-
-
-def _discard_read(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved, so an error of an abandoned read is not reported as unhandled
 
 
 def _forget(task: asyncio.Task[Any]) -> None:

@@ -139,11 +139,15 @@ class ThreadSafeState(Generic[T]):
         return int(sync_client().hget(self.store_keys.state_meta, "version") or 0)
 
     def get_history(self, key: str | None = None, limit: int | None = None) -> list[StateChangeRecord]:
-        """Return change records, most recent first, optionally only those of ``key``, at most ``limit``."""
+        """Return change records, most recent first, optionally only those of ``key``, at most ``limit``.
+
+        As in the seed, the history is the last ``max_history_size`` records (filtered, then limited): the change
+        log may keep a few more (Redis trims it in blocks), and they are never returned.
+        """
         if limit is not None and limit <= 0:
             return []
         client = sync_client()
-        count = limit if key is None and limit is not None else None
+        count = self.max_history_size if key is not None or limit is None else min(limit, self.max_history_size)
         entries = client.xrevrange(self.store_keys.state_log, "+", "-", count=count)
         records: list[StateChangeRecord] = []
         for _entry_id, fields in entries:

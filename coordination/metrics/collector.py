@@ -6,9 +6,12 @@ never raise: a bad metric is logged at debug level and dropped, so instrumentati
 measures (seed weakness 18).
 
 Flush path: a daemon thread (started by :meth:`MetricsCollector.start`) flushes every ``flush_interval_ms``,
-or sooner when woken, with the blocking Redis client, so it works alike in sync Celery workers and in asyncio
-code. Each batch is one pipeline of ``XADD ... MAXLEN ~``. A failed write puts the batch back in the buffer
-for the next attempt. Flushed metrics are evaluated by the alert engine in that same thread.
+or sooner when ``batch_size`` metrics are pending (as soon as recording pauses for 20 ms, so the flush does not
+compete with the burst of work that filled the batch), with the blocking Redis client, so it works alike in sync
+Celery workers and in asyncio code. Each batch is written in small pipelines of ``XADD ... MAXLEN ~`` (10 metrics
+each, so the flusher thread never holds the interpreter lock for long while the application waits for it). A
+failed write puts what was not written back in the buffer for the next attempt. Flushed metrics are evaluated by
+the alert engine in that same thread.
 
 Unlike the seed, a collector without Kafka or PostgreSQL does not drop its batches (seed weakness 26): Redis
 is always the sink, metrics can be read back with :meth:`MetricsCollector.read_metrics` from any process, and
@@ -23,6 +26,7 @@ import logging
 import math
 import os
 import threading
+import time
 import warnings
 import weakref
 from collections import deque
@@ -40,6 +44,10 @@ STATS_METRICS_LIMIT = 1000
 """How many recent metrics ``get_stats()["metrics"]`` holds."""
 
 _STOP_TIMEOUT_S = 10.0
+# Metrics per Redis pipeline when flushing: small, so the flusher thread holds the GIL only briefly at a time.
+_FLUSH_CHUNK = 10
+# A pause in recording this long ends a burst: an early (batch) flush waits for one.
+_QUIET_S = 0.02
 
 
 def _positive_int(value: object, field: str) -> int:
@@ -55,10 +63,15 @@ def _checked(
     unit: str,
     tags: dict[str, str] | None,
     correlation_id: str | None,
+    *,
+    strict: bool = False,
 ) -> Metric | PendingMetric | None:
-    """The metric to buffer, or None (logged at debug level) when it is invalid: the ``*_nowait`` path never raises.
+    """The metric to buffer; for an invalid one, raise (``strict``) or log at debug level and return None.
 
     Hot path: a valid metric keeps its plain values; the :class:`Metric` is built when it is read or flushed.
+
+    Raises:
+        InvalidInputError: ``strict`` and a field is invalid (the error names it).
     """
     try:
         pending = pending_metric(metric_name, metric_type, value, unit, tags, correlation_id)
@@ -66,8 +79,12 @@ def _checked(
             return pending
         return build_metric(metric_name, metric_type, value, unit, tags, correlation_id)  # raises with the field
     except InvalidInputError as error:
+        if strict:
+            raise
         logger.debug("metric %r not recorded: %s", metric_name, error)
     except Exception:  # a metric must never break the code it measures
+        if strict:
+            raise
         logger.debug("metric %r not recorded", metric_name, exc_info=True)
     return None
 
@@ -117,7 +134,7 @@ class MetricsCollector:
         self._wake = threading.Event()
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
-        self._inflight: list[Metric] = []
+        self._inflight: list[Metric | PendingMetric] = []
         self._alert_queue: deque[Metric] = deque()
         self._already_queued: set[str] = set()
         self._flushed_mark = 0
@@ -225,6 +242,11 @@ class MetricsCollector:
         return self._started
 
     # -- record path (no I/O) --------------------------------------------------------------------------------
+    #
+    # One core, _record: check the metric, buffer it, wake the flusher when a batch is pending. The seed's async
+    # record_* methods call it strictly (a bad metric raises); the *_nowait ones leniently (a bad metric is logged
+    # and dropped, so instrumentation never breaks the code it measures). Each public method only fixes the
+    # metric type and unit.
 
     async def record_timing(
         self,
@@ -238,7 +260,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag (tag values must be strings); nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id))
+        self._record(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id, strict=True)
 
     async def record_counter(
         self,
@@ -252,7 +274,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id))
+        self._record(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id, strict=True)
 
     async def record_gauge(
         self,
@@ -267,7 +289,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value, unit or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id))
+        self._record(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id, strict=True)
 
     async def record_rate(
         self,
@@ -281,7 +303,7 @@ class MetricsCollector:
         Raises:
             InvalidInputError: a bad name, value or tag; nothing is recorded.
         """
-        self._append(build_metric(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id))
+        self._record(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id, strict=True)
 
     def record_timing_nowait(
         self,
@@ -291,7 +313,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_timing`, synchronous; never raises (a bad metric is logged at debug level)."""
-        self._record_nowait(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id)
+        self._record(metric_name, MetricType.TIMING, duration_ms, "ms", tags, correlation_id, strict=False)
 
     def record_counter_nowait(
         self,
@@ -301,7 +323,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_counter`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id)
+        self._record(metric_name, MetricType.COUNTER, count, "count", tags, correlation_id, strict=False)
 
     def record_gauge_nowait(
         self,
@@ -312,7 +334,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_gauge`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id)
+        self._record(metric_name, MetricType.GAUGE, value, unit, tags, correlation_id, strict=False)
 
     def record_rate_nowait(
         self,
@@ -322,7 +344,7 @@ class MetricsCollector:
         correlation_id: str | None = None,
     ) -> None:
         """Like :meth:`record_rate`, synchronous; never raises."""
-        self._record_nowait(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id)
+        self._record(metric_name, MetricType.RATE, rate_percent, "%", tags, correlation_id, strict=False)
 
     def record_many_nowait(
         self,
@@ -341,12 +363,9 @@ class MetricsCollector:
             if (metric := _checked(metric_name, metric_type, value, unit, tags, correlation_id)) is not None
         ]
         if accepted:
-            try:
-                self._append_many(accepted)
-            except Exception:  # a metric must never break the code it measures
-                logger.debug("metrics not recorded", exc_info=True)
+            self._buffer_metrics(accepted, strict=False)
 
-    def _record_nowait(
+    def _record(
         self,
         metric_name: str,
         metric_type: MetricType,
@@ -354,11 +373,20 @@ class MetricsCollector:
         unit: str,
         tags: dict[str, str] | None,
         correlation_id: str | None,
+        *,
+        strict: bool,
     ) -> None:
-        self.record_many_nowait([(metric_name, metric_type, value, unit, tags)], correlation_id)
+        metric = _checked(metric_name, metric_type, value, unit, tags, correlation_id, strict=strict)
+        if metric is not None:
+            self._buffer_metrics([metric], strict=strict)
 
-    def _append(self, metric: Metric | PendingMetric) -> None:
-        self._append_many([metric])
+    def _buffer_metrics(self, metrics: list[Metric | PendingMetric], *, strict: bool) -> None:
+        try:
+            self._append_many(metrics)
+        except Exception:
+            if strict:
+                raise
+            logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
 
     def _append_many(self, metrics: list[Metric | PendingMetric]) -> None:
         if self._restart_needed:
@@ -410,28 +438,42 @@ class MetricsCollector:
             rounds = max(1, math.ceil(self._buffer.size() / self._batch_size))
             written = 0
             for _ in range(rounds):  # bounded: writers recording meanwhile are flushed next time
-                batch = [materialize(item) for item in self._buffer.read_batch(self._batch_size)]
-                if not batch:
+                items = self._buffer.read_batch(self._batch_size)
+                if not items:
                     break
-                queued = self._queue_for_alerts(batch)
-                self._inflight = batch  # read_metrics() still sees the batch while it is being written
-                try:
-                    written += self._writer.write_batch(batch)
-                except Exception as error:
-                    requeued: list[Metric | PendingMetric] = list(batch)
-                    self._buffer.requeue(requeued)
-                    if queued:  # do not evaluate them twice when the retry succeeds
-                        self._already_queued.update(m.metric_id for m in batch)
-                    self._flush_errors += 1
-                    if isinstance(error, StoreUnavailableError):
-                        raise
-                    raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
-                finally:
-                    self._inflight = []
+                written += self._write_in_chunks(items)
             self._flushed_mark = mark
             self._flushed_total += written
             self._warned_full = False
             return written
+
+    def _write_in_chunks(self, items: list[Metric | PendingMetric]) -> int:
+        """Write one batch a few metrics at a time, so the flusher never holds the GIL for long.
+
+        Building and encoding a metric is Python work; in the flusher thread it would hold the interpreter lock
+        while the application's threads (an event loop, a worker) wait for it, up to the 5 ms switch interval.
+        Between two short chunks the thread waits on Redis, which releases the lock.
+        """
+        written = 0
+        for start in range(0, len(items), _FLUSH_CHUNK):
+            # read_metrics() still sees what is not written yet (here, not in the buffer any more).
+            self._inflight = items[start:]
+            chunk = [materialize(item) for item in items[start : start + _FLUSH_CHUNK]]
+            queued = self._queue_for_alerts(chunk)
+            try:
+                written += self._writer.write_batch(chunk)
+            except Exception as error:
+                self._buffer.requeue(list(items[start:]))
+                if queued:  # do not evaluate them twice when the retry succeeds
+                    self._already_queued.update(m.metric_id for m in chunk)
+                self._flush_errors += 1
+                if isinstance(error, StoreUnavailableError):
+                    raise
+                raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
+            finally:
+                self._inflight = []
+            time.sleep(0)  # let a waiting thread run before the next chunk's Python work
+        return written
 
     def _queue_for_alerts(self, batch: list[Metric]) -> bool:
         thread = self._thread
@@ -451,14 +493,32 @@ class MetricsCollector:
         loop = asyncio.new_event_loop()  # private loop for the engine's async notifiers
         try:
             while not self._stop_event.is_set():
-                self._wake.wait(interval)
+                woken = self._wake.wait(interval)
                 self._wake.clear()
+                if woken:
+                    self._let_the_burst_finish(interval)
                 self._background_flush()
                 self._evaluate_alerts(loop)
             self._background_flush()
             self._evaluate_alerts(loop)
         finally:
             loop.close()
+
+    def _let_the_burst_finish(self, interval: float) -> None:
+        """Before an early flush, wait until recording pauses for ``_QUIET_S``, so the flush runs between bursts.
+
+        A batch fills up during a burst of the application's own work; flushing right then (encoding, Redis round
+        trips, the interpreter lock) slows that work down. The wait ends at the first quiet moment, when the stop
+        is requested, when half the buffer is pending (nothing may be overwritten), or after ``interval``.
+        """
+        deadline = time.monotonic() + interval
+        urgent = self._buffer.capacity() // 2
+        mark = self._buffer.written()
+        while not self._stop_event.wait(_QUIET_S):
+            written = self._buffer.written()
+            if written == mark or self._buffer.size() >= urgent or time.monotonic() >= deadline:
+                return
+            mark = written
 
     def _background_flush(self) -> None:
         try:
@@ -504,7 +564,7 @@ class MetricsCollector:
         """
         _positive_int(limit, "limit")
         # Local first: a metric flushed after this snapshot is in Redis by the time Redis is read.
-        local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
+        local = [*map(materialize, self._inflight), *map(materialize, self._buffer.peek_all())]
         if metric_name is not None:
             local = [m for m in local if m.metric_name == metric_name]
         stored = self._writer.read_recent(metric_name, limit)
@@ -525,7 +585,7 @@ class MetricsCollector:
         except StoreUnavailableError as error:
             logger.warning("MetricsCollector.get_stats: %s", error)
             stats["store_error"] = str(error)
-            local = [*self._inflight, *map(materialize, self._buffer.peek_all())]
+            local = [*map(materialize, self._inflight), *map(materialize, self._buffer.peek_all())]
             recent = _merge_newest_first(local, [], STATS_METRICS_LIMIT)
         stats["metrics"] = [metric.as_stats_entry() for metric in recent]
         return stats

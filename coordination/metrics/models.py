@@ -1,6 +1,7 @@
 """Metric and alert models (pure): the seed's fields, defaults and constraints, with strict checking.
 
-Differences from the seed: unknown fields are errors (``extra="forbid"``), timestamps are aware UTC datetimes
+Unknown fields are ignored with a warning, as the seed ignored them (:mod:`coordination.models.seed`).
+Differences from the seed: timestamps are aware UTC datetimes
 (a naive value is taken as UTC), metric values must be finite (JSON cannot carry NaN or infinity), and an
 alert rule's message template is checked when the rule is declared rather than when it first fires.
 """
@@ -18,7 +19,8 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_v
 
 from coordination.errors import InvalidInputError
 from coordination.limits import MAX_METRIC_NAME_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
-from coordination.models.base import FrozenModel, StrictModel, prevalidated, utcnow
+from coordination.models.base import prevalidated, utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 from coordination.validation import input_error
 
 
@@ -71,7 +73,7 @@ class AlertSeverity(StrEnum):
     INFO = "INFO"
 
 
-class Metric(StrictModel):
+class Metric(SeedModel):
     """One recorded measurement.
 
     Attributes:
@@ -87,7 +89,7 @@ class Metric(StrictModel):
         agent_id: optional agent id, at most 256 printable characters.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
     metric_id: str = Field(default_factory=_new_id)
     metric_name: MetricName
@@ -124,7 +126,7 @@ class Metric(StrictModel):
         }
 
 
-class Alert(FrozenModel):
+class Alert(FrozenSeedModel):
     """An alert raised by an :class:`AlertRule`."""
 
     alert_id: str = Field(default_factory=_new_id)
@@ -141,7 +143,7 @@ class Alert(FrozenModel):
 _OPERATORS: Final = ("gt", "lt", "gte", "lte")
 
 
-class AlertRule(FrozenModel):
+class AlertRule(FrozenSeedModel):
     """A threshold on one metric name.
 
     Attributes:
@@ -203,7 +205,7 @@ class AlertRule(FrozenModel):
         )
 
 
-class MetricEventPayload(StrictModel):
+class MetricEventPayload(SeedModel):
     """Payload of a ``metric.recorded`` event (the seed's Kafka message)."""
 
     metric_id: str
@@ -216,7 +218,7 @@ class MetricEventPayload(StrictModel):
     correlation_id: str | None = None
 
 
-class _Envelope(FrozenModel):
+class _Envelope(FrozenSeedModel):
     """The seed's event envelope (``OnexEnvelopeV1``); subclasses set ``event_type`` and ``payload``."""
 
     event_type: str
@@ -249,7 +251,7 @@ class MetricEvent(_Envelope):
         return cls(correlation_id=metric.correlation_id, payload=payload)
 
 
-class AlertEventPayload(StrictModel):
+class AlertEventPayload(SeedModel):
     """Payload of an ``alert.triggered`` event."""
 
     alert_id: str

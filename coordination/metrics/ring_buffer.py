@@ -25,7 +25,7 @@ class RingBuffer(Generic[T]):
 
     def __init__(self, capacity: int = 10000) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0:
-            raise ValueError(f"capacity: must be a positive integer, got {capacity!r}")
+            raise ValueError(f"capacity: Capacity must be positive, got {capacity!r} (a positive integer)")
         self._capacity = capacity
         self._items: deque[T] = deque(maxlen=capacity)
         self._lock = threading.Lock()

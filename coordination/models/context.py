@@ -2,7 +2,9 @@
 
 Field names, defaults and constraints are the seed's. Differences:
 
-* unknown fields are errors (the seed dropped them: ``ResourceAllocation(max_cpu_cores=2)`` "worked");
+* unknown fields are ignored, as in the seed, but reported once per model and field with a
+  :class:`~coordination.models.seed.SeedCompatibilityWarning` (``ResourceAllocation(max_cpu_cores=2)`` works and
+  stores nothing of ``max_cpu_cores``); inside a workflow declaration they are errors;
 * timestamps are timezone-aware UTC (naive input is taken as UTC);
 * :class:`CoordinationMetadata` keeps its identity fields frozen but lets ``agent_id`` and ``agent_role`` be
   reassigned (validated), so the seed guide's "reuse a template context" recipe runs;
@@ -20,7 +22,8 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_va
 from coordination.ids import validate_id
 from coordination.jsonutil import MAX_SAFE_INTEGER
 from coordination.limits import MAX_CONCURRENCY, MAX_DURATION_MS, MAX_INTERVAL_MS, MAX_MEMORY_MB, MAX_RETRIES
-from coordination.models.base import FrozenModel, JsonObject, StrictModel, utcnow
+from coordination.models.base import JsonObject, utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -42,7 +45,7 @@ SHARED_INTELLIGENCE_SECTIONS: Final[tuple[str, ...]] = (
 )
 
 
-class CoordinationMetadata(StrictModel):
+class CoordinationMetadata(SeedModel):
     """Who the context is for and which coordination it belongs to.
 
     The seed froze the whole model, which broke its own "reuse a template context" recipe
@@ -51,7 +54,7 @@ class CoordinationMetadata(StrictModel):
     ``agent_role`` may be reassigned; every assignment is validated.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
     session_id: str = Field(frozen=True)
     coordination_id: str = Field(frozen=True)
@@ -67,7 +70,7 @@ class CoordinationMetadata(StrictModel):
         return validate_id(value, info.field_name or "id")
 
 
-class SharedIntelligence(StrictModel):
+class SharedIntelligence(SeedModel):
     """Knowledge shared by every agent of a coordination (each section is updatable as a whole dict).
 
     The free-form sections hold JSON values under the package's one rule (sets, datetimes, NaN, ... are refused
@@ -81,7 +84,7 @@ class SharedIntelligence(StrictModel):
     dependency_graph: dict[str, list[str]] = Field(default_factory=dict)
 
 
-class AgentAssignment(StrictModel):
+class AgentAssignment(SeedModel):
     """What one agent has to do."""
 
     objective: str
@@ -92,7 +95,7 @@ class AgentAssignment(StrictModel):
     success_criteria: dict[str, Any] = Field(default_factory=dict)
 
 
-class CoordinationProtocols(FrozenModel):
+class CoordinationProtocols(FrozenSeedModel):
     """How an agent is expected to report (informational: nothing in the package enforces these)."""
 
     update_interval_ms: int = Field(default=5000, ge=100, le=MAX_INTERVAL_MS)
@@ -103,7 +106,7 @@ class CoordinationProtocols(FrozenModel):
     coordination_endpoint: str | None = None
 
 
-class ResourceAllocation(FrozenModel):
+class ResourceAllocation(FrozenSeedModel):
     """Limits granted to an agent (informational: agents read them; the distributor does not enforce them).
 
     Every number is bounded (``coordination/limits.py``): times at most 30 days, at most 100 retries.
@@ -117,7 +120,7 @@ class ResourceAllocation(FrozenModel):
     concurrency_limit: int = Field(default=10, ge=1, le=MAX_CONCURRENCY)
 
 
-class AgentContext(StrictModel):
+class AgentContext(SeedModel):
     """The complete context package of one agent, as stored (JSON) in the coordination's context hash."""
 
     coordination_metadata: CoordinationMetadata
@@ -128,7 +131,7 @@ class AgentContext(StrictModel):
     context_version: int = Field(default=1, ge=1, le=MAX_SAFE_INTEGER)
 
 
-class ContextDistributionMetrics(StrictModel):
+class ContextDistributionMetrics(SeedModel):
     """Figures of one distribution (seed model; kept for compatibility)."""
 
     distribution_time_ms: float
@@ -139,7 +142,7 @@ class ContextDistributionMetrics(StrictModel):
     error_message: str | None = None
 
 
-class ContextUpdateRequest(StrictModel):
+class ContextUpdateRequest(SeedModel):
     """A change to one section of the shared intelligence of some (or all) agents of a coordination.
 
     ``target_agents`` None or empty means every agent of the coordination.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from coordination.errors import InvalidInputError
 from coordination.limits import MAX_RETRIES, MAX_TIMEOUT_SECONDS
 from coordination.models.base import utcnow
+from coordination.models.seed import warn_unknown_fields
 
 
 class DependencyType(str, Enum):
@@ -37,10 +38,12 @@ def _as_enum(enum: type[Enum], value: Any, name: str) -> Any:
         return enum(value)
     except ValueError:
         allowed = ", ".join(str(member.value) for member in enum)
-        raise InvalidInputError(name, f"{value!r} is not one of: {allowed}") from None
+        # The seed's wording (the enum's own ValueError), with the field and the accepted values.
+        problem = f"{value!r} is not a valid {enum.__name__} (expected one of: {allowed})"
+        raise InvalidInputError(name, problem) from None
 
 
-@dataclass
+@dataclass(init=False)
 class Dependency:
     """One dependency of a coordination (seed dataclass).
 
@@ -48,6 +51,14 @@ class Dependency:
     at most 100. ``metadata`` may carry
     ``check_interval_ms`` (re-check period for conditions that can change without an event), ``threshold``
     (quality gates, default 0.8), ``agent_id`` (agent completions) and ``require_success`` (default True).
+
+    Unknown keyword arguments are ignored and reported once (a
+    :class:`~coordination.models.seed.SeedCompatibilityWarning`), so seed code passing extra fields keeps working;
+    they are not stored.
+
+    Raises:
+        InvalidInputError: a non-positive ``timeout`` ("Timeout must be positive", as in the seed), a negative
+            ``max_retries``, an unknown type or status, a ``metadata`` that is not a dict.
     """
 
     dependency_id: str
@@ -61,24 +72,45 @@ class Dependency:
     resolved_at: datetime | None = None
     error_message: str | None = None
 
-    def __post_init__(self) -> None:
-        if (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, int | float)
-            or not 0 < self.timeout <= MAX_TIMEOUT_SECONDS  # also refuses NaN
-        ):
-            raise InvalidInputError(
-                "timeout",
-                f"must be a positive number of seconds, at most {MAX_TIMEOUT_SECONDS} (30 days), got {self.timeout!r}",
-            )
-        for name in ("max_retries", "retry_count"):
-            count = getattr(self, name)
-            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RETRIES:
+    def __init__(
+        self,
+        dependency_id: str,
+        dependency_type: DependencyType | str,
+        target: str,
+        timeout: float = 120,
+        retry_count: int = 0,
+        max_retries: int = 3,
+        metadata: dict[str, Any] | None = None,
+        status: DependencyStatus | str = DependencyStatus.PENDING,
+        resolved_at: datetime | None = None,
+        error_message: str | None = None,
+        **unknown_fields: Any,
+    ) -> None:
+        if unknown_fields:
+            warn_unknown_fields("Dependency", unknown_fields, DEPENDENCY_FIELDS)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:  # also NaN
+            raise InvalidInputError("timeout", f"Timeout must be positive, got {timeout!r} (seconds)")
+        if timeout > MAX_TIMEOUT_SECONDS:
+            raise InvalidInputError("timeout", f"must be at most {MAX_TIMEOUT_SECONDS} seconds (30 days), got {timeout!r}")
+        for name, count in (("max_retries", max_retries), ("retry_count", retry_count)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise InvalidInputError(name, f"{name} must be non-negative, got {count!r}")
+            if count > MAX_RETRIES:
                 raise InvalidInputError(name, f"must be an integer from 0 to {MAX_RETRIES}, got {count!r}")
-        if not isinstance(self.metadata, dict):
-            raise InvalidInputError("metadata", f"must be a dict, got {type(self.metadata).__name__}")
-        self.dependency_type = _as_enum(DependencyType, self.dependency_type, "dependency_type")
-        self.status = _as_enum(DependencyStatus, self.status, "status")
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            raise InvalidInputError("metadata", f"must be a dict, got {type(metadata).__name__}")
+        self.dependency_id = dependency_id
+        self.dependency_type = _as_enum(DependencyType, dependency_type, "dependency_type")
+        self.target = target
+        self.timeout = timeout
+        self.retry_count = retry_count
+        self.max_retries = max_retries
+        self.metadata = metadata
+        self.status = _as_enum(DependencyStatus, status, "status")
+        self.resolved_at = resolved_at
+        self.error_message = error_message
 
     def mark_resolved(self) -> None:
         """Record success."""
@@ -110,7 +142,7 @@ class Dependency:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Dependency:
-        """Build from :meth:`to_dict` output."""
+        """Build from :meth:`to_dict` output (unknown keys are ignored and reported once, as for the constructor)."""
         values = dict(data)
         resolved_at = values.get("resolved_at")
         if isinstance(resolved_at, str):
@@ -177,3 +209,7 @@ class QualityGateConfig:
     def to_metadata(self) -> dict[str, Any]:
         """Return the dependency metadata."""
         return asdict(self)
+
+
+#: The fields of :class:`Dependency` (what its constructor and ``from_dict`` accept).
+DEPENDENCY_FIELDS: frozenset[str] = frozenset(f.name for f in fields(Dependency))

@@ -1,6 +1,7 @@
 """Routing models (pure): decisions, strategies, rules, and the records of routing decisions.
 
-Field names, defaults and constraints follow the seed. Differences: unknown fields are errors (``extra="forbid"``),
+Field names, defaults and constraints follow the seed. Unknown fields are ignored with a warning, as the seed
+ignored them (:mod:`coordination.models.seed`); inside a workflow declaration they are errors. Differences:
 timestamps are aware UTC, :class:`ConditionalRule` checks its operator and the shape of its value when it is built,
 and :class:`RoutingResult` carries ``matched`` (did the router find something to say?) for consolidation.
 """
@@ -17,7 +18,8 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from coordination.errors import RoutingRuleError
 from coordination.limits import MAX_DURATION_MS
-from coordination.models.base import FrozenModel, StrictModel, utcnow
+from coordination.models.base import utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 
 
 class RoutingDecision(str, Enum):
@@ -84,7 +86,7 @@ def condition_value_problem(operator: str, value: object) -> str | None:
     return None
 
 
-class RoutingContext(StrictModel):
+class RoutingContext(SeedModel):
     """What the routers know about the decision being made (seed fields)."""
 
     routing_id: UUID = Field(default_factory=uuid4)
@@ -96,7 +98,7 @@ class RoutingContext(StrictModel):
     correlation_id: str | None = None
 
 
-class RoutingResult(StrictModel):
+class RoutingResult(SeedModel):
     """One router's decision (seed fields, plus ``matched``).
 
     ``matched`` is True when the router found something to say (a rule matched, a parallel group is ready, the
@@ -113,7 +115,7 @@ class RoutingResult(StrictModel):
     matched: bool = True
 
 
-class RoutingHistoryRecord(FrozenModel):
+class RoutingHistoryRecord(FrozenSeedModel):
     """One routing decision as kept in the orchestrator's history (seed fields; aware UTC timestamp)."""
 
     timestamp: datetime = Field(default_factory=utcnow)
@@ -123,7 +125,7 @@ class RoutingHistoryRecord(FrozenModel):
     routing_time_ms: float = Field(ge=0)
 
 
-class ConditionalRule(StrictModel):
+class ConditionalRule(SeedModel):
     """A rule of the :class:`~coordination.routing.ConditionalRouter`: ``state[key] <operator> value``.
 
     The rule is checked when it is built: an unknown ``condition_operator``, or a ``condition_value`` of the wrong
@@ -163,7 +165,7 @@ class ConditionalRule(StrictModel):
         return value
 
 
-class ParallelizationHint(StrictModel):
+class ParallelizationHint(SeedModel):
     """Tasks that may run together once their dependencies are complete (seed fields)."""
 
     task_group: list[str] = Field(min_length=1)
@@ -171,7 +173,7 @@ class ParallelizationHint(StrictModel):
     estimated_duration_ms: float = Field(default=0.0, ge=0, le=MAX_DURATION_MS, allow_inf_nan=False)
 
 
-class StateComplexityMetrics(StrictModel):
+class StateComplexityMetrics(SeedModel):
     """What the :class:`~coordination.routing.StateAnalysisRouter` measured about a state (seed fields).
 
     ``total_size_bytes`` is the size of the state's compact JSON encoding in UTF-8 (the seed measured only the
@@ -186,7 +188,7 @@ class StateComplexityMetrics(StrictModel):
     has_incomplete_data: bool = False
 
 
-class PriorityRoutingConfig(StrictModel):
+class PriorityRoutingConfig(SeedModel):
     """Thresholds and decisions of the :class:`~coordination.routing.PriorityRouter` (seed fields)."""
 
     high_priority_threshold: int = Field(default=80, ge=0, le=100)

@@ -1,4 +1,7 @@
-"""Signal models (pure): the seed's signal types and payload shapes."""
+"""Signal models (pure): the seed's signal types and payload shapes.
+
+Unknown fields are ignored with a warning, as the seed ignored them (see :mod:`coordination.models.seed`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from uuid import uuid4
 
 from pydantic import ConfigDict, Field
 
-from coordination.models.base import StrictModel, utcnow
+from coordination.models.base import utcnow
+from coordination.models.seed import SeedModel
 
 
 class SignalType(str, Enum):
@@ -32,10 +36,10 @@ class SignalType(str, Enum):
 SIGNAL_TYPE_VALUES = frozenset(member.value for member in SignalType)
 
 
-class CoordinationSignal(StrictModel):
+class CoordinationSignal(SeedModel):
     """One signal of a coordination, as stored in its stream and delivered to subscribers."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
     signal_id: str = Field(default_factory=lambda: str(uuid4()))
     signal_type: SignalType
@@ -48,7 +52,7 @@ class CoordinationSignal(StrictModel):
     stream_id: str | None = Field(default=None, description="Position in the coordination's stream (replay offset).")
 
 
-class AgentInitializedSignal(StrictModel):
+class AgentInitializedSignal(SeedModel):
     """Payload of ``agent_initialized``."""
 
     agent_id: str = Field(min_length=1)
@@ -57,7 +61,7 @@ class AgentInitializedSignal(StrictModel):
     initialization_time_ms: float = Field(default=0.0, ge=0)
 
 
-class AgentCompletedSignal(StrictModel):
+class AgentCompletedSignal(SeedModel):
     """Payload of ``agent_completed``."""
 
     agent_id: str = Field(min_length=1)
@@ -68,7 +72,7 @@ class AgentCompletedSignal(StrictModel):
     error: str | None = None
 
 
-class DependencyResolvedSignal(StrictModel):
+class DependencyResolvedSignal(SeedModel):
     """Payload of ``dependency_resolved``."""
 
     dependency_type: str = Field(min_length=1)
@@ -77,7 +81,7 @@ class DependencyResolvedSignal(StrictModel):
     resolution_data: dict[str, Any] = Field(default_factory=dict)
 
 
-class InterAgentMessage(StrictModel):
+class InterAgentMessage(SeedModel):
     """Payload of ``inter_agent_message``."""
 
     message_type: str = Field(min_length=1)
@@ -87,7 +91,7 @@ class InterAgentMessage(StrictModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class SignalSubscription(StrictModel):
+class SignalSubscription(SeedModel):
     """A live subscription: which signals one agent receives from one coordination."""
 
     subscription_id: str = Field(default_factory=lambda: str(uuid4()))
@@ -99,7 +103,7 @@ class SignalSubscription(StrictModel):
     start_offset: str = Field(default="0-0", description="Stream position after which signals are delivered.")
 
 
-class SignalMetrics(StrictModel):
+class SignalMetrics(SeedModel):
     """Signal figures of one coordination, shared by every process."""
 
     total_signals_sent: int = 0

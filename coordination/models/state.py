@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from coordination import jsonutil
-from coordination.models.base import FrozenModel, StrictModel, utcnow
+from coordination.models.base import utcnow
+from coordination.models.seed import FrozenSeedModel, SeedModel
 
 
-class StateChangeRecord(FrozenModel):
+class StateChangeRecord(FrozenSeedModel):
     """One change of a :class:`~coordination.state.ThreadSafeState`, as kept in its change log."""
 
     timestamp: datetime = Field(default_factory=utcnow)
@@ -35,7 +36,7 @@ def cleared_values(fields: dict[str, str]) -> dict[str, str]:
     return {name[2:]: raw for name, raw in fields.items() if name.startswith("s:")}
 
 
-class AgentCoordinationState(StrictModel):
+class AgentCoordinationState(SeedModel):
     """Shape of a multi-agent session's shared state (seed model)."""
 
     session_id: str
@@ -46,7 +47,7 @@ class AgentCoordinationState(StrictModel):
     current_phase: str = "initialization"
 
 
-class CodeGenerationState(StrictModel):
+class CodeGenerationState(SeedModel):
     """Shape of a code-generation workflow's shared state (seed model)."""
 
     workflow_id: str

@@ -2,6 +2,10 @@
 
 A workflow is declared in YAML, JSON or Python and validated before anything is written: unknown agents,
 dependency cycles, bad operators, bad ids and unknown fields are errors that name the field.
+
+A workflow is the project's own declaration, so it stays strict even where it embeds one of the seed's models
+(which ignore unknown fields, with a warning, for seed code): those parts are declared with the strict subclasses
+below (``extra="forbid"``).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from coordination import jsonutil
 from coordination.errors import WorkflowError
@@ -36,6 +40,37 @@ MAX_MODULE_NAME = 200
 RoutingWeight = Annotated[float, Field(ge=0.0, le=MAX_ROUTING_WEIGHT, allow_inf_nan=False)]
 
 
+class DeclaredResourceAllocation(ResourceAllocation):
+    """:class:`ResourceAllocation` as declared in a workflow: an unknown field is an error naming it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeclaredSharedIntelligence(SharedIntelligence):
+    """:class:`SharedIntelligence` as declared in a workflow: an unknown section is an error naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeclaredParallelizationHint(ParallelizationHint):
+    """:class:`ParallelizationHint` as declared in a workflow: an unknown field is an error naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeclaredPriorityRoutingConfig(PriorityRoutingConfig):
+    """:class:`PriorityRoutingConfig` as declared in a workflow: an unknown field is an error naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _as_declared(value: object, seed_model: type[BaseModel], declared: type[BaseModel]) -> object:
+    """Let an instance of a seed model stand for its strict variant: the fields it was given are re-validated."""
+    if isinstance(value, seed_model) and not isinstance(value, declared):
+        return value.model_dump(exclude_unset=True)
+    return value
+
+
 class AgentSpec(StrictModel):
     """One agent of a workflow.
 
@@ -51,7 +86,7 @@ class AgentSpec(StrictModel):
     input_data: JsonObject = Field(default_factory=dict)
     output_requirements: JsonObject = Field(default_factory=dict)
     success_criteria: JsonObject = Field(default_factory=dict)
-    resources: ResourceAllocation = Field(default_factory=ResourceAllocation)
+    resources: DeclaredResourceAllocation = Field(default_factory=DeclaredResourceAllocation)
     priority: int = Field(default=50, ge=0, le=100)
     start: Literal["auto", "on_branch"] = "auto"
 
@@ -59,6 +94,11 @@ class AgentSpec(StrictModel):
     @classmethod
     def _task_is_an_id(cls, value: str | None) -> str | None:
         return None if value is None else validate_id(value, "task")
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resources_declared(cls, value: object) -> object:
+        return _as_declared(value, ResourceAllocation, DeclaredResourceAllocation)
 
 
 class DependencySpec(StrictModel):
@@ -93,6 +133,8 @@ class DependencySpec(StrictModel):
 class RoutingRuleSpec(ConditionalRule):
     """A conditional rule, optionally limited to some agents (empty ``agents`` = every agent)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     agents: list[str] = Field(default_factory=list)
 
     @field_validator("condition_value", mode="after")
@@ -117,10 +159,22 @@ class RoutingSpec(StrictModel):
     """How each agent's outcome is routed (see docs/routing.md for how decisions are consolidated)."""
 
     rules: list[RoutingRuleSpec] = Field(default_factory=list)
-    parallel: list[ParallelizationHint] = Field(default_factory=list)
-    priority: PriorityRoutingConfig | None = None
+    parallel: list[DeclaredParallelizationHint] = Field(default_factory=list)
+    priority: DeclaredPriorityRoutingConfig | None = None
     state_analysis: StateAnalysisSpec | None = None
     weights: dict[RoutingStrategy, RoutingWeight] = Field(default_factory=dict)
+
+    @field_validator("parallel", mode="before")
+    @classmethod
+    def _hints_declared(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [_as_declared(hint, ParallelizationHint, DeclaredParallelizationHint) for hint in value]
+        return value
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_declared(cls, value: object) -> object:
+        return _as_declared(value, PriorityRoutingConfig, DeclaredPriorityRoutingConfig)
 
 
 class WorkflowSpec(StrictModel):
@@ -132,7 +186,12 @@ class WorkflowSpec(StrictModel):
     agents: dict[str, AgentSpec] = Field(min_length=1)
     dependencies: list[DependencySpec] = Field(default_factory=list)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
-    shared_intelligence: SharedIntelligence = Field(default_factory=SharedIntelligence)
+    shared_intelligence: DeclaredSharedIntelligence = Field(default_factory=DeclaredSharedIntelligence)
+
+    @field_validator("shared_intelligence", mode="before")
+    @classmethod
+    def _shared_declared(cls, value: object) -> object:
+        return _as_declared(value, SharedIntelligence, DeclaredSharedIntelligence)
 
     @field_validator("name")
     @classmethod

@@ -16,6 +16,7 @@ import os
 import threading
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
@@ -23,9 +24,11 @@ import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+from redis.utils import HIREDIS_AVAILABLE
 
 from config.settings import get_settings
 from config.urls import SentinelUrl, is_sentinel, parse_sentinel_url
@@ -58,8 +61,48 @@ def _options() -> dict[str, Any]:
     }
 
 
-def _async_options() -> dict[str, Any]:
-    return {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
+class StoreConnection(aioredis.Connection):
+    """redis.asyncio's TCP connection with two changes that make every asyncio command cheaper, same bytes sent.
+
+    * Commands are packed with hiredis (redis-py's own ``HiredisRespSerializer``), as redis-py's blocking
+      connection does: about 4 µs instead of 25 µs for a signal's EVALSHA.
+    * The write is bounded by ``asyncio.timeout`` rather than ``asyncio.wait_for``. On Python 3.11 ``wait_for``
+      runs the write in a task of its own (one more turn of the event loop per command) and swallows a
+      cancellation that arrives as the write completes, so a cancelled caller went on into the read. Same
+      timeout (``socket_timeout``), same error (``TimeoutError("Timeout writing to socket")``).
+    """
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        """Pack one command into the Redis protocol (pipelines pack each of theirs through this too)."""
+        packed: list[bytes] = self._packer.pack(*args)
+        return packed
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        """Send a packed command: redis-py's send (connecting, health check, errors), its write bounded here."""
+        timeout = self.socket_timeout
+        if not timeout:
+            await super().send_packed_command(command, check_health)
+            return
+        # Without a socket timeout redis-py writes directly (no wait_for); the bound is the asyncio.timeout below.
+        # A connection serves one command at a time, so no other command sees the attribute meanwhile.
+        self.socket_timeout = None
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health)
+        except TimeoutError as error:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from error
+        finally:
+            self.socket_timeout = timeout
+
+
+def _async_options(url: str) -> dict[str, Any]:
+    options = {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
+    if HIREDIS_AVAILABLE and urlsplit(url).scheme == "redis":  # plain TCP only: TLS and unix sockets keep theirs
+        options["connection_class"] = StoreConnection
+    return options
 
 
 def store_url() -> str:
@@ -122,7 +165,7 @@ def probe_client(url: str, timeout: float) -> Any:
 
 
 def _new_async_client(url: str) -> Any:
-    options = _async_options()
+    options = _async_options(url)
     if not is_sentinel(url):
         return aioredis.Redis.from_url(url, **options)
     parsed = parse_sentinel_url(url)

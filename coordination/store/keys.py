@@ -92,6 +92,11 @@ class CoordinationKeys:
         return f"{self.base}:dep:"
 
     @property
+    def resolution_marks(self) -> str:
+        """Hash dependency id -> "1"/"0": seed-style resolution marks of dependencies that were never registered."""
+        return f"{self.base}:resolution-marks"
+
+    @property
     def agent_pending(self) -> str:
         """Hash agent id -> number of its dependencies still pending."""
         return f"{self.base}:agent-pending"

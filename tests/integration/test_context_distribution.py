@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from coordination.context import ContextDistributor
 from coordination.errors import (
+    ContextDistributionError,
     InvalidIdError,
     InvalidInputError,
     NotSerializableError,
@@ -32,6 +33,7 @@ from coordination.models.context import (
     ResourceAllocation,
     SharedIntelligence,
 )
+from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.state import ThreadSafeState
 from tests.conftest import keys_of
 from tests.integration import _context_child
@@ -156,11 +158,60 @@ async def test_per_agent_allocations_and_protocols_override_the_defaults(state: 
     assert test_gen is not None and test_gen.coordination_protocols == protocols
 
 
-async def test_a_missing_session_id_defaults_to_the_coordination_id(distributor: ContextDistributor) -> None:
-    # The seed required session_id, and its own orchestrator never passed one: every workflow failed there.
-    contexts = await distributor.distribute_agent_context({"coordination_id": CID}, {"a1": {}})
+@pytest.mark.parametrize("coordination_state", [{"coordination_id": CID}, {"coordination_id": CID, "session_id": ""}])
+async def test_a_missing_session_id_is_refused_as_in_the_seed(
+    distributor: ContextDistributor, namespace: str, coordination_state: dict[str, Any]
+) -> None:
+    with pytest.raises(
+        ValueError, match="coordination_state must contain 'coordination_id' and 'session_id'"
+    ) as raised:
+        await distributor.distribute_agent_context(coordination_state, {"a1": {}})
 
-    assert contexts["a1"].coordination_metadata.session_id == CID
+    assert isinstance(raised.value, InvalidInputError)
+    assert raised.value.field == "coordination_state['session_id']"
+    assert keys_of(namespace) == []
+
+
+async def test_an_agents_invalid_assignment_is_the_seeds_runtime_error_naming_the_field(
+    distributor: ContextDistributor, namespace: str
+) -> None:
+    # The seed's guide catches RuntimeError for a failed distribution; callers matching InvalidInputError work too.
+    with pytest.raises(RuntimeError, match="Context distribution failed for agent 'a2'") as raised:
+        await distributor.distribute_agent_context(STATE, {"a1": {}, "a2": {"tasks": "not a list"}})
+
+    assert isinstance(raised.value, ContextDistributionError) and isinstance(raised.value, InvalidInputError)
+    assert raised.value.field == "agent_assignments['a2'].tasks" and raised.value.agent_id == "a2"
+    assert keys_of(namespace) == []
+
+
+async def test_unknown_fields_of_seed_inputs_are_ignored_with_a_warning_and_never_stored(
+    distributor: ContextDistributor, state: ThreadSafeState[Any], redis_client: Any
+) -> None:
+    forget_warnings()
+    with pytest.warns(SeedCompatibilityWarning) as warned:
+        contexts = await distributor.distribute_agent_context(
+            STATE,
+            {"a1": {"objective": "x", "priority": 1, "agent_type": "generator"}},
+            shared_intelligence={"patterns": ["singleton"], "conventions": {}},
+            # The seed's own integration example.
+            resource_allocations={"a1": ResourceAllocation(max_cpu_cores=2, max_execution_time_sec=300)},  # type: ignore[call-arg]
+        )
+
+    reported = " ".join(str(warning.message) for warning in warned)
+    for name in (
+        "'priority'",
+        "'agent_type'",
+        "'patterns'",
+        "'conventions'",
+        "'max_cpu_cores'",
+        "'max_execution_time_sec'",
+    ):
+        assert name in reported
+    stored = redis_client.hget(state.store_keys.coordination(CID).contexts, "a1")
+    for name in ("priority", "agent_type", "patterns", "conventions", "max_cpu_cores", "max_execution_time_sec"):
+        assert f'"{name}"' not in stored
+    assert contexts["a1"].agent_assignment.objective == "x"
+    assert distributor.get_agent_context(CID, "a1") == contexts["a1"]
 
 
 async def test_listing_follows_distribution_order(distributor: ContextDistributor) -> None:
@@ -231,21 +282,25 @@ async def test_distribution_records_size_and_timing_metrics(state: ThreadSafeSta
     distributor = ContextDistributor(state, metrics_collector=collector)
     cid = f"metrics-{uuid.uuid4().hex[:8]}"
 
-    await distributor.distribute_agent_context({"coordination_id": cid}, ASSIGNMENTS)
+    await distributor.distribute_agent_context({"coordination_id": cid, "session_id": "s"}, ASSIGNMENTS)
 
     def mine(name: str) -> list[Any]:
         return [m for m in collector.read_metrics(name) if m.tags.get("coordination_id") == cid]
 
+    # The seed's names, kinds, units, tags (string values) and correlation ids, exactly.
     sizes = mine("context_size_bytes")
     assert sorted(m.tags["agent_id"] for m in sizes) == sorted(ASSIGNMENTS)
-    assert all(m.unit == "bytes" and m.correlation_id == cid for m in sizes)
+    assert all(m.metric_type == "gauge" and m.unit == "bytes" and m.correlation_id == cid for m in sizes)
+    assert all(set(m.tags) == {"agent_id", "coordination_id"} for m in sizes)
     stored = distributor.get_agent_context(cid, "model-gen")
     assert stored is not None
     size = next(m.value for m in sizes if m.tags["agent_id"] == "model-gen")
     assert size == len(stored.model_dump_json().encode())
     [total] = mine("context_distribution_time_ms")
-    assert total.tags["agent_count"] == "3"
+    assert total.tags == {"coordination_id": cid, "agent_count": "3"}
+    assert total.metric_type == "timing" and total.unit == "ms" and total.correlation_id == cid
     [per_agent] = mine("context_distribution_per_agent_ms")
+    assert per_agent.tags == {"coordination_id": cid} and per_agent.correlation_id == cid
     assert math.isclose(per_agent.value, total.value / 3)
 
 
@@ -447,8 +502,14 @@ BAD_DISTRIBUTIONS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ),
     ("state not a dict", {"coordination_state": ["coord-1"]}, InvalidInputError, "coordination_state"),
     (
+        "no session id",
+        {"coordination_state": {"coordination_id": CID}},
+        InvalidInputError,
+        "coordination_state['session_id']",
+    ),
+    (
         "bad coordination id",
-        {"coordination_state": {"coordination_id": "a b"}},
+        {"coordination_state": {"coordination_id": "a b", "session_id": "s"}},
         InvalidIdError,
         "coordination_id",
     ),
@@ -463,12 +524,6 @@ BAD_DISTRIBUTIONS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         {"agent_assignments": {"ok": {}, "bad agent": {}}},
         InvalidIdError,
         "agent_assignments key",
-    ),
-    (
-        "unknown assignment field",
-        {"agent_assignments": {"a1": {"objective": "x", "priority": 1}}},
-        InvalidInputError,
-        "agent_assignments['a1'].priority",
     ),
     (
         "wrong assignment type",
@@ -489,16 +544,10 @@ BAD_DISTRIBUTIONS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         "agent_assignments['a1'].agent_role",
     ),
     (
-        "unknown shared intelligence section",
-        {"shared_intelligence": {"patterns": ["singleton"], "conventions": {}}},
-        InvalidInputError,
-        "shared_intelligence.patterns",
-    ),
-    (
-        "unknown resource allocation field",
-        {"resource_allocations": {"a1": {"max_cpu_cores": 2}}},
-        InvalidInputError,
-        "resource_allocations['a1'].max_cpu_cores",
+        "bad resource allocation value",
+        {"resource_allocations": {"a1": {"max_memory_mb": 0}}},
+        ContextDistributionError,
+        "resource_allocations['a1'].max_memory_mb",
     ),
     (
         "allocation for an agent without assignment",
@@ -591,16 +640,10 @@ async def test_a_bad_redistribution_leaves_the_previous_one_intact(
     before = stored_hash(state, redis_client)
 
     with pytest.raises(InvalidInputError):
-        await distributor.distribute_agent_context(STATE, {"a1": {}, "a2": {"unknown": 1}})
+        await distributor.distribute_agent_context(STATE, {"a1": {}, "a2": {"tasks": "not a list"}})
 
     assert stored_hash(state, redis_client) == before
     assert distributor.list_coordination_contexts(CID) == list(ASSIGNMENTS)
-
-
-def test_models_refuse_unknown_fields_the_seed_dropped() -> None:
-    # The seed's own integration example; its fields vanished silently there.
-    with pytest.raises(ValidationError, match="max_cpu_cores"):
-        ResourceAllocation(max_cpu_cores=2, max_execution_time_sec=300)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

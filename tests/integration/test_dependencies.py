@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from coordination import dependencies as dependencies_module
 from coordination.dependencies import DependencyResolver
+from coordination.dependency_events import waiting_count
 from coordination.errors import DependencyTimeoutError, InvalidIdError, InvalidInputError
 from coordination.metrics.collector import MetricsCollector
 from coordination.models.dependencies import (
@@ -19,6 +21,7 @@ from coordination.models.dependencies import (
     QualityGateConfig,
     ResourceAvailabilityConfig,
 )
+from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
 from coordination.store.connection import sync_client
@@ -328,7 +331,85 @@ async def test_a_metrics_collector_is_optional_and_receives_the_resolution_time(
     timings = [
         m for m in collector.read_metrics("dependency_resolution_time_ms") if m.tags.get("coordination_id") == namespace
     ]
-    assert [m.tags["dependency_count"] for m in timings] == ["1"]
+    # The seed's name, tags (string values) and correlation id.
+    assert [m.tags for m in timings] == [{"coordination_id": namespace, "dependency_count": "1"}]
+    assert timings[0].correlation_id == namespace and timings[0].unit == "ms"
+
+
+async def test_satisfied_dependencies_are_registered_in_one_round_trip_and_open_no_subscription(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given ten resources that are already available (the seed benchmark's dependency figure)
+    state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
+    resolver = DependencyResolver(SignalCoordinator(state), state=state)
+    for n in range(10):
+        await resolver.mark_resource_available(f"resource-{n}")
+    batches: list[int] = []
+    single_registrations: list[Any] = []
+    original_batch = dependencies_module.run_atomically_async
+
+    async def counted_batch(client: Any, calls: list[Any]) -> list[Any]:
+        batches.append(len(calls))
+        return await original_batch(client, calls)
+
+    monkeypatch.setattr(dependencies_module, "run_atomically_async", counted_batch)
+    monkeypatch.setattr(
+        dependencies_module.DependencyResolver, "_wait", lambda *args: single_registrations.append(args)
+    )
+    context = {
+        "agent_id": "test-agent",
+        "dependencies": [
+            {"dependency_id": f"dep-{n}", "type": "resource_availability", "target": f"resource-{n}", "timeout": 10}
+            for n in range(10)
+        ],
+    }
+
+    # When the agent's dependencies are resolved
+    assert await resolver.resolve_agent_dependencies(CID, context) is True
+
+    # Then the ten registrations (each also checks its condition) went in one MULTI/EXEC, nothing waited, and no
+    # wake-up subscription was opened in this event loop.
+    assert batches == [10]
+    assert single_registrations == []
+    assert waiting_count() == {}
+    assert resolver.get_pending_dependencies_count(CID) == 0
+    assert len(resolver.resolved_dependencies[CID]) == 10
+    [announced] = resolver.signal_coordinator.get_signal_history(CID)  # type: ignore[attr-defined]
+    assert announced.signal_type.value == "dependency_resolved" and announced.event_data["dependency_count"] == 10
+
+
+async def test_only_the_pending_dependencies_of_a_batch_wait(resolver: DependencyResolver) -> None:
+    await resolver.mark_resource_available("ready")
+    context = {
+        "dependencies": [
+            {"id": "now", "type": "resource_availability", "target": "ready", "timeout": LONG},
+            {"id": "later", "type": "resource_availability", "target": "soon", "timeout": LONG},
+        ]
+    }
+    task = asyncio.create_task(resolver.resolve_agent_dependencies(CID, context))
+    await eventually(lambda: resolver.get_dependency_status(CID, "later")["status"] == "pending")
+    assert resolver.get_dependency_status(CID, "now")["status"] == "resolved"
+
+    await resolver.mark_resource_available("soon")
+
+    assert await asyncio.wait_for(task, EVENT_BOUND) is True
+
+
+async def test_unknown_keys_of_a_dependency_spec_are_ignored_as_in_the_seed_with_a_warning(
+    resolver: DependencyResolver,
+) -> None:
+    await resolver.mark_resource_available("db")
+    forget_warnings()
+    context = {"dependencies": [{"type": "resource_availability", "target": "db", "description": "the database"}]}
+
+    with pytest.warns(SeedCompatibilityWarning, match="dependency spec: unknown field 'description'"):
+        assert await resolver.resolve_agent_dependencies(CID, context) is True
+    [stored] = resolver.pending_dependencies[CID]
+    assert stored.metadata == {} and "description" not in str(sync_client().hgetall(resolver_record_key(resolver)))
+
+
+def resolver_record_key(resolver: DependencyResolver) -> str:
+    return resolver.state.store_keys.coordination(CID).dependency("dep_0")
 
 
 async def test_satisfied_dependencies_never_wait_behind_pending_ones(coordinator: SignalCoordinator) -> None:
@@ -490,7 +571,7 @@ async def test_a_bad_id_is_refused_naming_the_field_and_nothing_is_written(
         ({"target": "x"}, "dependencies[1].type"),
         ({"type": "resource_availability"}, "dependencies[1].target"),
         ({"type": "resource_availability", "target": "x", "timeout": 0}, "dependencies[1].timeout"),
-        ({"type": "resource_availability", "target": "x", "colour": "red"}, "dependencies[1].colour"),
+        ({"type": "resource_availability", "target": "x", "max_retries": -1}, "dependencies[1].max_retries"),
         ("not a dict", "dependencies[1]"),
     ],
 )

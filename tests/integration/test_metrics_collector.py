@@ -290,6 +290,26 @@ def test_a_full_batch_wakes_the_flusher_before_the_interval(
     assert found
 
 
+def test_an_early_flush_waits_until_recording_pauses(
+    make_collector: Callable[..., MetricsCollector], name: str
+) -> None:
+    # A burst of work recording a metric every 2 ms fills many batches of 5; flushing each at once would make the
+    # flusher compete with that work. Given a burst, when it stops, then the batches are flushed.
+    collector = make_collector(batch_size=5, flush_interval_ms=3_600_000)
+    collector.start_sync()
+    reader = _reader()
+    recorded = 0
+    burst_end = time.monotonic() + 0.3
+    while time.monotonic() < burst_end:
+        collector.record_counter_nowait(f"{name}_burst", 1)
+        recorded += 1
+        time.sleep(0.002)
+    flushed_during_the_burst = len(reader.read_metrics(f"{name}_burst"))
+
+    assert _eventually(lambda: len(reader.read_metrics(f"{name}_burst")) == recorded, "the flush after the burst")
+    assert flushed_during_the_burst < recorded / 2  # (flushed at every full batch, nearly all would be there)
+
+
 async def test_stop_flushes_what_is_left(make_collector: Callable[..., MetricsCollector], name: str) -> None:
     collector = make_collector(batch_size=1000, flush_interval_ms=3_600_000)
     await collector.start()

@@ -859,11 +859,13 @@ async def test_minimal_event_data_is_stored_and_100kb_of_event_data_is_refused(n
         "result_ref": "s3://bucket/result.json",
     }
 
-    # The BAD event data is over the signal size limit (64 KB by default): refused, naming the field.
+    # The BAD event data is over the signal size limit (64 KB by default): refused, as the seed's contract has it
+    # (False, logged); emit() is the variant that raises, naming the field.
     other = f"{cid}-bad"
     await run_example(bad, scope)
+    assert await coordinator.signal_coordination_event(other, "agent_completed", scope["event_data"]) is False
     with pytest.raises(PayloadTooLargeError, match="event_data"):
-        await coordinator.signal_coordination_event(other, "agent_completed", scope["event_data"])
+        await coordinator.emit(other, "agent_completed", scope["event_data"])
     assert not [key for key in keys_of(namespace) if other in key]
 
 
@@ -1055,7 +1057,7 @@ async def test_context_configuration_gives_every_agent_the_default_allocation(na
     scope = await run_example(CONTEXT_CONFIGURATION, seed_scope(namespace))
     distributor, cid = scope["context_distributor"], scope["coordination_id"]
 
-    contexts = await distributor.distribute_agent_context({"coordination_id": cid}, _assignments(2))
+    contexts = await distributor.distribute_agent_context({"coordination_id": cid, "session_id": cid}, _assignments(2))
 
     for context in contexts.values():
         allocation = context.resource_allocation
@@ -1102,7 +1104,7 @@ async def test_essential_shared_intelligence_makes_a_much_smaller_context(namesp
     for fragment in (bad, CONTEXT_SHARED_INTELLIGENCE):
         await run_example(fragment, scope)
         contexts = await distributor.distribute_agent_context(
-            {"coordination_id": cid}, _assignments(1), shared_intelligence=scope["shared_intel"]
+            {"coordination_id": cid, "session_id": cid}, _assignments(1), shared_intelligence=scope["shared_intel"]
         )
         sizes.append(len(contexts["agent-00"].model_dump_json()))
 
@@ -1112,7 +1114,9 @@ async def test_essential_shared_intelligence_makes_a_much_smaller_context(namesp
 
 async def test_the_context_size_check_reports_kilobytes(namespace: str, capsys: pytest.CaptureFixture[str]) -> None:
     scope = seed_scope(namespace, agent_id="agent-00")
-    await scope["distributor"].distribute_agent_context({"coordination_id": scope["coordination_id"]}, _assignments(1))
+    await scope["distributor"].distribute_agent_context(
+        {"coordination_id": scope["coordination_id"], "session_id": "s"}, _assignments(1)
+    )
 
     await run_example(CONTEXT_TIP_SIZE, scope)
 
@@ -1317,7 +1321,9 @@ async def test_the_metrics_snippets_read_recorded_context_and_dependency_times(
 ) -> None:
     scope = seed_scope(namespace)
     metrics, cid = scope["metrics"], scope["coordination_id"]
-    await scope["context_distributor"].distribute_agent_context({"coordination_id": cid}, _assignments(4))
+    await scope["context_distributor"].distribute_agent_context(
+        {"coordination_id": cid, "session_id": cid}, _assignments(4)
+    )
     await scope["dependency_resolver"].mark_resource_available("db")
     agent_context = {"agent_id": "model-gen", "dependencies": [{"type": "resource_availability", "target": "db"}]}
     assert await scope["dependency_resolver"].resolve_agent_dependencies(cid, agent_context) is True
@@ -1447,7 +1453,7 @@ async def test_the_context_distribution_diagnosis_reads_size_and_metrics(
 ) -> None:
     scope = seed_scope(namespace, agent_id="agent-00")
     await scope["context_distributor"].distribute_agent_context(
-        {"coordination_id": scope["coordination_id"]}, _assignments(2)
+        {"coordination_id": scope["coordination_id"], "session_id": "s"}, _assignments(2)
     )
 
     await run_example(ISSUE_CONTEXT_DISTRIBUTION, scope)
@@ -1490,7 +1496,7 @@ async def test_the_python_examples_of_the_compatibility_doc_run(namespace: str) 
     scope = seed_scope(namespace, agent_id="model-gen-2")
     distributor, cid = scope["distributor"], scope["coordination_id"]
     contexts = await distributor.distribute_agent_context(
-        {"coordination_id": cid}, {"template": {"objective": "Generate", "tasks": ["generate"]}}
+        {"coordination_id": cid, "session_id": cid}, {"template": {"objective": "Generate", "tasks": ["generate"]}}
     )
     scope["template"] = contexts["template"]
 

@@ -18,6 +18,7 @@ from coordination.errors import (
     UnknownSignalTypeError,
 )
 from coordination.metrics.collector import MetricsCollector
+from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.models.signals import CoordinationSignal, SignalType
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
@@ -365,6 +366,37 @@ async def test_signal_metrics_count_sent_received_and_emit_to_delivery_time(
     assert 0 < metrics.average_propagation_ms <= metrics.max_propagation_ms < 5000
 
 
+async def test_a_subscriber_writes_its_delivery_figures_in_a_few_writes_even_after_break(
+    coordinator: SignalCoordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[list[Any]] = []
+    received_script = script("signal_received")
+    original = type(received_script).run_async
+
+    async def counted(self: Any, client: Any, keys: list[str], args: list[Any]) -> Any:
+        if self is received_script:
+            writes.append(args)
+        return await original(self, client, keys, args)
+
+    monkeypatch.setattr(type(received_script), "run_async", counted)
+    stream = coordinator.subscribe_to_signals(CID, "a1")
+    await coordinator.emit_many(CID, [{"event_type": "agent_completed"} for _ in range(20)])
+    async for index, _signal in _enumerate(stream):
+        if index == 19:
+            break  # the figures of the twenty deliveries are still written
+
+    await eventually(lambda: coordinator.get_signal_metrics(CID).total_signals_received == 20)
+    assert 1 <= len(writes) < 20  # gathered, not one round trip per delivered signal
+    assert sum(int(args[0]) for args in writes) == 20
+
+
+async def _enumerate(stream: Any) -> Any:
+    index = 0
+    async for item in stream:
+        yield index, item
+        index += 1
+
+
 async def test_metrics_of_an_unknown_coordination_are_empty(coordinator: SignalCoordinator) -> None:
     assert coordinator.get_signal_metrics("never-used").total_signals_sent == 0
 
@@ -379,10 +411,16 @@ async def test_a_metrics_collector_receives_sent_and_received_figures(namespace:
     def values(name: str, **tags: str) -> list[float]:
         return [m.value for m in collector.read_metrics(name) if all(m.tags.get(k) == v for k, v in tags.items())]
 
+    # The seed's names, tags and correlation id: at emission ...
     assert values("signals_sent", coordination_id=namespace, signal_type="agent_completed") == [1.0]
+    (emitted,) = [m for m in collector.read_metrics("signal_propagation_time_ms") if m.correlation_id == namespace]
+    assert emitted.tags == {"signal_type": "agent_completed", "coordination_id": namespace}
+    assert emitted.correlation_id == namespace and emitted.unit == "ms" and emitted.value >= 0
+    # ... and at delivery.
     assert values("signals_received", agent_id="a1", signal_type="agent_completed") == [1.0]
-    (delay,) = values("signal_propagation_time_ms", agent_id="a1")
-    assert delay >= 0
+    (delivered,) = [m for m in collector.read_metrics("signal_delivery_time_ms") if m.correlation_id == namespace]
+    assert delivered.tags == {"signal_type": "agent_completed", "coordination_id": namespace, "agent_id": "a1"}
+    assert delivered.correlation_id == namespace and delivered.value >= 0
 
 
 # -- completion ----------------------------------------------------------------------------------------------
@@ -449,8 +487,7 @@ async def test_event_data_over_the_limit_is_refused_and_nothing_is_stored(
     with pytest.raises(PayloadTooLargeError) as raised:
         await coordinator.emit(CID, "inter_agent_message", big)
     assert raised.value.field == "event_data"
-    with pytest.raises(PayloadTooLargeError):
-        await coordinator.signal_coordination_event(CID, "inter_agent_message", big)
+    assert await coordinator.signal_coordination_event(CID, "inter_agent_message", big) is False
 
     assert keys_of(namespace) == []
     # Just under the limit is fine.
@@ -520,6 +557,39 @@ async def test_event_data_and_metadata_must_be_dicts(coordinator: SignalCoordina
     assert keys_of(namespace) == []
 
 
-def test_signal_models_refuse_unknown_fields() -> None:
-    with pytest.raises(ValueError, match="extra"):
-        CoordinationSignal(signal_type="agent_completed", sender_agent_id="a", coordination_id="c", extra_field=1)
+def test_signal_models_ignore_unknown_fields_as_the_seed_did_with_a_warning() -> None:
+    forget_warnings()
+    with pytest.warns(SeedCompatibilityWarning, match="CoordinationSignal: unknown field 'extra_field'"):
+        signal = CoordinationSignal(
+            signal_type="agent_completed", sender_agent_id="a", coordination_id="c", extra_field=1
+        )
+    assert "extra_field" not in signal.model_dump()
+
+
+REFUSED_INPUTS = {
+    "empty coordination id": ("", "agent_completed", {}, None),
+    "invalid coordination id": ("a:b", "agent_completed", {}, None),
+    "coordination id not a string": (42, "agent_completed", {}, None),
+    "unknown type": (CID, "no_such_type", {}, None),
+    "event data not a dict": (CID, "agent_completed", ["x"], None),
+    "event data not JSON": (CID, "agent_completed", {"x": float("nan")}, None),
+    "event data too large": (CID, "agent_completed", {"blob": "x" * (64 * 1024)}, None),
+    "bad sender": (CID, "agent_completed", {}, "has space"),
+    "bad completed agent": (CID, "agent_completed", {"agent_id": "a:b"}, None),
+}
+
+
+@pytest.mark.parametrize("arguments", REFUSED_INPUTS.values(), ids=REFUSED_INPUTS.keys())
+async def test_signal_coordination_event_returns_false_and_logs_why_for_any_refused_input(
+    coordinator: SignalCoordinator, namespace: str, caplog: pytest.LogCaptureFixture, arguments: tuple[Any, ...]
+) -> None:
+    coordination_id, event_type, event_data, sender = arguments
+    with caplog.at_level(logging.ERROR, logger="coordination.signals"):
+        sent = await coordinator.signal_coordination_event(coordination_id, event_type, event_data, sender)
+
+    assert sent is False  # the seed's contract: refused input is False, never an exception
+    assert "refused" in caplog.text
+    assert keys_of(namespace) == []
+    # emit() is the raising variant of the same call.
+    with pytest.raises(InvalidInputError):
+        await coordinator.emit(coordination_id, event_type, event_data, sender)

@@ -372,12 +372,14 @@ def test_rollback_refuses_a_version_whose_later_changes_were_partly_trimmed(name
     # Redis trims a capped change log in whole blocks, which can cut through the records of one update (one
     # record per key). Undoing only the rest would produce a state that never existed.
     state: ThreadSafeState[int] = ThreadSafeState(max_history_size=10, namespace=namespace)
+    # get_history() shows at most max_history_size records; a reader with a larger one sees every retained record.
+    log_reader: ThreadSafeState[int] = ThreadSafeState(max_history_size=10_000, namespace=namespace)
     keys = [f"k{n}" for n in range(3)]
     model: dict[int, dict[str, int]] = {0: {}}
     for version in range(1, 300):
         state.update(dict.fromkeys(keys, version))
         model[version] = dict.fromkeys(keys, version)
-        oldest = state.get_history()[-1]
+        oldest = log_reader.get_history()[-1]
         if oldest.key != keys[0]:
             break
     else:

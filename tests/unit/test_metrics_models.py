@@ -16,6 +16,7 @@ from coordination.metrics import Alert, AlertRule, AlertSeverity, Metric, Metric
 from coordination.metrics.alerting import AlertNotifier, AlertRuleEngine, KafkaAlertNotifier, LogAlertNotifier
 from coordination.metrics.models import AlertEvent, MetricEvent, build_metric
 from coordination.metrics.storage import KafkaMetricsWriter, PostgreSQLMetricsWriter
+from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 
 
 def _metric(name: str = "routing_decision_time_ms", value: float = 1.5, **extra: object) -> Metric:
@@ -45,9 +46,11 @@ def test_a_tag_value_that_is_not_a_string_is_refused() -> None:
         _metric(tags={"count": 3})
 
 
-def test_an_unknown_field_is_refused_instead_of_silently_dropped() -> None:
-    with pytest.raises(ValidationError, match="colour"):
-        _metric(colour="red")
+def test_an_unknown_field_is_ignored_as_in_the_seed_with_a_warning() -> None:
+    forget_warnings()
+    with pytest.warns(SeedCompatibilityWarning, match="Metric: unknown field 'colour'"):
+        metric = _metric(colour="red")
+    assert "colour" not in metric.model_dump()
 
 
 @pytest.mark.parametrize("name", ["", "x" * 101])
