@@ -98,6 +98,8 @@ class AgentAttemptFailed(CoordinationError):
     def __init__(self, error: str, summary: dict[str, Any] | None = None) -> None:
         self.summary = summary or {}
         super().__init__(error)
+
+
 class ContextDistributionError(InvalidInputError, RuntimeError):
     """One agent's context could not be built from its assignment, allocation or protocols; nothing was written.
 

@@ -91,7 +91,9 @@ class Dependency:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:  # also NaN
             raise InvalidInputError("timeout", f"Timeout must be positive, got {timeout!r} (seconds)")
         if timeout > MAX_TIMEOUT_SECONDS:
-            raise InvalidInputError("timeout", f"must be at most {MAX_TIMEOUT_SECONDS} seconds (30 days), got {timeout!r}")
+            raise InvalidInputError(
+                "timeout", f"must be at most {MAX_TIMEOUT_SECONDS} seconds (30 days), got {timeout!r}"
+            )
         for name, count in (("max_retries", max_retries), ("retry_count", retry_count)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise InvalidInputError(name, f"{name} must be non-negative, got {count!r}")

@@ -132,7 +132,9 @@ def seeded(namespace: str) -> dict[str, Any]:
     signals = SignalCoordinator(state)
     signals.emit_sync("c1", [{"event_type": "agent_initialized", "sender_agent_id": "a1", "event_data": {"n": 1}}])
     contexts = ContextDistributor(state)
-    contexts.distribute_agent_context_sync({"coordination_id": "c1"}, {"a1": {"objective": "x"}, "a2": {}})
+    contexts.distribute_agent_context_sync(
+        {"coordination_id": "c1", "session_id": "s1"}, {"a1": {"objective": "x"}, "a2": {}}
+    )
     return {"state": state, "signals": signals, "contexts": contexts}
 
 

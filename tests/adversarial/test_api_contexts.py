@@ -17,13 +17,17 @@ pytestmark = pytest.mark.redis
 
 def distribute(seeded, coordination_state=None, assignments=None, **extra):
     return seeded["contexts"].distribute_agent_context_sync(
-        coordination_state or {"coordination_id": "c1"}, assignments or {"a1": {"objective": "new"}}, **extra
+        coordination_state or {"coordination_id": "c1", "session_id": "s1"},
+        assignments or {"a1": {"objective": "new"}},
+        **extra,
     )
 
 
 @pytest.mark.parametrize("bad", [value for value in BAD_ID_VALUES if value not in ("", None)], ids=repr)
 def test_a_bad_coordination_id_is_refused(bad, seeded, refused):
-    refused(lambda: distribute(seeded, {"coordination_id": bad}), InvalidIdError, "coordination_state")
+    refused(
+        lambda: distribute(seeded, {"coordination_id": bad, "session_id": "s1"}), InvalidIdError, "coordination_state"
+    )
 
 
 @pytest.mark.parametrize("bad", BAD_IDS[1:], ids=repr)
@@ -48,7 +52,7 @@ def test_shared_intelligence_outside_the_json_rule_is_refused(case, value, error
     [
         ({"objective": 3}, "agent_assignments['a1'].objective", "valid string"),
         ({"tasks": "one"}, "agent_assignments['a1'].tasks", "valid list"),
-        ({"colour": "red"}, "agent_assignments['a1'].colour", "unknown assignment field"),
+        # (An unknown assignment field is accepted with a SeedCompatibilityWarning: the seed ignored them.)
         ({"agent_role": ""}, "agent_assignments['a1'].agent_role", "non-empty"),
         ({"input_data": "text"}, "agent_assignments['a1'].input_data", "valid dictionary"),
         ("not a dict", "agent_assignments['a1']", "must be a dict"),
@@ -66,7 +70,7 @@ def test_malformed_assignments_are_refused(assignment, field, words, seeded, ref
         ({"quality_threshold": float("nan")}, "resource_allocations['a1'].quality_threshold"),
         ({"quality_threshold": "Infinity"}, "resource_allocations['a1'].quality_threshold"),
         ({"concurrency_limit": 0}, "resource_allocations['a1'].concurrency_limit"),
-        ({"max_cpu_cores": 2}, "resource_allocations['a1'].max_cpu_cores"),
+        # (An unknown allocation field such as max_cpu_cores is accepted with a SeedCompatibilityWarning.)
     ],
 )
 def test_resource_allocations_out_of_bounds_are_refused(allocation, field, seeded, refused):
