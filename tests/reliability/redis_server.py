@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,28 @@ class PrivateRedis:
         """Kill the server and start it again on the same port with the same files."""
         self.kill()
         self.start()
+
+
+@contextmanager
+def store_on(server: PrivateRedis, db: int = 2) -> Iterator[str]:
+    """Point this process's coordination store at ``server`` meanwhile; yields the URL.
+
+    Worker and beat processes started meanwhile inherit it (``running_services`` copies the environment).
+    """
+    from config.settings import reload_settings
+    from coordination.store.connection import reset_clients
+
+    url = server.url(db)
+    saved = os.environ.get("COORD_REDIS_URL")
+    os.environ["COORD_REDIS_URL"] = url
+    reload_settings()
+    reset_clients()
+    try:
+        yield url
+    finally:
+        if saved is None:
+            os.environ.pop("COORD_REDIS_URL", None)
+        else:
+            os.environ["COORD_REDIS_URL"] = saved
+        reload_settings()
+        reset_clients()

@@ -28,9 +28,9 @@ from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.polling import PollReport, poll
 from coordination.pipeline.records import Send, now_ms
 from coordination.pipeline.submission import submit
-from coordination.store.connection import reset_clients, sync_client
+from coordination.store.connection import sync_client
 from coordination.store.scripts import script
-from tests.reliability.redis_server import PrivateRedis
+from tests.reliability.redis_server import PrivateRedis, store_on
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "coordination" / "store" / "lua"
 DUE = 3
@@ -40,14 +40,11 @@ DUE = 3
 def private_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     """A redis-server of this module's own, used as the coordination store of this process."""
     server = PrivateRedis(tmp_path_factory.mktemp("poll-cost")).start()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COORD_REDIS_URL", server.url(2))
-        reload_settings()
-        reset_clients()
-        yield server
-    reload_settings()
-    reset_clients()
-    server.kill()
+    try:
+        with store_on(server):
+            yield server
+    finally:
+        server.kill()
 
 
 def _waiting(timeout: float) -> WorkflowSpec:
