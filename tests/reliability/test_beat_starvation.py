@@ -179,21 +179,33 @@ class PollsReceived:
         self._thread.join(timeout=10)
 
 
+#: A due check fires within this long of its due time when beat is idle: beat looks at the due sets at that
+#: time, the poll travels through the periodic queue, the worker picks it up.
+ON_TIME_S = 0.5
+
+
 @pytest.mark.timeout(120)
-def test_an_idle_system_sends_no_polls_and_a_due_check_still_runs_on_time(services: Services) -> None:
+def test_an_idle_system_sends_no_polls_and_due_checks_still_run_on_time(services: Services) -> None:
     with PollsReceived(f"e2e-{services.suffix}@") as received:
         time.sleep(5.0)  # nothing is due
         idle_polls = len(received.polls)
         assert heartbeat()["checked_ms"] > 0  # beat is alive and looking at the due sets
 
-        coordination_id = submit(_waiting_workflow(2))
-        wait_until(lambda: _dependency(coordination_id).get("status") != "pending", 30, "the time-out to fire")
-        record = _dependency(coordination_id)
+        # Two time-outs, the second due 0.4 s after the first: less than a poll interval after the first poll.
+        first = submit(_waiting_workflow(2))
+        second = submit(_waiting_workflow(2.4))
+        wait_until(
+            lambda: all(r.get("status") != "pending" for r in _dependencies([first, second])),
+            30,
+            "the time-outs to fire",
+        )
+        records = _dependencies([first, second])
 
     assert idle_polls == 0
-    assert record["status"] == "timeout"
-    assert 0 <= int(record["resolved_ms"]) - int(record["deadline_ms"]) <= 1000 * POLL_INTERVAL_SECONDS
-    assert 1 <= len(received.polls) <= 3  # the poll the time-out needed (and none while waiting for it)
+    assert {record["status"] for record in records} == {"timeout"}
+    lateness = [(int(r["resolved_ms"]) - int(r["deadline_ms"])) / 1000 for r in records]
+    assert all(0 <= late <= ON_TIME_S for late in lateness), lateness
+    assert 2 <= len(received.polls) <= 4  # the polls the time-outs needed (and none while waiting for them)
 
 
 def test_a_time_out_records_when_it_fired_not_when_its_poll_began(
