@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bench.env import delete_keys, overridden_settings, restore_namespace, use_fresh_namespace
 from bench.harness import Figure, machine, render, write_json
+from bench.pipeline_faults import FAULTS_FULL, FAULTS_QUICK, FaultPlan
 from bench.pipeline_figures import FULL, QUICK, PipelinePlan, PipelineRun
 from bench.pipeline_workers import Worker, delete_broker_keys, delete_results
 
@@ -54,7 +55,7 @@ def main(json_path: str | None = None, quick: bool = False) -> int:
             with _step(console, "starting the worker (celery -c 2)"):
                 worker.start()
                 run.remember(worker.wait_ready(app, PING))
-            figures = _measure(run, root, console)
+            figures = _measure(run, root, console, FAULTS_QUICK if quick else FAULTS_FULL)
             redis_version = _redis_version()
             failed_run = False
         finally:
@@ -84,14 +85,16 @@ def main(json_path: str | None = None, quick: bool = False) -> int:
             "machine": {**machine(), "load_average_1m_at_start": load_at_start, "redis_version": redis_version},
             "worker": {"pool": "prefork", "concurrency": 2, "settings": _worker_settings(app)},
             "plan": plan.__dict__,
+            "fault_plan": (FAULTS_QUICK if quick else FAULTS_FULL).__dict__,
         }
         write_json(json_path, figures, meta)
         console.print(f"JSON written to {json_path}")
     return 1 if failed else 0
 
 
-def _measure(run: PipelineRun, root: str, console: Console) -> list[Figure]:
+def _measure(run: PipelineRun, root: str, console: Console, faults: FaultPlan) -> list[Figure]:
     from bench.archive_rate import archive_figures
+    from bench.pipeline_faults import fault_figures
     from bench.pipeline_figures import hop_figures, throughput_figures, wakeup_figures
 
     figures: list[Figure] = []
@@ -103,6 +106,8 @@ def _measure(run: PipelineRun, root: str, console: Console) -> list[Figure]:
         figures += wakeup_figures(run)
     with _step(console, "archive"):
         figures += archive_figures(root, run.plan)
+    with _step(console, "faults (worker killed, time-outs behind a backlog, poll cost)"):
+        figures += fault_figures(run.app, root, faults)
     return figures
 
 

@@ -10,15 +10,36 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.pipeline_names import HOP_FIRST_TASK, HOP_SECOND_TASK, NOOP_AGENT, NOOP_TASK, STARTED_TASK
+from bench.pipeline_names import (
+    HOP_FIRST_TASK,
+    HOP_SECOND_TASK,
+    NOOP_AGENT,
+    NOOP_TASK,
+    SLOW_FIRST_AGENT,
+    STARTED_TASK,
+)
 from config.celery_app import app
+from config.settings import get_settings
 from coordination import agent
+from coordination.store.connection import sync_client
 
 
 @agent(NOOP_AGENT)
 def noop_agent(run: Any) -> None:
     """Do nothing: everything measured is the pipeline's own cost."""
     return None
+
+
+@agent(SLOW_FIRST_AGENT)
+def slow_first_agent(run: Any) -> None:
+    """Sleep input[agent]["first_sleep"] s on the agent's first run, input[agent]["sleep"] s on later runs.
+
+    Its runs are counted under the bench's root prefix (deleted with the rest of the run's keys).
+    """
+    key = f"{get_settings().namespace}:bench-runs:{run.coordination_id}:{run.agent_id}"
+    runs = int(sync_client().incr(key))
+    durations = (run.input or {}).get(run.agent_id, {})
+    time.sleep(float(durations.get("first_sleep", 0) if runs == 1 else durations.get("sleep", 0)))
 
 
 @app.task(name=NOOP_TASK)  # type: ignore[untyped-decorator]

@@ -10,3 +10,5 @@ HOP_FIRST_TASK = "bench.baseline.hop_first"
 HOP_SECOND_TASK = "bench.baseline.hop_second"
 #: Bare Celery send-to-start: returns the time at its start (wake-up baseline).
 STARTED_TASK = "bench.baseline.started"
+#: The ``@agent`` name of the agent that is slow on its first run only (fault figures: killed mid-run, re-run fast).
+SLOW_FIRST_AGENT = "bench-slow-first"

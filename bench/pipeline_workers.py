@@ -34,11 +34,21 @@ class Worker:
         queue: the task queue (``COORD_TASK_QUEUE``) the worker consumes and the bench sends to.
         environment: variables set for the worker on top of this process's environment.
         concurrency: prefork pool processes.
+        name: the worker's node name before ``@bench`` (default: the queue's name).
+        periodic: also consume beat's periodic queue (``<queue>.periodic``), as a worker started without -Q does.
     """
 
-    def __init__(self, queue: str, environment: dict[str, str], concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        queue: str,
+        environment: dict[str, str],
+        concurrency: int = 2,
+        name: str | None = None,
+        periodic: bool = False,
+    ) -> None:
         self.queue = queue
-        self.node = f"{queue}@bench"
+        self.queues = f"{queue},{queue}.periodic" if periodic else queue
+        self.node = f"{name or queue}@bench"
         self.concurrency = concurrency
         self.environment = {**os.environ, **environment, "PYTHONPATH": str(ROOT)}
         self.log_path = Path(tempfile.mkstemp(prefix=f"{queue}-", suffix=".log")[1])
@@ -56,7 +66,7 @@ class Worker:
                     "config.celery_app",
                     "worker",
                     "-Q",
-                    self.queue,
+                    self.queues,
                     "-c",
                     str(self.concurrency),
                     "-P",
@@ -92,6 +102,25 @@ class Worker:
             except CeleryTimeout:
                 continue
         raise WorkerError(f"the worker did not answer within {timeout:.0f} s; log: {self.log_path}\n{self.log_tail()}")
+
+    def wait_answering(self, app: Any, timeout: float = 60.0) -> None:
+        """Wait until this worker answers ``inspect ping`` (a ping task could be run by another worker of the queue).
+
+        Raises:
+            WorkerError: the process exited or did not answer within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if app.control.inspect(destination=[self.node], timeout=0.5).ping():
+                return
+        raise WorkerError(f"the worker did not answer within {timeout:.0f} s; log: {self.log_path}\n{self.log_tail()}")
+
+    def kill_main(self) -> None:
+        """SIGKILL the worker's main process (its pool processes die with it: Celery sets their parent-death signal)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(timeout=10)
 
     def check_alive(self) -> None:
         """Raise if the worker process has exited.

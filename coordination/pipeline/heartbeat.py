@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
@@ -16,10 +17,23 @@ logger = logging.getLogger(__name__)
 _failing = False
 
 
-def seconds_until_due() -> float | None:
-    """Seconds until the earliest due dependency check or agent repair (<= 0: due now; None: nothing is due).
+@dataclass(frozen=True)
+class DueHeads:
+    """What beat's schedule reads before deciding to send a poll.
 
-    Records beat's heartbeat in the same round trip. A store error is logged once and answers "nothing due".
+    Attributes:
+        wait: seconds until the earliest due dependency check or agent repair (<= 0: due now; None: nothing due).
+        polls_done: polls that have finished so far (a counter, so no clock is compared across machines).
+    """
+
+    wait: float | None
+    polls_done: int
+
+
+def due_heads() -> DueHeads | None:
+    """Read the heads of the due sets and the polls done; None when the store cannot be read.
+
+    Records beat's heartbeat in the same round trip. A store error is logged once.
     """
     global _failing
     keys = components().keys
@@ -28,8 +42,9 @@ def seconds_until_due() -> float | None:
         pipe = sync_client().pipeline(transaction=False)
         pipe.zrange(keys.due, 0, 0, withscores=True)
         pipe.zrange(keys.agents_due, 0, 0, withscores=True)
+        pipe.hget(keys.beat_heartbeat, "polls")
         pipe.hset(keys.beat_heartbeat, "checked_ms", now)
-        dependency_head, agent_head, _ = pipe.execute()
+        dependency_head, agent_head, polls_done, _ = pipe.execute()
         check_generation(sync_client())
     except RedisError as error:
         if not _failing:
@@ -38,14 +53,16 @@ def seconds_until_due() -> float | None:
         return None
     _failing = False
     heads = [float(score) for _member, score in (*dependency_head, *agent_head)]
-    if not heads:
-        return None
-    return (min(heads) - now) / 1000
+    return DueHeads(None if not heads else (min(heads) - now) / 1000, int(polls_done or 0))
 
 
 def record_poll(report: dict[str, object]) -> None:
-    """Note in beat's heartbeat that a poll ran (``coord check`` shows when)."""
-    sync_client().hset(components().keys.beat_heartbeat, mapping={"polled_ms": now_ms(), "last_poll": str(report)})
+    """Note in beat's heartbeat that a poll ran (``coord check`` shows when; beat's schedule counts them)."""
+    key = components().keys.beat_heartbeat
+    pipe = sync_client().pipeline(transaction=True)
+    pipe.hset(key, mapping={"polled_ms": now_ms(), "last_poll": str(report)})
+    pipe.hincrby(key, "polls", 1)
+    pipe.execute()
 
 
 def heartbeat() -> dict[str, int]:

@@ -81,7 +81,8 @@ def poll(
         parts: the pipeline components (default: this process's).
         budget_seconds: stop after this long (default: three poll intervals); the rest stays due.
         keep_alive: called between pages; returning False stops the poll (its lock was lost).
-        now: the time to poll at, in ms (tests; default: now).
+        now: the time to poll at, in ms (tests; default: the current time, read again for every item, so each
+            settlement records when it happened, not when its poll began).
     """
     parts = parts or components()
     dispatcher = Dispatcher(parts, None if now is None else (lambda: now))
@@ -93,7 +94,7 @@ def poll(
             if time.monotonic() > stop_at or (keep_alive is not None and not keep_alive()):
                 report.unfinished = True
                 return report
-            handled = source(dispatcher, report, dispatcher.records.clock(), stop_at)
+            handled = source(dispatcher, report, stop_at)
             if handled < PAGE:
                 break
     return report
@@ -103,29 +104,30 @@ def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) ->
     """Check every dependency whose check time has come (what beat's poll does first); kept for callers."""
     parts = parts or components()
     report = PollReport()
-    _dependency_page(Dispatcher(parts), report, now_ms(), time.monotonic() + 60, limit)
+    _dependency_page(Dispatcher(parts), report, None, time.monotonic() + 60, limit)
     return report
 
 
-def _dependency_page(dispatcher: Dispatcher, report: PollReport, now: int, stop_at: float, limit: int = PAGE) -> int:
+def _dependency_page(dispatcher: Dispatcher, report: PollReport, stop_at: float, limit: int = PAGE) -> int:
     keys = dispatcher.parts.keys
-    due = sync_client().zrangebyscore(keys.due, "-inf", now, start=0, num=limit)
+    due = sync_client().zrangebyscore(keys.due, "-inf", dispatcher.records.clock(), start=0, num=limit)
     for member in due:
         if time.monotonic() > stop_at:
             break
-        _isolated(
-            dispatcher, report, member.partition("/")[0], partial(_check_dependency, dispatcher, report, member, now)
-        )
+        _isolated(dispatcher, report, member.partition("/")[0], partial(_check_dependency, dispatcher, report, member))
     return len(due)
 
 
-def _check_dependency(dispatcher: Dispatcher, report: PollReport, member: str, now: int) -> None:
+def _check_dependency(dispatcher: Dispatcher, report: PollReport, member: str) -> None:
     keys = dispatcher.parts.keys
     coordination_id, _, dependency_id = member.partition("/")
+    # The time of this check, not of the page's start: a page of time-outs takes a while, and the record keeps when
+    # each one fired (resolved_ms).
+    at = dispatcher.records.clock()
     status, ready, _deadline, owner, _type, *queued = script("deps_check")(
         sync_client(),
         [],
-        [keys.namespace_prefix, keys.coordination_prefix, now, coordination_id, dependency_id, "poll", "beat"],
+        [keys.namespace_prefix, keys.coordination_prefix, at, coordination_id, dependency_id, "poll", "beat"],
     )
     report.checked += 1
     if status == "resolved":
@@ -212,14 +214,12 @@ def handle_dependency_timeout(
     return [send.agent_id for send in settled.sends]
 
 
-def _agent_page(dispatcher: Dispatcher, report: PollReport, now: int, stop_at: float) -> int:
-    due = dispatcher.records.due_agents(now, PAGE)
+def _agent_page(dispatcher: Dispatcher, report: PollReport, stop_at: float) -> int:
+    due = dispatcher.records.due_agents(dispatcher.records.clock(), PAGE)
     for coordination_id, agent_id in due:
         if time.monotonic() > stop_at:
             break
-        _isolated(
-            dispatcher, report, coordination_id, partial(_recover_agent, dispatcher, report, coordination_id, agent_id)
-        )
+        _isolated(dispatcher, report, coordination_id, partial(_recover_agent, dispatcher, report, coordination_id, agent_id))
     return len(due)
 
 

@@ -59,7 +59,7 @@ def test_a_worker_refuses_malformed_messages_in_one_line_each_and_goes_on(pipeli
     assert wait_finished(coordination_id).status == "completed"
     time.sleep(0.5)
 
-    log = (pipeline_services.tmp / f"{pipeline_services.worker_names[0]}.log").read_text()
+    log = (pipeline_services.tmp / f"{pipeline_services.nodes[0]}.log").read_text()
     refused = [line for line in log.splitlines() if "refused a malformed agent.e2e-step message" in line]
     assert len(refused) == len(BAD_MESSAGES), log[-4000:]
     for task_id in task_ids:

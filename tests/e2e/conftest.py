@@ -43,11 +43,12 @@ def _environment(queue: str, namespace: str) -> dict[str, str]:
 class Services:
     """Worker and beat processes of one test module."""
 
-    def __init__(self, environment: dict[str, str], tmp: Path) -> None:
+    def __init__(self, environment: dict[str, str], tmp: Path, suffix: str = "") -> None:
         self.environment = environment
         self.tmp = tmp
+        self.suffix = suffix  # of the queue and namespace; worker names start with e2e-<suffix>
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.worker_names: list[str] = []
+        self.nodes: list[str] = []  # names of the workers started, to wait for these (not other tests' workers)
         self.logs: list[Any] = []
 
     def _log(self, name: str):  # type: ignore[no-untyped-def]
@@ -55,8 +56,8 @@ class Services:
         self.logs.append(handle)
         return handle
 
-    def start_worker(self, name: str, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        self.worker_names.append(name)
+    def start_worker(self, name: str, concurrency: int = 2, own_process_group: bool = False) -> subprocess.Popen[bytes]:
+        """Start a worker consuming the agent and periodic queues; ``own_process_group``: a group a test can kill."""
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -80,8 +81,10 @@ class Services:
             cwd=ROOT,
             stdout=self._log(name),
             stderr=subprocess.STDOUT,
+            start_new_session=own_process_group,
         )
         self.processes.append(process)
+        self.nodes.append(name)
         return process
 
     def start_beat(self) -> subprocess.Popen[bytes]:
@@ -106,16 +109,17 @@ class Services:
         self.processes.append(process)
         return process
 
-    def wait_for_workers(self, count: int = 1, timeout: float = 30.0) -> None:
+    def wait_for_workers(self, timeout: float = 30.0) -> None:
+        """Wait until every worker this object started answers ``inspect ping`` (others on the broker do not count)."""
         from config.celery_app import app
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             replies = app.control.inspect(timeout=0.5).ping() or {}
-            mine = [node for node in replies if node.split("@")[0].startswith("e2e-")]
-            if len(mine) >= count:
+            answering = {node.split("@")[0] for node in replies}
+            if answering.issuperset(self.nodes):
                 return
-        raise AssertionError("the worker did not answer in time")
+        raise AssertionError(f"the workers {self.nodes} did not all answer in time")
 
     def stop(self) -> None:
         for process in self.processes:
@@ -150,12 +154,17 @@ def _drop_schema(schema: str) -> None:
 
 @contextmanager
 def running_services(
-    tmp: Path, worker_environment: dict[str, str] | None = None, *, beat: bool = True
+    tmp: Path,
+    worker_environment: dict[str, str] | None = None,
+    *,
+    beat: bool = True,
+    worker_process_group: bool = False,
 ) -> Iterator[Services]:
     """Start a worker (2 processes) and, unless told not to, beat, on a queue and namespace of their own.
 
     This process's settings point at the same queue and namespace meanwhile. ``worker_environment`` adds or
     overrides variables of the worker and beat processes only (a fault test points their store URL at a proxy).
+    ``worker_process_group`` starts the worker in a process group of its own (a test that kills the group).
     """
     suffix = uuid.uuid4().hex[:8]
     environment = _environment(f"e2e-q-{suffix}", f"e2e-{suffix}")
@@ -167,8 +176,8 @@ def running_services(
 
     # The same broker, results and queue as the worker (a fault test may point them at servers of its own).
     celery_module.apply_connection_settings(celery_module.app)
-    services = Services({**environment, **(worker_environment or {})}, tmp)
-    services.start_worker(f"e2e-{suffix}")
+    services = Services({**environment, **(worker_environment or {})}, tmp, suffix)
+    services.start_worker(f"e2e-{suffix}", own_process_group=worker_process_group)
     if beat:
         services.start_beat()
     try:

@@ -64,7 +64,7 @@ def test_failures_retries_and_ids_are_shown_as_they_are(flower, pipeline_service
     assert wait.wait_ms is not None and wait.wait_ms < 1000 + 1500
     # ... and once nothing is due any more, beat sends no polls while the system is idle.
     time.sleep(2.0)
-    workers = pipeline_services.worker_names
+    workers = pipeline_services.nodes
     before = _polls(url, credentials, workers)
     assert before >= 1
     time.sleep(4.0)
