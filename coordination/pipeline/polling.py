@@ -27,7 +27,7 @@ from coordination.errors import InvalidInputError
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import Send, now_ms
+from coordination.pipeline.records import Send
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import workflow_of
 from coordination.planning import Plan, plan_after_timeout, routing_state
@@ -104,7 +104,7 @@ def poll_due_dependencies(limit: int = 1000, parts: Components | None = None) ->
     """Check every dependency whose check time has come (what beat's poll does first); kept for callers."""
     parts = parts or components()
     report = PollReport()
-    _dependency_page(Dispatcher(parts), report, None, time.monotonic() + 60, limit)
+    _dependency_page(Dispatcher(parts), report, time.monotonic() + 60, limit)
     return report
 
 
@@ -219,7 +219,9 @@ def _agent_page(dispatcher: Dispatcher, report: PollReport, stop_at: float) -> i
     for coordination_id, agent_id in due:
         if time.monotonic() > stop_at:
             break
-        _isolated(dispatcher, report, coordination_id, partial(_recover_agent, dispatcher, report, coordination_id, agent_id))
+        _isolated(
+            dispatcher, report, coordination_id, partial(_recover_agent, dispatcher, report, coordination_id, agent_id)
+        )
     return len(due)
 
 

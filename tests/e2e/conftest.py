@@ -159,15 +159,20 @@ def running_services(
     *,
     beat: bool = True,
     worker_process_group: bool = False,
+    archive_schema: str | None = None,
 ) -> Iterator[Services]:
     """Start a worker (2 processes) and, unless told not to, beat, on a queue and namespace of their own.
 
     This process's settings point at the same queue and namespace meanwhile. ``worker_environment`` adds or
     overrides variables of the worker and beat processes only (a fault test points their store URL at a proxy).
     ``worker_process_group`` starts the worker in a process group of its own (a test that kills the group).
+    ``archive_schema``: an archive schema the test made (used by every process, left in place); by default each
+    module archives into a schema of its own, dropped at the end.
     """
     suffix = uuid.uuid4().hex[:8]
     environment = _environment(f"e2e-q-{suffix}", f"e2e-{suffix}")
+    if archive_schema is not None:
+        environment["COORD_DATABASE_SCHEMA"] = archive_schema
     saved = {key: os.environ.get(key) for key in environment if key.startswith("COORD_")}
     os.environ.update({key: value for key, value in environment.items() if key.startswith("COORD_")})
     reload_settings()
@@ -187,7 +192,8 @@ def running_services(
         services.stop()
         forget_queue(environment["COORD_TASK_QUEUE"])
         forget_queue(f"{environment['COORD_TASK_QUEUE']}.periodic")
-        _drop_schema(environment["COORD_DATABASE_SCHEMA"])
+        if archive_schema is None:
+            _drop_schema(environment["COORD_DATABASE_SCHEMA"])
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

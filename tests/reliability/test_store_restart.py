@@ -102,7 +102,7 @@ def lost_store(redis_server: str, archive_schema: str, tmp_path_factory: pytest.
     tmp = tmp_path_factory.mktemp("restart-empty")
     server = PrivateRedis(tmp / "store").start()
     try:
-        with store_on(server), running_services(tmp, ENVIRONMENT) as services:
+        with store_on(server), running_services(tmp, ENVIRONMENT, archive_schema=archive_schema) as services:
             coordination_id = WORKFLOW.submit(input={"long": {"first_sleep": 8.0}})
             wait_until(lambda: pid_of(coordination_id, "long") is not None, 30, "the long agent to run")
             wait_until(lambda: _archived(coordination_id) == "running", 30, "the archive to hold it as running")
@@ -140,11 +140,6 @@ def test_coord_status_shows_the_coordination_lost(lost_store: LostStore) -> None
     assert "running" not in shown.stdout.split("\n")[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`coord status` exits 0 for every coordination it finds; exit codes by status come with the operator-view "
-    "work (issue 9): remove this marker when it lands",
-)
 def test_coord_status_exits_non_zero_for_a_lost_coordination(lost_store: LostStore) -> None:
     assert coord("status", lost_store.coordination_id).returncode != 0
 
@@ -163,7 +158,7 @@ def test_with_appendonly_the_coordination_finishes_after_the_restart(
 ) -> None:
     server = PrivateRedis(tmp_path / "store", "--appendonly", "yes", "--appendfsync", "always").start()
     try:
-        with store_on(server), running_services(tmp_path, ENVIRONMENT) as services:
+        with store_on(server), running_services(tmp_path, ENVIRONMENT, archive_schema=archive_schema) as services:
             coordination_id = WORKFLOW.submit(input={"long": {"first_sleep": 4.0}})
             wait_until(lambda: pid_of(coordination_id, "long") is not None, 30, "the long agent to run")
             before = current_generation(sync_client()).generation
