@@ -17,6 +17,7 @@ from coordination import jsonutil
 from coordination.errors import PayloadTooLargeError
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
+from coordination.pipeline.background import writer_for
 from coordination.pipeline.components import Components
 from coordination.pipeline.records import ROUTING_FIELDS, Ended, Records, Send, Settled
 from coordination.pipeline.spec_cache import stored_workflow
@@ -45,11 +46,21 @@ _SIGNAL_OF_OUTCOME = {
 
 
 class Dispatcher:
-    """Carries out plans for the coordinations of one namespace."""
+    """Carries out plans for the coordinations of one namespace.
 
-    def __init__(self, parts: Components, clock: Callable[[], int] | None = None) -> None:
+    Args:
+        parts: the pipeline's components.
+        clock: the time transitions are made at, in ms (tests; default: now).
+        report_sent_later: report sent messages through the process's background writer (agent attempts in a
+            worker: no round trip of their own) instead of at once.
+    """
+
+    def __init__(
+        self, parts: Components, clock: Callable[[], int] | None = None, *, report_sent_later: bool = False
+    ) -> None:
         self.parts = parts
         self.records = Records(parts.keys) if clock is None else Records(parts.keys, clock)
+        self._report_sent_later = report_sent_later
 
     # -- messages ----------------------------------------------------------------------------------------------
 
@@ -72,7 +83,10 @@ class Dispatcher:
                 continue
             self.publish(task, item, retry_task_id if item.agent_id == retrying_agent and item.attempt > 1 else None)
             sent.append(item)
-        self.records.mark_sent(sent, get_settings().requeue_after_seconds * 1000)
+        if self._report_sent_later:
+            writer_for(self.records).mark_sent(sent)
+        else:
+            self.records.mark_sent(sent, get_settings().requeue_after_seconds * 1000)
         return [item.agent_id for item in sent]
 
     def publish(self, task: str, item: Send, task_id: str | None = None) -> None:

@@ -12,6 +12,7 @@ import traceback as tb
 import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from config.settings import get_settings
@@ -82,7 +83,8 @@ class AgentRun:
         coordination_id: the coordination this attempt belongs to.
         agent_id: the agent's id in the workflow.
         attempt: 1 for the first run, 2 for the first retry, ...
-        context: the agent's distributed context (assignment, shared intelligence, resource allocation).
+        context: the agent's distributed context (assignment, shared intelligence, resource allocation); read
+            from its stored JSON when first used.
         input: the input the coordination was submitted with.
         state: versioned state shared by this coordination's agents (its own namespace).
         log: a logger for this attempt (``run.log.info(...)``): lines reach the worker log and ``coord logs``.
@@ -91,12 +93,17 @@ class AgentRun:
     coordination_id: str
     agent_id: str
     attempt: int
-    context: AgentContext | None
+    _context_json: str | None = field(repr=False)
     input: Any
     state: ThreadSafeState[Any]
     log: AttemptLog
     _parts: Components = field(repr=False)
     _spec: WorkflowSpec = field(repr=False)
+
+    @cached_property
+    def context(self) -> AgentContext | None:
+        """The agent's distributed context (None if it has none), parsed once, when first read."""
+        return None if self._context_json is None else AgentContext.model_validate_json(self._context_json)
 
     @property
     def idempotency_key(self) -> str:
@@ -207,7 +214,7 @@ def execute_attempt(
     validate_id(coordination_id, "coordination_id")
     validate_id(agent_id, "agent_id")
     parts = components()
-    dispatcher = Dispatcher(parts)
+    dispatcher = Dispatcher(parts, report_sent_later=True)
     records = dispatcher.records
     settings = get_settings()
     cached = cached_workflow(coordination_id)
@@ -268,13 +275,12 @@ def execute_attempt(
         )
         return AttemptOutcome("failed", error=reason, decision="error")
 
-    context = None if admission.context_json is None else AgentContext.model_validate_json(admission.context_json)
     log = AttemptLog(agent_id, coordination_id, attempt)
     run = AgentRun(
         coordination_id,
         agent_id,
         attempt,
-        context,
+        admission.context_json,
         None if admission.input_json is None else jsonutil.loads(admission.input_json),
         coordination_state(coordination_id),
         log,
