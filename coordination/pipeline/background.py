@@ -119,6 +119,7 @@ class BackgroundWriter:
                 )
 
     def run_forever(self) -> None:
+        """The thread's loop: write marks as they come (batched), renew leases every third of the lease."""
         next_renewal = time.monotonic() + get_settings().lease_seconds / 3
         while True:
             self.wake.wait(max(0.0, next_renewal - time.monotonic()))

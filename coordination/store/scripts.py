@@ -19,7 +19,9 @@ Script replies are always Lua tables or strings (never nil), so a stored reply d
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+import weakref
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript, Script
+from redis.exceptions import NoScriptError
 
 KeyArgs = list[str]
 Args = list[Any]
@@ -90,6 +93,7 @@ class LuaScript:
             self.source = f"{shared}\n{_WRAPPER_HEAD}{body}{tail}"
         else:
             self.source = f"{shared}\n{body}"
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
         self._sync: Script | None = None
         self._async: AsyncScript | None = None
 
@@ -126,23 +130,62 @@ def script(name: str) -> LuaScript:
 ScriptCall = tuple[LuaScript, KeyArgs, Args]
 
 
+# Which scripts each client's server is known to hold (cleared when the server answers NOSCRIPT).
+_loaded: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _missing(client: Any, calls: list[ScriptCall]) -> list[LuaScript]:
+    known = _loaded.setdefault(client, set())
+    return [lua for lua, _keys, _args in calls if lua.sha not in known]
+
+
+def _check(client: Any, replies: list[Any]) -> list[Any] | None:
+    """The replies, or None when the server had lost our scripts (run again after loading them)."""
+    if any(isinstance(reply, NoScriptError) for reply in replies):
+        _loaded.pop(client, None)
+        return None
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
 async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) -> list[Any]:
     """Run several scripts in one MULTI/EXEC round trip, in order, and return their replies.
 
-    Used where one event is two steps (write a value, then wake whoever waits on it): one round trip instead of
-    two, and no other command runs in between. redis-py loads scripts the server does not know first.
+    Used where one event is several steps (write a value, then wake whoever waits on it; register a list of
+    dependencies): one round trip, and no other command runs in between. redis-py's ``Script`` in a pipeline asks
+    the server ``SCRIPT EXISTS`` before every ``execute()`` (a round trip more); instead the scripts are loaded once
+    per client. A server that lost them (a restart, ``SCRIPT FLUSH``) lost all of them, so every call of the
+    transaction fails with NOSCRIPT and none has run: they are loaded again and the transaction runs once more.
     """
-    async with client.pipeline(transaction=True) as pipe:
-        for lua, keys, args in calls:
-            if lua._async is None:
-                lua._async = AsyncScript(client, lua.source)
-            await lua._async(keys=lua._keys(keys, args), args=args, client=pipe)
-        return list(await pipe.execute())
+    for _ in range(2):
+        missing = _missing(client, calls)
+        for lua in missing:
+            await client.script_load(lua.source)
+        _loaded[client].update(lua.sha for lua in missing)
+        async with client.pipeline(transaction=True) as pipe:
+            for lua, keys, args in calls:
+                full = lua._keys(keys, args)
+                pipe.evalsha(lua.sha, len(full), *full, *args)
+            replies = _check(client, list(await pipe.execute(raise_on_error=False)))
+        if replies is not None:
+            return replies
+    raise NoScriptError("the server dropped the scripts twice while they were being run")
 
 
 def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
     """Blocking :func:`run_atomically_async`."""
-    pipe = client.pipeline(transaction=True)
-    for lua, keys, args in calls:
-        lua(pipe, keys, args)
-    return list(pipe.execute())
+    for _ in range(2):
+        missing = _missing(client, calls)
+        for lua in missing:
+            client.script_load(lua.source)
+        _loaded[client].update(lua.sha for lua in missing)
+        pipe = client.pipeline(transaction=True)
+        for lua, keys, args in calls:
+            full = lua._keys(keys, args)
+            pipe.evalsha(lua.sha, len(full), *full, *args)
+        replies = _check(client, list(pipe.execute(raise_on_error=False)))
+        if replies is not None:
+            return replies
+    raise NoScriptError("the server dropped the scripts twice while they were being run")
