@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from beat.locks import held
-from config.celery_app import app
+from config.celery_app import task
 from config.settings import get_settings
+from coordination import task_names as names
+from coordination.archive.writer import archive_once, expire_archived
 from coordination.pipeline.heartbeat import record_poll
 from coordination.pipeline.polling import poll
-from tasks import names
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 # delays them.
 
 
-@app.task(name=names.POLL_DEPENDENCIES, acks_late=False, ignore_result=True)  # type: ignore[untyped-decorator]
+@task(names.POLL_DEPENDENCIES)
 def poll_dependencies() -> dict[str, Any]:
     """Settle due dependency checks (time-outs, conditions without events) and repair due agents."""
     settings = get_settings()
@@ -33,22 +34,18 @@ def poll_dependencies() -> dict[str, Any]:
         return report
 
 
-@app.task(name=names.ARCHIVE_HISTORY, acks_late=False, ignore_result=True)  # type: ignore[untyped-decorator]
+@task(names.ARCHIVE_HISTORY)
 def archive_history() -> dict[str, Any]:
     """Move history from Redis to PostgreSQL (idempotent upserts; Redis trimmed only after the commit)."""
-    from coordination.archive.writer import archive_once  # (the archive imports SQLAlchemy: only beat needs it)
-
     with held("archive", ttl_seconds=300) as lock:
         if not lock:
             return {"skipped": "another archive run is in progress"}
         return archive_once().as_dict()
 
 
-@app.task(name=names.EXPIRE_FINISHED, acks_late=False, ignore_result=True)  # type: ignore[untyped-decorator]
+@task(names.EXPIRE_FINISHED)
 def expire_finished() -> dict[str, Any]:
     """Delete finished coordinations from Redis once they are archived and older than the retention period."""
-    from coordination.archive.writer import expire_archived
-
     with held("expire", ttl_seconds=300) as lock:
         if not lock:
             return {"skipped": "another expiry run is in progress"}

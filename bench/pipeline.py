@@ -43,7 +43,7 @@ def main(json_path: str | None = None, quick: bool = False) -> int:
     with _pipeline_settings(root):
         from config.celery_app import app
         from config.settings import get_settings
-        from tasks.names import PING
+        from coordination.task_names import PING
 
         settings = get_settings()
         previous_queue = app.conf.task_default_queue

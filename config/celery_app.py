@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from celery import Celery, signals
 from kombu.entity import Queue
 
-from beat.schedule import beat_schedule
 from config.agent_modules import agent_module_names, import_agent_modules
 from config.settings import Settings, SettingsError, get_settings
 from config.urls import is_sentinel
-from tasks.names import PERIODIC_TASKS
+from coordination.pipeline.messages import MalformedMessage
+from coordination.pipeline.schedule import beat_schedule
+from coordination.task_names import AGENT_PREFIX, PERIODIC_TASKS, PING
 
 
 def _sentinel_options(settings: Settings, url: str) -> dict[str, Any]:
@@ -52,6 +54,32 @@ def connection_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {**visibility, **_sentinel_options(settings, broker)},
         "result_backend_transport_options": {**visibility, **_sentinel_options(settings, results)},
     }
+
+
+class TaskOptions:
+    """Per-kind task options (Celery's ``task_annotations``), set once for the app instead of on every task.
+
+    - Agent tasks (``agent.*``) keep no result: their outcome is in the coordination's records (coord status); a
+      malformed message is an expected failure, logged without a traceback (one line is ours).
+    - Beat's periodic tasks keep no result either (beat sends them, nobody holds their ids; a poll every second would
+      leave ~86,000 result keys a day) and are acknowledged on receipt: a lost one is simply sent again.
+    - The health canary is acknowledged on receipt (it does nothing worth redelivering).
+    """
+
+    def annotate(self, task: Any) -> dict[str, Any] | None:
+        """The options of ``task`` beyond the app's defaults (None: none)."""
+        name = str(task.name)
+        if name.startswith(AGENT_PREFIX):
+            return {"ignore_result": True, "throws": (MalformedMessage,)}
+        if name in PERIODIC_TASKS:
+            return {"acks_late": False, "ignore_result": True}
+        if name == PING:
+            return {"acks_late": False}
+        return None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def create_app() -> Celery:
@@ -95,8 +123,10 @@ def create_app() -> Celery:
         broker_connection_retry_on_startup=True,
         # Restart worker processes now and then so slow leaks in user agent code cannot accumulate.
         worker_max_tasks_per_child=1000,
-        # The one schedule (beat/schedule.py); exactly one beat process runs it.
+        # The one schedule (coordination/pipeline/schedule.py); exactly one beat process runs it.
         beat_schedule=beat_schedule(settings),
+        # Options of each kind of task, set here once rather than on every task (see TaskOptions).
+        task_annotations=(TaskOptions(),),
     )
 
     def check_agent_modules(sender: Any = None, **_kwargs: Any) -> None:
@@ -142,3 +172,13 @@ def _app_or_exit() -> Celery:
 
 app = _app_or_exit()
 celery_app = app
+
+
+def task(name: str, **options: Any) -> Callable[[Callable[P, R]], Any]:
+    """``app.task(name=name, **options)`` with a type (Celery's own decorator is untyped).
+
+    The decorated function becomes a Celery task (``.delay``, ``.apply_async``); options beyond the name come from
+    :class:`TaskOptions` unless given here.
+    """
+    decorator: Callable[[Callable[P, R]], Any] = app.task(name=name, **options)
+    return decorator

@@ -7,6 +7,7 @@ Code written for the seed runs with only its imports changed::
 """
 
 import gc
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -74,9 +75,9 @@ from coordination.models.signals import (
     SignalType,
 )
 from coordination.models.state import AgentCoordinationState, CodeGenerationState, StateChangeRecord
+from coordination.models.status import AgentStatus, CoordinationStatus
 from coordination.orchestrator import CoordinationOrchestrator
 from coordination.pipeline.cancel import Cancellation, cancel_coordination
-from coordination.pipeline.status import AgentStatus, CoordinationStatus, coordination_status
 from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
@@ -85,17 +86,23 @@ from coordination.workflow import Workflow
 
 if TYPE_CHECKING:
     from coordination.views.listing import CoordinationPage, CoordinationSummary, list_coordinations
+    from coordination.views.status import coordination_status
+
+#: Names read from the archive too, loaded on first use (module -> names).
+_VIEWS = {
+    "coordination.views.listing": ("list_coordinations", "CoordinationPage", "CoordinationSummary"),
+    "coordination.views.status": ("coordination_status",),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``list_coordinations`` and its result types, loaded on first use.
+    """The views that read the archive (``coordination_status``, ``list_coordinations``), loaded on first use.
 
-    They read the archive through SQLAlchemy, whose import costs about 0.3 s that workers and most callers never need.
+    They read it through SQLAlchemy, whose import costs about 0.3 s that workers and most callers never need.
     """
-    if name in ("list_coordinations", "CoordinationPage", "CoordinationSummary"):
-        from coordination.views import listing  # deferred: see the docstring
-
-        return getattr(listing, name)
+    for module, names in _VIEWS.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'coordination' has no attribute {name!r}")
 
 

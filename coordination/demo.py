@@ -17,6 +17,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from config.settings import get_settings, reload_settings
+from coordination.context import ContextDistributor
+from coordination.dependencies import DependencyResolver
+from coordination.metrics import MetricsCollector
+from coordination.models.dependencies import Dependency, DependencyType
+from coordination.models.routing import ConditionalRule
+from coordination.routing import ConditionalRouter, PriorityRouter, StateAnalysisRouter
+from coordination.signals import SignalCoordinator
+from coordination.smart_routing import SmartRoutingOrchestrator
+from coordination.state import ThreadSafeState
+from coordination.store.connection import reset_clients, sync_client
+from coordination.store.embedded import redis_reachable, start_embedded_redis
+
 console = Console(highlight=False)
 
 COORDINATION_ID = "codegen-demo"
@@ -37,9 +50,6 @@ def _say(who: str, message: str) -> None:
 
 
 async def _agent_main(namespace: str, ready: Any) -> None:
-    from coordination import Dependency, DependencyResolver, DependencyType, SignalCoordinator, ThreadSafeState
-    from coordination.context import ContextDistributor
-
     state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
     signals = SignalCoordinator(state)
     resolver = DependencyResolver(signals, state=state)
@@ -108,19 +118,6 @@ def _agent_process(namespace: str, environment: dict[str, str], ready: Any) -> N
 
 
 async def _coordinator(namespace: str, environment: dict[str, str]) -> None:
-    from coordination import (
-        ConditionalRouter,
-        ConditionalRule,
-        ContextDistributor,
-        DependencyResolver,
-        PriorityRouter,
-        SignalCoordinator,
-        SmartRoutingOrchestrator,
-        StateAnalysisRouter,
-        ThreadSafeState,
-    )
-    from coordination.metrics import MetricsCollector
-
     metrics = MetricsCollector(kafka_enabled=False, postgres_enabled=False)
     await metrics.start()
     state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
@@ -226,10 +223,6 @@ def _summary(state: Any, signals: Any, resolver: Any, metrics: Any) -> None:
 
 def run_demo() -> int:
     """Run the demo; return the exit code."""
-    from config.settings import get_settings, reload_settings
-    from coordination.store.connection import reset_clients
-    from coordination.store.embedded import redis_reachable, start_embedded_redis
-
     embedded = None
     url = get_settings().redis_url.get_secret_value()
     if redis_reachable(url):
@@ -256,8 +249,6 @@ def run_demo() -> int:
 
 
 def _cleanup(namespace: str) -> None:
-    from coordination.store.connection import sync_client
-
     client = sync_client()
     for key in client.scan_iter(match=f"*{namespace}*", count=1000):
         client.delete(key)

@@ -13,11 +13,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from coordination.errors import WorkflowError
-from coordination.models.workflow import WorkflowSpec
-from coordination.validation import input_error
+from coordination.models.workflow import declared_spec
+from coordination.pipeline.submission import submit
+from coordination.task_names import agent_task
 from coordination.workflow_file import read_workflow_file
 
 
@@ -34,10 +33,7 @@ class Workflow:
     """
 
     def __init__(self, **declaration: Any) -> None:
-        try:
-            self.spec = WorkflowSpec.model_validate(declaration)
-        except ValidationError as error:
-            raise input_error(error, error_class=WorkflowError, default_field="workflow") from None
+        self.spec = declared_spec(declaration)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Workflow:
@@ -91,8 +87,8 @@ class Workflow:
         Raises:
             WorkflowError: names the first agent whose task is unknown.
         """
+        # The Celery app is built on first use, not when `coordination` is imported (it reads the settings).
         from config.celery_app import app
-        from tasks.names import agent_task
 
         self.import_modules()
         for agent_id in self.spec.agents:
@@ -112,8 +108,6 @@ class Workflow:
             check_agents: refuse agents whose tasks are not registered here (set False when this process
                 cannot import the agents' modules, e.g. a producer in another code base).
         """
-        from coordination.pipeline.submission import submit
-
         if check_agents and self.spec.modules:
             self.check_agents_registered()
         return submit(self.spec, input, coordination_id)

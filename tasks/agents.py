@@ -17,14 +17,14 @@ from celery.exceptions import Retry
 from celery.signals import task_unknown
 from redis.exceptions import RedisError
 
-from config.celery_app import app
+from config.celery_app import app, task
 from config.settings import get_settings
 from coordination.errors import AgentAttemptFailed, InvalidInputError, StoreUnavailableError
 from coordination.ids import validate_id
 from coordination.pipeline.messages import AgentMessage, MalformedMessage, parse_agent_message
 from coordination.pipeline.runtime import AgentFunction, execute_attempt
 from coordination.pipeline.unknown import fail_unregistered
-from tasks.names import AGENT_PREFIX, agent_task
+from coordination.task_names import AGENT_PREFIX, agent_task
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,8 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
             if not same:
                 raise InvalidInputError("name", f"an agent named {name!r} is already registered")
 
-        options = {"ignore_result": True, **task_options}  # outcomes are in the records (see coord status)
-
-        # `throws`: a malformed message is an expected failure, logged without a traceback (one line is ours).
-        @app.task(
-            name=task_name, bind=True, acks_late=True, reject_on_worker_lost=True, throws=(MalformedMessage,), **options
-        )  # type: ignore[untyped-decorator]
+        # bind: the task reads its own request (task id, retries). Other options: config.celery_app.TaskOptions.
+        @task(task_name, bind=True, **task_options)
         def run_agent(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
             try:
                 message = parse_agent_message(args, kwargs)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery_app import app
+from config.celery_app import task
+from coordination import task_names as names
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.polling import poll
 from coordination.signals import SettledDependency
-from tasks import names
 
 
 def start_unblocked(settled: list[SettledDependency]) -> list[str]:
@@ -17,21 +17,21 @@ def start_unblocked(settled: list[SettledDependency]) -> list[str]:
     return Dispatcher(components()).start_unblocked(settled)
 
 
-@app.task(name=names.MARK_RESOURCE)  # type: ignore[untyped-decorator]
+@task(names.MARK_RESOURCE)
 def mark_resource(resource_id: str, available: bool = True) -> dict[str, Any]:
     """Mark a resource (un)available; agents waiting on it start at once."""
     settled = components().resolver.mark_resource_available_sync(resource_id, available)
     return {"resource_id": resource_id, "available": available, "started": start_unblocked(settled)}
 
 
-@app.task(name=names.SET_GATE)  # type: ignore[untyped-decorator]
+@task(names.SET_GATE)
 def set_gate(gate_id: str, score: float) -> dict[str, Any]:
     """Score a quality gate; agents whose threshold it meets start at once."""
     settled = components().resolver.update_quality_gate_score_sync(gate_id, score)
     return {"gate_id": gate_id, "score": score, "started": start_unblocked(settled)}
 
 
-@app.task(name=names.CHECK_DEPENDENCIES)  # type: ignore[untyped-decorator]
+@task(names.CHECK_DEPENDENCIES)
 def check_dependencies() -> dict[str, Any]:
     """Run beat's poll now, on demand: due dependency checks and agent repairs."""
     return poll().as_dict()

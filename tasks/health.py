@@ -6,11 +6,11 @@ import os
 import socket
 import time
 
-from config.celery_app import app
-from tasks import names
+from config.celery_app import task
+from coordination import task_names as names
 
 
-@app.task(name=names.PING, acks_late=False)  # type: ignore[untyped-decorator]
+@task(names.PING)
 def ping() -> dict[str, object]:
     """Answer with the worker's host, process id and time."""
     return {"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}

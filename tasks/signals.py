@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery_app import app
+from config.celery_app import task
+from coordination import task_names as names
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
-from tasks import names
 
 
-@app.task(name=names.EMIT_SIGNAL)  # type: ignore[untyped-decorator]
+@task(names.EMIT_SIGNAL)
 def emit_signal(
     coordination_id: str,
     event_type: str,

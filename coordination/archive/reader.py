@@ -28,7 +28,7 @@ from coordination.errors import InvalidInputError, StoreUnavailableError
 from coordination.ids import validate_id
 from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
-from coordination.pipeline.status import AgentStatus, CoordinationStatus, DependencyView
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)

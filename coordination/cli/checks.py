@@ -145,7 +145,7 @@ def check_canary() -> Check:
     from celery.exceptions import TimeoutError as CeleryTimeout
 
     from config.celery_app import app
-    from tasks import names
+    from coordination import task_names as names
 
     queue = app.conf.task_default_queue
     started = time.perf_counter()

@@ -18,8 +18,8 @@ from coordination.cli.common import console, err_console, fail, guarded, parse_j
 from coordination.cli.logs import print_tracebacks
 from coordination.cli.safe import plain, safe
 from coordination.errors import CoordinationNotFoundError, InvalidInputError, WorkflowError
+from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import FINISHED_COORDINATION, UNSUCCESSFUL_COORDINATION
-from coordination.pipeline.status import CoordinationStatus
 
 #: How often ``--wait`` and the demo read the coordination's status (5 times a second).
 POLL_SECONDS = 0.2
@@ -57,7 +57,7 @@ def print_status(status: CoordinationStatus) -> None:
 
 def wait_until_finished(coordination_id: str, timeout: float) -> CoordinationStatus:
     """Read the status every POLL_SECONDS until the coordination finished or ``timeout`` seconds passed."""
-    from coordination.pipeline.status import coordination_status
+    from coordination.views.status import coordination_status
 
     deadline = time.monotonic() + timeout
     status = coordination_status(coordination_id)
@@ -203,7 +203,7 @@ def history(
     archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Also read the PostgreSQL archive.")] = True,
 ) -> None:
     """Show everything a coordination went through: signals, routing decisions, and archived history."""
-    from coordination.cli.history import read_history
+    from coordination.views.history import read_history
 
     found = read_history(coordination_id, use_archive=archive)
     if not found.events:

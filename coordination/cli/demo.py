@@ -204,8 +204,8 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
     """Reuse a worker serving the configured queue with the example's agents, or start a worker and beat."""
     from config.celery_app import app
     from config.settings import get_settings
+    from coordination.task_names import agent_task
     from coordination.workflow import Workflow
-    from tasks.names import agent_task
 
     spec = Workflow.from_file(root / WORKFLOW).spec
     tasks = [agent_task(spec.task_name(agent_id)) for agent_id in spec.agents]
@@ -234,8 +234,8 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
 
 def _run_pipeline(setup: _Setup, options: DemoOptions, root: Path) -> Any:
     """Submit the example, follow it live, and print the summary; return the final status."""
-    from coordination.cli.history import decisions_of
     from coordination.pipeline.components import components
+    from coordination.views.history import decisions_of
     from coordination.workflow import Workflow
 
     resolver = components().resolver

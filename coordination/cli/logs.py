@@ -9,7 +9,7 @@ from rich.text import Text
 
 from coordination.cli.common import console, fail, guarded
 from coordination.models.logs import LogLine
-from coordination.pipeline.status import CoordinationStatus
+from coordination.models.status import CoordinationStatus
 
 _LEVEL_STYLE = {"TRACEBACK": "red", "ERROR": "red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 
-from coordination.cli.history import Decision, Event, own_data, short_data
 from coordination.cli.safe import plain, safe
 from coordination.models.signals import CoordinationSignal
-from coordination.pipeline.status import CoordinationStatus
+from coordination.models.status import CoordinationStatus
+from coordination.views.history import Decision, Event, own_data, short_data
 
 #: Rich style of each agent / coordination status.
 STATUS_STYLE = {

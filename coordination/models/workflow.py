@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from coordination import jsonutil
 from coordination.errors import WorkflowError
@@ -30,6 +30,7 @@ from coordination.models.routing import (
     RoutingStrategy,
 )
 from coordination.planning import topological_order
+from coordination.validation import input_error
 
 MAX_WORKFLOW_NAME = 64
 #: A ``modules`` entry: an absolute dotted Python module name (``mypackage.agents``).
@@ -306,3 +307,17 @@ def module_name_problem(module: object) -> str | None:
     if MODULE_NAME.fullmatch(module) is None:
         return f"{shown!r} is not a dotted Python module name (letters, digits and '_', parts joined by '.')"
     return None
+
+
+def declared_spec(declaration: Any) -> WorkflowSpec:
+    """Validate a workflow declaration (a dict, e.g. a parsed YAML/JSON document) as a whole.
+
+    Raises:
+        WorkflowError: the declaration is invalid; the message names the field.
+    """
+    if not isinstance(declaration, dict):
+        raise WorkflowError("workflow", f"must be a mapping, got {type(declaration).__name__}")
+    try:
+        return WorkflowSpec.model_validate(declaration)
+    except ValidationError as error:
+        raise input_error(error, error_class=WorkflowError, default_field="workflow") from None

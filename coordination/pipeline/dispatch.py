@@ -24,7 +24,7 @@ from coordination.pipeline.spec_cache import stored_workflow
 from coordination.planning import Plan
 from coordination.signals import SettledDependency
 from coordination.smart_routing import PERSISTED_HISTORY_CAP
-from tasks.names import agent_task
+from coordination.task_names import agent_task
 
 logger = logging.getLogger(__name__)
 

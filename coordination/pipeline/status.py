@@ -1,81 +1,21 @@
-"""What a user reads about a coordination: overall status and, per agent, status, times, attempts, quality."""
+"""Live status reads: a coordination's records in Redis, as :class:`~coordination.models.status.CoordinationStatus`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
 
 from coordination import jsonutil
-from coordination.errors import CoordinationNotFoundError
 from coordination.ids import validate_id
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
 from coordination.pipeline.components import Components, components
-from coordination.pipeline.records import FINISHED, Records
+from coordination.pipeline.records import Records
 from coordination.store.connection import sync_client
+
+__all__ = ["read_status"]
 
 
 def _time(value: str | None) -> datetime | None:
     return None if not value else datetime.fromtimestamp(int(float(value)) / 1000, UTC)
-
-
-class AgentStatus(BaseModel):
-    """One agent of a coordination."""
-
-    agent_id: str
-    status: str = Field(
-        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out, cancelled"
-    )
-    attempts: int = 0
-    queued_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    duration_ms: float | None = None
-    quality: float | None = None
-    decision: str | None = None
-    error: str | None = None
-    traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
-    task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
-    result: dict[str, Any] | None = None
-
-
-class DependencyView(BaseModel):
-    """One dependency of a coordination, with how long its agent waited."""
-
-    dependency_id: str
-    agent_id: str | None
-    dependency_type: str
-    target: str
-    status: str
-    wait_ms: float | None = None
-
-
-class CoordinationStatus(BaseModel):
-    """A coordination as a whole, live from Redis or, after expiry, from the archive."""
-
-    coordination_id: str
-    workflow: str
-    status: str = Field(description="running, completed, failed, cancelled or lost")
-    created_at: datetime | None = None
-    finished_at: datetime | None = None
-    error: str | None = None
-    agents: list[AgentStatus] = Field(default_factory=list)
-    dependencies: list[DependencyView] = Field(default_factory=list)
-    signals: int = 0
-    routing_decisions: int = 0
-    source: Literal["redis", "archive"] = "redis"
-
-    @property
-    def finished(self) -> bool:
-        """True once the coordination ended: completed, failed, cancelled or lost."""
-        return self.status in FINISHED
-
-    def agent(self, agent_id: str) -> AgentStatus:
-        """One agent's status (KeyError if unknown)."""
-        for item in self.agents:
-            if item.agent_id == agent_id:
-                return item
-        raise KeyError(agent_id)
 
 
 def read_status(coordination_id: str, parts: Components | None = None) -> CoordinationStatus | None:
@@ -133,23 +73,3 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
     )
-
-
-def coordination_status(coordination_id: str) -> CoordinationStatus:
-    """The status of a coordination, live or archived.
-
-    Raises:
-        CoordinationNotFoundError: neither Redis nor the archive knows the coordination (a ``KeyError``).
-    """
-    live = read_status(coordination_id)
-    if live is not None:
-        return live
-    try:
-        from coordination.archive.reader import archived_status
-    except ImportError:  # the archive is optional for readers without PostgreSQL drivers
-        archived = None
-    else:
-        archived = archived_status(coordination_id)
-    if archived is None:
-        raise CoordinationNotFoundError(coordination_id, "in Redis or in the archive")
-    return archived

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import redis
+from fakeredis import TcpFakeServer
 
 from coordination.store.connection import close_client, probe_client
 
@@ -49,8 +50,6 @@ def redis_reachable(url: str, timeout: float = 1.0) -> bool:
 
 def start_embedded_redis(host: str = "127.0.0.1", port: int = 0) -> EmbeddedRedis:
     """Start a fakeredis server (with Lua) on ``host:port`` (0 picks a free port) in a daemon thread."""
-    from fakeredis import TcpFakeServer
-
     if port == 0:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind((host, 0))

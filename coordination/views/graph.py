@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from coordination.models.routing import RoutingDecision
+from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import STATUS_COLOURS
 from coordination.models.workflow import WorkflowSpec
-from coordination.pipeline.status import CoordinationStatus
 
 NodeKind = Literal["agent", "resource", "gate", "approval", "other"]
 EdgeKind = Literal["completion", "dependency", "branch"]

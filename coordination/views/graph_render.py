@@ -18,12 +18,13 @@ from coordination.archive.reader import archive_connection
 from coordination.archive.tables import coordinations
 from coordination.errors import CoordinationError, InvalidInputError, StoreUnavailableError
 from coordination.ids import validate_id
-from coordination.models.workflow import WorkflowSpec
+from coordination.models.status import CoordinationStatus
+from coordination.models.workflow import WorkflowSpec, declared_spec
 from coordination.pipeline.records import Records
-from coordination.pipeline.status import CoordinationStatus, coordination_status
 from coordination.store.keys import Keys
 from coordination.views.graph import WorkflowGraph, to_dot, to_mermaid, workflow_graph
-from coordination.workflow import Workflow
+from coordination.views.status import coordination_status
+from coordination.workflow_file import read_workflow_file
 
 #: Output formats of ``coord graph``: text written here, images drawn by Graphviz.
 TEXT_FORMATS = ("dot", "mermaid")
@@ -40,7 +41,7 @@ def graph_of_file(path: str | Path) -> WorkflowGraph:
     Raises:
         WorkflowError: the file is not a valid workflow (the message names the field).
     """
-    return workflow_graph(Workflow.from_file(path).spec)
+    return workflow_graph(declared_spec(read_workflow_file(path)))
 
 
 def graph_of_coordination(coordination_id: str) -> tuple[WorkflowGraph, CoordinationStatus]:

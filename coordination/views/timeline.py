@@ -19,9 +19,9 @@ from coordination.archive.reader import archived_signals
 from coordination.archive.timeline import archived_waits
 from coordination.errors import StoreUnavailableError
 from coordination.models.signals import CoordinationSignal
+from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import FINISHED_COORDINATION
 from coordination.pipeline.components import components
-from coordination.pipeline.status import CoordinationStatus
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
 from coordination.streams import decode_signal

@@ -9,12 +9,12 @@ from functools import lru_cache
 from typing import Any
 
 from config.settings import get_settings
-from coordination.cli.history import Decision, decisions_of
 from coordination.errors import InvalidInputError
+from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import COORDINATION_STATUSES, FINISHED_COORDINATION, STATUS_COLOURS
-from coordination.pipeline.status import CoordinationStatus
 from coordination.views.graph import to_dot
 from coordination.views.graph_render import GraphRenderError, graph_of_coordination, render_dot
+from coordination.views.history import Decision, decisions_of
 from coordination.views.listing import CoordinationPage, list_coordinations
 from coordination.views.moments import parse_moment
 from coordination.views.timeline import Timeline, coordination_timeline

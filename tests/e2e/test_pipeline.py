@@ -7,7 +7,7 @@ import time
 from config.celery_app import app
 from coordination import Workflow, coordination_status
 from coordination.pipeline.components import components
-from tasks.names import agent_task
+from coordination.task_names import agent_task
 from tests.e2e.agents import runs_of
 from tests.e2e.conftest import wait_finished
 

@@ -37,11 +37,12 @@ from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Send
 from coordination.pipeline.runtime import AgentRun, coordination_state, execute_attempt
-from coordination.pipeline.status import coordination_status, read_status
+from coordination.pipeline.status import read_status
 from coordination.pipeline.submission import submit
 from coordination.store.connection import sync_client
 from coordination.store.keys import metrics_stream
 from coordination.store.scripts import REPLY_TTL_MS
+from coordination.views.status import coordination_status
 from tests.conftest import SESSION_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -42,9 +42,9 @@ from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Send
 from coordination.pipeline.runtime import AgentRun, execute_attempt
-from coordination.pipeline.status import coordination_status
 from coordination.pipeline.submission import submit
 from coordination.store.connection import reset_clients, sync_client
+from coordination.views.status import coordination_status
 from coordination.web.app import create_app
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]

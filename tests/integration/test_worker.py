@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from config.celery_app import app
-from tasks import names
+from coordination import task_names as names
 from tests.conftest import forget_queue
 
 

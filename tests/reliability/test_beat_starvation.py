@@ -24,7 +24,7 @@ from coordination.pipeline.components import components
 from coordination.pipeline.heartbeat import heartbeat
 from coordination.pipeline.submission import submit
 from coordination.store.connection import sync_client
-from tasks.names import POLL_DEPENDENCIES
+from coordination.task_names import POLL_DEPENDENCIES
 from tests.e2e.conftest import Services, running_services
 from tests.reliability.agents import AGENT_MODULES
 from tests.reliability.observe import wait_until

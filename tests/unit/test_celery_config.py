@@ -1,5 +1,5 @@
 from config.celery_app import app
-from tasks import names
+from coordination import task_names as names
 
 
 def test_only_json_is_accepted_and_produced():
@@ -55,3 +55,21 @@ def test_sentinel_urls_make_celery_find_the_master_through_the_sentinels(monkeyp
     assert broker_options["visibility_timeout"] > app.conf.task_time_limit
     # A plain Redis result backend gets no Sentinel options.
     assert "master_name" not in config["result_backend_transport_options"]
+
+
+def test_task_options_are_set_once_per_kind_of_task():
+    from coordination import agent
+    from coordination.pipeline.messages import MalformedMessage
+
+    app.loader.import_default_modules()
+
+    @agent("config-probe")
+    def probe(run):  # pragma: no cover - never run
+        return {}
+
+    assert probe.ignore_result and probe.throws == (MalformedMessage,)
+    assert probe.acks_late and probe.reject_on_worker_lost  # the app's defaults
+    for name in (names.POLL_DEPENDENCIES, names.ARCHIVE_HISTORY, names.EXPIRE_FINISHED):
+        assert not app.tasks[name].acks_late and app.tasks[name].ignore_result, name
+    assert not app.tasks[names.PING].acks_late
+    assert app.tasks[names.EMIT_SIGNAL].acks_late and not app.tasks[names.EMIT_SIGNAL].ignore_result

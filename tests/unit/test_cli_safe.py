@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from coordination.cli import render
-from coordination.cli.history import Decision, Event
 from coordination.cli.safe import plain, safe
 from coordination.models.signals import CoordinationSignal, SignalType
-from coordination.pipeline.status import AgentStatus, CoordinationStatus, DependencyView
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
+from coordination.views.history import Decision, Event
 
 HOSTILE = [
     "\x1b]0;owned\x07",  # retitles the terminal

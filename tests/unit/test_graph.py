@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from coordination import Workflow
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
 from coordination.models.statuses import STATUS_COLOURS
-from coordination.pipeline.status import AgentStatus, CoordinationStatus, DependencyView
 from coordination.views.graph import to_dot, to_mermaid, workflow_graph
 
 SPEC = Workflow(

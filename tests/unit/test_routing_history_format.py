@@ -18,10 +18,10 @@ from coordination import (
 )
 from coordination.archive import rows
 from coordination.archive.reader import HistoryEntry
-from coordination.cli.history import _archived_decision
 from coordination.errors import InvalidInputError
 from coordination.jsonutil import loads
 from coordination.routing import history_format
+from coordination.views.history import _archived_decision
 
 
 def decided(**route: Any) -> SmartRoutingOrchestrator:

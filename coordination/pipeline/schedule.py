@@ -16,7 +16,8 @@ from typing import Any
 from celery.schedules import schedstate, schedule
 
 from config.settings import Settings
-from tasks import names
+from coordination import task_names as names
+from coordination.pipeline.heartbeat import due_heads
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ class WhenDue(schedule):  # type: ignore[misc]
 
     def is_due(self, last_run_at: datetime) -> schedstate:
         """``(True, next)`` when a due item is waiting and no poll is under way, else ``(False, seconds to wait)``."""
-        from coordination.pipeline.heartbeat import due_heads
-
         heads = due_heads()
         if heads is None or heads.wait is None:
             return schedstate(is_due=False, next=self.check_every)

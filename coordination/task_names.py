@@ -1,4 +1,4 @@
-"""Every task name, as explicit constant strings (never derived from module paths)."""
+"""Every task name, as explicit constant strings (never derived from module paths; pure: the pipeline sends them)."""
 
 PING = "coordination.health.ping"
 EMIT_SIGNAL = "coordination.signals.emit"

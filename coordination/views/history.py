@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from coordination.archive.reader import archived_history
+from coordination.errors import StoreUnavailableError
 from coordination.ids import validate_id
 from coordination.models.routing import RoutingHistoryRecord
 from coordination.models.signals import CoordinationSignal
 from coordination.pipeline.components import components
 from coordination.routing import history_format
+from coordination.smart_routing import SmartRoutingOrchestrator
 
 #: How many routing-history records of the namespace are scanned for one coordination's decisions.
 ROUTING_SCAN_LIMIT = 10_000
@@ -67,8 +70,6 @@ def live_decisions(coordination_id: str) -> list[Decision]:
     The stream is shared by the namespace and trimmed once archived, so recent coordinations are found here and
     older ones in the archive.
     """
-    from coordination.smart_routing import SmartRoutingOrchestrator
-
     validate_id(coordination_id, "coordination_id")
     records = SmartRoutingOrchestrator(state=components().state).read_persisted_history(limit=ROUTING_SCAN_LIMIT)
     found = [
@@ -90,15 +91,6 @@ def _decision_of(record: RoutingHistoryRecord, at: datetime, source: Literal["re
         routing_id=str(record.routing_id),
         source=source,
     )
-
-
-def _archive_module() -> Any:
-    """The archive reader, or None when the archive package (or its driver) is not installed."""
-    try:
-        from coordination.archive import reader
-    except ImportError:
-        return None
-    return reader
 
 
 def _archived_decision(entry: Any) -> Decision | None:
@@ -171,14 +163,8 @@ def read_history(coordination_id: str, *, use_archive: bool = True) -> History:
 
 
 def _merge_archive(coordination_id: str, history: History, signal_ids: set[str]) -> None:
-    from coordination.errors import StoreUnavailableError
-
-    reader = _archive_module()
-    if reader is None:
-        history.archive_note = "archive not installed"
-        return
     try:
-        archived = reader.archived_history(coordination_id)
+        archived = archived_history(coordination_id)
     except StoreUnavailableError as error:
         history.archive_note = f"archive not read: {error}"
         return

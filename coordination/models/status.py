@@ -1,0 +1,73 @@
+"""What a user reads about a coordination (pure): overall status and, per agent, status, times, attempts, quality.
+
+Live reads build these from Redis (:mod:`coordination.pipeline.status`), the archive from PostgreSQL
+(:mod:`coordination.archive.reader`); :func:`coordination.views.status.coordination_status` takes whichever knows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from coordination.models.statuses import FINISHED_COORDINATION
+
+
+class AgentStatus(BaseModel):
+    """One agent of a coordination."""
+
+    agent_id: str
+    status: str = Field(
+        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out, cancelled"
+    )
+    attempts: int = 0
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    quality: float | None = None
+    decision: str | None = None
+    error: str | None = None
+    traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
+    task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
+    result: dict[str, Any] | None = None
+
+
+class DependencyView(BaseModel):
+    """One dependency of a coordination, with how long its agent waited."""
+
+    dependency_id: str
+    agent_id: str | None
+    dependency_type: str
+    target: str
+    status: str
+    wait_ms: float | None = None
+
+
+class CoordinationStatus(BaseModel):
+    """A coordination as a whole, live from Redis or, after expiry, from the archive."""
+
+    coordination_id: str
+    workflow: str
+    status: str = Field(description="running, completed, failed, cancelled or lost")
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    agents: list[AgentStatus] = Field(default_factory=list)
+    dependencies: list[DependencyView] = Field(default_factory=list)
+    signals: int = 0
+    routing_decisions: int = 0
+    source: Literal["redis", "archive"] = "redis"
+
+    @property
+    def finished(self) -> bool:
+        """True once the coordination ended: completed, failed, cancelled or lost."""
+        return self.status in FINISHED_COORDINATION
+
+    def agent(self, agent_id: str) -> AgentStatus:
+        """One agent's status (KeyError if unknown)."""
+        for item in self.agents:
+            if item.agent_id == agent_id:
+                return item
+        raise KeyError(agent_id)
