@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from coordination.context import ContextDistributor
 from coordination.dependencies import DependencyResolver
 from coordination.errors import (
+    ArchiveUnavailableError,
     AttemptCancelledError,
     ContextDistributionError,
     CoordinationError,
+    CoordinationNotFoundError,
     DependencyResolutionError,
     DependencyTimeoutError,
     InvalidIdError,
@@ -24,6 +26,7 @@ from coordination.errors import (
     NotSerializableError,
     PayloadTooLargeError,
     RoutingRuleError,
+    ServiceUnavailableError,
     StateKeyError,
     StateLockTimeoutError,
     StateRollbackError,
@@ -124,6 +127,7 @@ __all__ = [
     "AgentCoordinationState",
     "AgentInitializedSignal",
     "AgentStatus",
+    "ArchiveUnavailableError",
     "AttemptCancelledError",
     "Cancellation",
     "CodeGenerationState",
@@ -135,6 +139,7 @@ __all__ = [
     "ContextUpdateRequest",
     "CoordinationError",
     "CoordinationMetadata",
+    "CoordinationNotFoundError",
     "CoordinationOrchestrator",
     "CoordinationPage",
     "CoordinationProtocols",
@@ -168,6 +173,7 @@ __all__ = [
     "RoutingRuleError",
     "RoutingStrategy",
     "SeedCompatibilityWarning",
+    "ServiceUnavailableError",
     "SharedIntelligence",
     "SignalCoordinator",
     "SignalMetrics",

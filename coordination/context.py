@@ -15,16 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings import get_settings
 from coordination import jsonutil
@@ -33,7 +30,6 @@ from coordination.errors import (
     InvalidInputError,
     NotSerializableError,
     PayloadTooLargeError,
-    StoreUnavailableError,
 )
 from coordination.ids import validate_id
 from coordination.models.base import prevalidated, utcnow
@@ -186,10 +182,9 @@ class ContextDistributor:
         ck = plan.keys
         ttl_ms = self._ttl_ms
         registry = self._keys.coordinations
-        with _store_errors():
-            await script("contexts_store").run_async(
-                async_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, ttl_ms)
-            )
+        await script("contexts_store").run_async(
+            async_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, ttl_ms)
+        )
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         self._record_distribution(plan, elapsed_ms)
         return plan.contexts
@@ -211,10 +206,9 @@ class ContextDistributor:
             return {}
         ck = plan.keys
         registry = self._keys.coordinations
-        with _store_errors():
-            script("contexts_store")(
-                sync_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, self._ttl_ms)
-            )
+        script("contexts_store")(
+            sync_client(), [ck.contexts, ck.context_order, registry], _store_args(plan, self._ttl_ms)
+        )
         self._record_distribution(plan, (time.perf_counter() - start) * 1000.0)
         return plan.contexts
 
@@ -241,8 +235,7 @@ class ContextDistributor:
         """
         contexts_key = self._keys.coordination(coordination_id).contexts
         validate_id(agent_id, "agent_id")
-        with _store_errors():
-            text = sync_client().hget(contexts_key, agent_id)
+        text = sync_client().hget(contexts_key, agent_id)
         if text is None:
             return None
         return AgentContext.model_validate_json(text)
@@ -308,8 +301,7 @@ class ContextDistributor:
                 pipe.pexpire(ck.contexts, ttl_ms)
                 pipe.pexpire(ck.context_order, ttl_ms)
 
-        with _store_errors():
-            sync_client().transaction(apply, ck.contexts, ck.context_order)
+        sync_client().transaction(apply, ck.contexts, ck.context_order)
         return results
 
     def list_coordination_contexts(self, coordination_id: str) -> list[str]:
@@ -319,8 +311,7 @@ class ContextDistributor:
             InvalidIdError: ``coordination_id`` cannot be a key.
         """
         order_key = self._keys.coordination(coordination_id).context_order
-        with _store_errors():
-            agents: list[str] = sync_client().lrange(order_key, 0, -1)
+        agents: list[str] = sync_client().lrange(order_key, 0, -1)
         return agents
 
     def clear_coordination_contexts(self, coordination_id: str) -> bool:
@@ -344,8 +335,7 @@ class ContextDistributor:
             if not remaining:
                 pipe.srem(registry, coordination_id)
 
-        with _store_errors():
-            replies: list[Any] = sync_client().transaction(clear, *others)
+        replies: list[Any] = sync_client().transaction(clear, *others)
         return bool(replies[0])
 
     def store_agent_context(self, context: AgentContext) -> None:
@@ -390,8 +380,7 @@ class ContextDistributor:
                 for key in (ck.contexts, ck.context_order, registry):
                     pipe.pexpire(key, ttl_ms)
 
-        with _store_errors():
-            sync_client().transaction(store, ck.contexts)
+        sync_client().transaction(store, ck.contexts)
 
     # -- validation, all before any write -------------------------------------------------------------------
 
@@ -506,16 +495,6 @@ class ContextDistributor:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError) as error:
-        raise StoreUnavailableError(
-            f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
-        ) from error
 
 
 def _store_args(plan: _Distribution, ttl_ms: int) -> list[Any]:

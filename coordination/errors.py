@@ -14,8 +14,9 @@
     ├── CoordinationNotFoundError (KeyError)            no such coordination (never submitted, or expired)
     ├── AttemptCancelledError                           an agent's coordination ended while it ran (stop)
     ├── AgentAttemptFailed                              an agent attempt failed (the Celery task's FAILURE)
-    ├── StoreUnavailableError (ConnectionError)         transient: Redis unreachable; safe to retry
-    ├── ArchiveUnavailableError (ConnectionError)       transient: PostgreSQL unreachable; safe to retry
+    ├── ServiceUnavailableError (ConnectionError)       transient: a service is unreachable; safe to retry
+    │   ├── StoreUnavailableError                       Redis (after the client's own retries)
+    │   └── ArchiveUnavailableError                     PostgreSQL (or the archive tables are missing)
     ├── ThreadSafeStateError                            (seed)
     │   ├── StateKeyError (KeyError)
     │   ├── StateVersionError (ValueError)              expected_version conflict / bad rollback target
@@ -120,12 +121,16 @@ class AttemptCancelledError(CoordinationError):
     """
 
 
-class StoreUnavailableError(CoordinationError, ConnectionError):
+class ServiceUnavailableError(CoordinationError, ConnectionError):
+    """A service the package needs could not be reached. Transient: retrying is safe."""
+
+
+class StoreUnavailableError(ServiceUnavailableError):
     """The coordination store (Redis) could not be reached. Transient: retrying is safe."""
 
 
-class ArchiveUnavailableError(CoordinationError, ConnectionError):
-    """The PostgreSQL archive could not be reached or did not answer in time. Transient: retrying is safe."""
+class ArchiveUnavailableError(ServiceUnavailableError):
+    """The archive database could not be reached, did not answer in time, or is not migrated."""
 
 
 class ThreadSafeStateError(CoordinationError):

@@ -17,10 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.errors import InvalidInputError
 from coordination.metrics.models import MetricType
 from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
@@ -284,17 +281,12 @@ class SmartRoutingOrchestrator:
             encoded = _encoded(entries)
             if encoded:
                 ttl_ms = int(getattr(self.state, "ttl_ms", 0) or 0)
-                try:
-                    pipe = sync_client().pipeline(transaction=True)
-                    for fields in encoded:
-                        pipe.xadd(keys.routing_history, fields, maxlen=PERSISTED_HISTORY_CAP, approximate=True)
-                    if ttl_ms > 0:
-                        pipe.pexpire(keys.routing_history, ttl_ms)
-                    pipe.execute()
-                except (RedisConnectionError, RedisTimeoutError) as error:
-                    raise StoreUnavailableError(
-                        f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
-                    ) from error
+                pipe = sync_client().pipeline(transaction=True)
+                for fields in encoded:
+                    pipe.xadd(keys.routing_history, fields, maxlen=PERSISTED_HISTORY_CAP, approximate=True)
+                if ttl_ms > 0:
+                    pipe.pexpire(keys.routing_history, ttl_ms)
+                pipe.execute()
             with self._lock:
                 self._persisted = max(self._persisted, upto)
         return len(encoded)
@@ -330,12 +322,7 @@ class SmartRoutingOrchestrator:
         keys = self._history_keys
         if keys is None or limit == 0:
             return []
-        try:
-            entries = sync_client().xrevrange(keys.routing_history, count=limit)
-        except (RedisConnectionError, RedisTimeoutError) as error:
-            raise StoreUnavailableError(
-                f"coordination store unreachable ({error}); check COORD_REDIS_URL and that Redis runs"
-            ) from error
+        entries = sync_client().xrevrange(keys.routing_history, count=limit)
         records: list[RoutingHistoryRecord] = []
         for entry_id, fields in entries:
             try:

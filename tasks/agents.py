@@ -15,21 +15,19 @@ from typing import Any
 
 from celery.exceptions import Retry
 from celery.signals import task_unknown
-from redis.exceptions import RedisError
 
 from config.celery_app import app, task
 from config.settings import get_settings
-from coordination.errors import AgentAttemptFailed, InvalidInputError, StoreUnavailableError
+from coordination.errors import AgentAttemptFailed, InvalidInputError
 from coordination.ids import validate_id
 from coordination.pipeline.messages import AgentMessage, MalformedMessage, parse_agent_message
 from coordination.pipeline.runtime import AgentFunction, execute_attempt
 from coordination.pipeline.unknown import fail_unregistered
+from coordination.store.connection import STORE_ERRORS
 from coordination.task_names import AGENT_PREFIX, agent_task
 
 logger = logging.getLogger(__name__)
 
-#: Errors of the store (Redis) an attempt can meet: connection loss, time-outs, OOM, READONLY, MISCONF, ...
-STORE_ERRORS = (RedisError, StoreUnavailableError)
 
 _warned: set[str] = set()
 

@@ -51,7 +51,7 @@ def archived_coordinations(
         limit: at most this many rows.
 
     Raises:
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     table = coordinations.c
     query = select(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from coordination.archive.engine import create_archive_engine, database_url, schema_name
-from coordination.errors import StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -43,7 +43,7 @@ def upgrade(revision: str = "head") -> None:
     if missing, in a directory that must exist). Idempotent: at the target revision already, nothing happens.
 
     Raises:
-        StoreUnavailableError: the database could not be reached.
+        ArchiveUnavailableError: the database could not be reached.
         SettingsError: ``COORD_DATABASE_URL`` is neither a PostgreSQL URL nor a SQLite file URL.
     """
     engine = create_archive_engine(database_url(), poolclass=NullPool)
@@ -53,7 +53,7 @@ def upgrade(revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as error:
-        raise StoreUnavailableError(
+        raise ArchiveUnavailableError(
             f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
         ) from error
     finally:
@@ -64,7 +64,7 @@ def current_revision() -> str | None:
     """The revision the archive schema is at (None when it was never migrated).
 
     Raises:
-        StoreUnavailableError: the database could not be reached.
+        ArchiveUnavailableError: the database could not be reached.
         SettingsError: ``COORD_DATABASE_URL`` is neither a PostgreSQL URL nor a SQLite file URL.
     """
     schema = schema_name()
@@ -80,7 +80,7 @@ def current_revision() -> str | None:
             except ProgrammingError:  # the schema does not exist yet
                 return None
     except OperationalError as error:
-        raise StoreUnavailableError(
+        raise ArchiveUnavailableError(
             f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
         ) from error
     finally:

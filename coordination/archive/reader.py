@@ -24,7 +24,7 @@ from coordination.archive.tables import (
     signals,
     state_changes,
 )
-from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
@@ -51,10 +51,10 @@ def _connection() -> Iterator[Connection]:
     except (OperationalError, ProgrammingError) as error:
         # A missing table is a ProgrammingError on PostgreSQL, an OperationalError on SQLite.
         if isinstance(error, ProgrammingError) or is_not_migrated(error):
-            raise StoreUnavailableError(
+            raise ArchiveUnavailableError(
                 f"archive tables missing in {location()} ({_first_line(error)}); run `coord db upgrade`"
             ) from error
-        raise StoreUnavailableError(
+        raise ArchiveUnavailableError(
             f"archive database unreachable ({_first_line(error)}); check COORD_DATABASE_URL"
         ) from error
 
@@ -63,7 +63,7 @@ def archive_connection() -> AbstractContextManager[Connection]:
     """A connection to the archive database, for readers of other modules.
 
     Raises:
-        StoreUnavailableError: (on entering) the database is unreachable or the archive tables are missing.
+        ArchiveUnavailableError: (on entering) the database is unreachable or the archive tables are missing.
     """
     return _connection()
 
@@ -73,7 +73,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
 
     Raises:
         InvalidIdError: the id is malformed.
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
     with _connection() as connection:
@@ -158,7 +158,7 @@ def archived_signals(coordination_id: str, limit: int | None = None) -> list[Coo
 
     Raises:
         InvalidInputError: the id is malformed or ``limit`` is not a non-negative integer.
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
@@ -200,7 +200,7 @@ def archived_history(coordination_id: str, limit: int | None = None) -> list[His
 
     Raises:
         InvalidInputError: the id is malformed or ``limit`` is not a non-negative integer.
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
@@ -268,7 +268,7 @@ def archived_logs(coordination_id: str, agent_id: str | None = None) -> list[Log
 
     Raises:
         InvalidInputError: an id is malformed.
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
     query = select(agent_logs).where(agent_logs.c.coordination_id == coordination_id)

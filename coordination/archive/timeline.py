@@ -30,7 +30,7 @@ def archived_waits(coordination_id: str) -> list[ArchivedWait]:
 
     Raises:
         InvalidIdError: the id is malformed.
-        StoreUnavailableError: the archive database is unreachable or not migrated.
+        ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
     query = select(dependency_events).where(dependency_events.c.coordination_id == coordination_id)

@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import Connection, Table, func, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
@@ -39,7 +38,7 @@ from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
 from coordination.pipeline.runtime import coordination_state
-from coordination.store.connection import sync_client
+from coordination.store.connection import STORE_ERRORS, sync_client
 from coordination.store.keys import Keys, archive_cursor, coordination_state_namespace, metrics_stream
 
 __all__ = ["RUN_BUDGET_S", "ArchiveReport", "archive_once", "expire_archived"]
@@ -125,7 +124,7 @@ def archive_once(time_budget_s: float = RUN_BUDGET_S) -> ArchiveReport:
         report.error = f"archive database: {_first_line(error)}"
         if is_not_migrated(error):
             report.error += f" ({location()} not migrated: run `coord db upgrade`)"
-    except RedisError as error:
+    except STORE_ERRORS as error:
         report.error = f"coordination store: {_first_line(error)}"
     except SettingsError as error:
         report.error = str(error)

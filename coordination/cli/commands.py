@@ -17,7 +17,7 @@ from coordination.cli import render
 from coordination.cli.common import console, err_console, fail, guarded, parse_json_option
 from coordination.cli.logs import print_tracebacks
 from coordination.cli.safe import plain, safe
-from coordination.errors import CoordinationNotFoundError, InvalidInputError, WorkflowError
+from coordination.errors import ArchiveUnavailableError, CoordinationNotFoundError, InvalidInputError, WorkflowError
 from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import FINISHED_COORDINATION, UNSUCCESSFUL_COORDINATION
 
@@ -27,19 +27,15 @@ POLL_SECONDS = 0.2
 
 def _status_or_exit(coordination_id: str) -> CoordinationStatus:
     """The live status, else the archived one; exit 1 when neither knows the coordination."""
-    from coordination.errors import StoreUnavailableError
+    from coordination.archive.reader import archived_status  # (SQLAlchemy: loaded by the commands that read it)
     from coordination.pipeline.status import read_status
 
     live = read_status(coordination_id)
     if live is not None:
         return live
     try:
-        from coordination.archive.reader import archived_status
-    except ImportError:
-        raise fail(f"no coordination {coordination_id!r} in Redis (no archive installed)") from None
-    try:
         archived = archived_status(coordination_id)
-    except StoreUnavailableError as error:
+    except ArchiveUnavailableError as error:
         raise fail(f"no coordination {coordination_id!r} in Redis; the archive was not read: {error}") from None
     if archived is None:
         raise fail(f"no coordination {coordination_id!r} in Redis or in the archive")

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from config.settings import SettingsError
 from coordination.cli.safe import safe
-from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.errors import InvalidInputError, ServiceUnavailableError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -54,7 +54,7 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{error.field}: {error.problem}", EXIT_BAD_INPUT) from None
         except SettingsError as error:  # names the variable, never its value
             raise fail(str(error), EXIT_BAD_INPUT) from None
-        except (StoreUnavailableError, RedisConnectionError, RedisTimeoutError) as error:
+        except (ServiceUnavailableError, RedisConnectionError, RedisTimeoutError) as error:
             raise fail(f"service unreachable: {error}", EXIT_UNAVAILABLE) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")

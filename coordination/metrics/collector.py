@@ -37,6 +37,7 @@ from coordination.metrics.alerting import AlertRuleEngine
 from coordination.metrics.models import Metric, MetricType, PendingMetric, build_metric, materialize, pending_metric
 from coordination.metrics.ring_buffer import RingBuffer
 from coordination.metrics.storage import RedisMetricsWriter, kafka_unavailable_message
+from coordination.store.connection import STORE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -469,7 +470,9 @@ class MetricsCollector:
                 self._flush_errors += 1
                 if isinstance(error, StoreUnavailableError):
                     raise
-                raise StoreUnavailableError(f"metrics flush failed: {error!r}") from error
+                raise StoreUnavailableError(
+                    f"metrics flush failed (store unreachable or refusing writes): {error!r}"
+                ) from error
             finally:
                 self._inflight = []
             time.sleep(0)  # let a waiting thread run before the next chunk's Python work
@@ -523,7 +526,7 @@ class MetricsCollector:
     def _background_flush(self) -> None:
         try:
             self._flush_all()
-        except StoreUnavailableError as error:
+        except STORE_ERRORS as error:
             # Warn when failures start, not on every interval while Redis is down.
             log = logger.debug if self._store_failing else logger.warning
             log("MetricsCollector: flush failed, %d metrics kept for retry: %s", self._buffer.size(), error)
@@ -582,9 +585,11 @@ class MetricsCollector:
         stats = self._buffer_stats()
         try:
             recent = await asyncio.to_thread(self.read_metrics, None, STATS_METRICS_LIMIT)
-        except StoreUnavailableError as error:
+        except STORE_ERRORS as error:
             logger.warning("MetricsCollector.get_stats: %s", error)
-            stats["store_error"] = str(error)
+            stats["store_error"] = (
+                str(error) if isinstance(error, StoreUnavailableError) else f"store unreachable: {error}"
+            )
             local = [*map(materialize, self._inflight), *map(materialize, self._buffer.peek_all())]
             recent = _merge_newest_first(local, [], STATS_METRICS_LIMIT)
         stats["metrics"] = [metric.as_stats_entry() for metric in recent]

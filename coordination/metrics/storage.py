@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from redis.typing import EncodableT, FieldT
 
 from config.settings import get_settings
-from coordination.errors import StoreUnavailableError
 from coordination.metrics.models import Metric
 from coordination.store.connection import sync_client
 from coordination.store.keys import metrics_stream
@@ -77,19 +76,14 @@ class RedisMetricsWriter:
             return 0
         stream = self.stream
         max_len = self._max_len or get_settings().metrics_history_size
-        try:
-            pipe = self._redis().pipeline(transaction=False)
-            for metric in metrics:
-                fields: dict[FieldT, EncodableT] = {
-                    NAME_FIELD: metric.metric_name,
-                    METRIC_FIELD: metric.model_dump_json(),
-                }
-                pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
-            pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StoreUnavailableError(
-                f"metrics stream {stream!r}: Redis unreachable ({error}); check COORD_REDIS_URL"
-            ) from error
+        pipe = self._redis().pipeline(transaction=False)
+        for metric in metrics:
+            fields: dict[FieldT, EncodableT] = {
+                NAME_FIELD: metric.metric_name,
+                METRIC_FIELD: metric.model_dump_json(),
+            }
+            pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
+        pipe.execute()
         return len(metrics)
 
     def read_recent(self, metric_name: str | None = None, limit: int = 1000) -> list[Metric]:
@@ -104,32 +98,27 @@ class RedisMetricsWriter:
         stream = self.stream
         found: list[Metric] = []
         upper = "+"
-        try:
-            client = self._redis()
-            while len(found) < limit:
-                page_size = _PAGE if metric_name is not None else min(_PAGE, limit - len(found))
-                # The store client decodes responses (decode_responses=True): ids and fields are str.
-                entries = cast(
-                    list[tuple[str, dict[str, str]]],
-                    client.xrevrange(stream, max=upper, min="-", count=page_size) or [],
-                )
-                if not entries:
-                    break
-                for entry_id, fields in entries:
-                    if metric_name is not None and fields.get(NAME_FIELD) != metric_name:
-                        continue
-                    metric = _decode(entry_id, fields)
-                    if metric is not None:
-                        found.append(metric)
-                        if len(found) >= limit:
-                            break
-                if len(entries) < page_size:
-                    break
-                upper = f"({entries[-1][0]}"
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StoreUnavailableError(
-                f"metrics stream {stream!r}: Redis unreachable ({error}); check COORD_REDIS_URL"
-            ) from error
+        client = self._redis()
+        while len(found) < limit:
+            page_size = _PAGE if metric_name is not None else min(_PAGE, limit - len(found))
+            # The store client decodes responses (decode_responses=True): ids and fields are str.
+            entries = cast(
+                list[tuple[str, dict[str, str]]],
+                client.xrevrange(stream, max=upper, min="-", count=page_size) or [],
+            )
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                if metric_name is not None and fields.get(NAME_FIELD) != metric_name:
+                    continue
+                metric = _decode(entry_id, fields)
+                if metric is not None:
+                    found.append(metric)
+                    if len(found) >= limit:
+                        break
+            if len(entries) < page_size:
+                break
+            upper = f"({entries[-1][0]}"
         return found
 
 

@@ -20,10 +20,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
 from config.settings import get_settings
 from coordination.pipeline.records import Records, Send
+from coordination.store.connection import STORE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class BackgroundWriter:
             return
         try:
             self.records.mark_sent(marks, get_settings().requeue_after_seconds * 1000)
-        except RedisError as error:  # beat re-sends them after the grace; admission refuses the duplicates
+        except STORE_ERRORS as error:  # beat re-sends them after the grace; admission refuses the duplicates
             logger.warning("could not report %d sent message(s): %s", len(marks), error)
 
     def renew_leases(self, lease_seconds: int) -> None:
@@ -94,7 +93,7 @@ class BackgroundWriter:
             flags = self.records.renew(
                 [(lease.coordination_id, lease.agent_id, lease.run) for lease in held], lease_seconds * 1000
             )
-        except RedisError as error:
+        except STORE_ERRORS as error:
             if not self.failing:  # once per outage, not once per renewal
                 logger.error(
                     "cannot renew the leases of %d running attempt(s): %s; if this lasts longer than "

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from coordination.pipeline.components import components
 from coordination.pipeline.records import now_ms
-from coordination.store.connection import sync_client
+from coordination.store.connection import STORE_ERRORS, sync_client
 from coordination.store.identity import check_generation
 
 logger = logging.getLogger(__name__)
@@ -46,7 +44,7 @@ def due_heads() -> DueHeads | None:
         pipe.hset(keys.beat_heartbeat, "checked_ms", now)
         dependency_head, agent_head, polls_done, _ = pipe.execute()
         check_generation(sync_client())
-    except RedisError as error:
+    except STORE_ERRORS as error:
         if not _failing:
             logger.error("beat cannot read the due sets: %s (polls wait until the store answers)", error)
         _failing = True

@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 
 from config.settings import get_settings
 from coordination.errors import InvalidInputError
@@ -32,7 +31,7 @@ from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import workflow_of
 from coordination.planning import Plan, plan_after_timeout, routing_state
 from coordination.signals import SettledDependency
-from coordination.store.connection import sync_client
+from coordination.store.connection import STORE_ERRORS, sync_client
 from coordination.store.scripts import script
 
 logger = logging.getLogger(__name__)
@@ -268,7 +267,7 @@ def _isolated(dispatcher: Dispatcher, report: PollReport, coordination_id: str, 
     """Run one item's work; a coordination whose records cannot be processed fails alone, with the reason."""
     try:
         work()
-    except RedisError:
+    except STORE_ERRORS:
         raise  # the store is in trouble: this poll ends, the next one retries everything still due
     except (InvalidInputError, ValidationError, KeyError, ValueError, TypeError) as error:
         reason = f"beat could not process this coordination's records: {type(error).__name__}: {error}"

@@ -31,7 +31,8 @@ from redis.retry import Retry
 from redis.utils import HIREDIS_AVAILABLE
 
 from config.settings import get_settings
-from config.urls import SentinelUrl, is_sentinel, parse_sentinel_url
+from config.urls import SentinelUrl, is_sentinel, mask_password, parse_sentinel_url
+from coordination.errors import StoreUnavailableError
 from coordination.store.sentinel import AsyncMasterConnection, MasterConnection
 
 _lock = threading.Lock()
@@ -49,14 +50,62 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def _options() -> dict[str, Any]:
+#: Every way the store can fail a command: unreachable (after the retries), or refusing it (out of memory,
+#: READONLY, MISCONF, ... are redis-py ResponseErrors). Callers that must survive the store catch these.
+STORE_ERRORS: tuple[type[Exception], ...] = (StoreUnavailableError, redis.RedisError)
+
+
+def _unavailable(url: str, error: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"Redis at {mask_password(url)} could not be reached ({error}); check that it runs and the COORD_*_URL "
+        "settings (COORD_REDIS_URL for the coordination store)"
+    )
+
+
+class StoreRetry(Retry):
+    """redis-py's retry policy, then the one translation of a store that stays unreachable.
+
+    A dropped connection is re-opened and the command sent again (a few times, short back-off); when the attempts
+    are spent, the connection or time-out error becomes :class:`~coordination.errors.StoreUnavailableError`,
+    naming the server. Every command, pipeline and subscription of a client goes through here, so no other module
+    translates Redis connection errors.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(ExponentialBackoff(cap=1.0, base=0.05), 5)
+        self.url = url
+
+    def call_with_retry(self, do: Any, fail: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``do`` with redis-py's retries; raise StoreUnavailableError when they are spent."""
+        try:
+            return super().call_with_retry(do, fail, *args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise _unavailable(self.url, error) from error
+
+
+class AsyncStoreRetry(AsyncRetry):
+    """:class:`StoreRetry` for asyncio clients."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(ExponentialBackoff(cap=1.0, base=0.05), 5)
+        self.url = url
+
+    async def call_with_retry(self, do: Any, fail: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``do`` with redis-py's retries; raise StoreUnavailableError when they are spent."""
+        try:
+            return await super().call_with_retry(do, fail, *args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise _unavailable(self.url, error) from error
+
+
+def _options(url: str) -> dict[str, Any]:
     # A dropped connection is re-opened and the command sent again, a few times with a short back-off, so a
-    # Redis restart or a killed connection does not fail the operation in flight. The name lets an operator
-    # (and the fault tests) find this deployment's connections in CLIENT LIST.
+    # Redis restart or a killed connection does not fail the operation in flight (StoreRetry). The name lets an
+    # operator (and the fault tests) find this deployment's connections in CLIENT LIST.
     return {
         **_CLIENT_OPTIONS,
         "client_name": f"coord-{get_settings().namespace}",
-        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+        "retry": StoreRetry(url),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
 
@@ -99,7 +148,7 @@ class StoreConnection(aioredis.Connection):
 
 
 def _async_options(url: str) -> dict[str, Any]:
-    options = {**_options(), "retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 5)}
+    options = {**_options(url), "retry": AsyncStoreRetry(url)}
     if HIREDIS_AVAILABLE and urlsplit(url).scheme == "redis":  # plain TCP only: TLS and unix sockets keep theirs
         options["connection_class"] = StoreConnection
     return options
@@ -144,7 +193,7 @@ def new_sync_client(url: str, **overrides: Any) -> Any:
         url: a ``redis://``, ``rediss://``, ``unix://`` or Sentinel URL.
         **overrides: client options that replace the defaults (e.g. ``socket_connect_timeout`` for a probe).
     """
-    options = {**_options(), **overrides}
+    options = {**_options(url), **overrides}
     if not is_sentinel(url):
         return redis.Redis.from_url(url, **options)
     parsed = parse_sentinel_url(url)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from config.settings import get_settings
 from coordination.archive.reader import archive_connection
 from coordination.archive.tables import coordinations
-from coordination.errors import CoordinationError, InvalidInputError, StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError, CoordinationError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.status import CoordinationStatus
 from coordination.models.workflow import WorkflowSpec, declared_spec
@@ -82,7 +82,7 @@ def _archived_definition(coordination_id: str) -> Any:
             return connection.execute(
                 select(coordinations.c.definition).where(coordinations.c.coordination_id == coordination_id)
             ).scalar_one_or_none()
-    except StoreUnavailableError:
+    except ArchiveUnavailableError:
         return None
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from coordination.archive.reader import archived_history
-from coordination.errors import StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError
 from coordination.ids import validate_id
 from coordination.models.routing import RoutingHistoryRecord
 from coordination.models.signals import CoordinationSignal
@@ -165,7 +165,7 @@ def read_history(coordination_id: str, *, use_archive: bool = True) -> History:
 def _merge_archive(coordination_id: str, history: History, signal_ids: set[str]) -> None:
     try:
         archived = archived_history(coordination_id)
-    except StoreUnavailableError as error:
+    except ArchiveUnavailableError as error:
         history.archive_note = f"archive not read: {error}"
         return
     except Exception as error:  # an archive still being set up must not hide the live view

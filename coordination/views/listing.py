@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from config.settings import get_settings
 from coordination.archive.listing import archived_coordinations
-from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError, InvalidInputError, ServiceUnavailableError
 from coordination.models.statuses import COORDINATION_STATUSES
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
@@ -149,7 +149,7 @@ def list_coordinations(
 
     Raises:
         InvalidInputError: a filter is malformed (the message names it).
-        StoreUnavailableError: neither Redis nor the archive could be read.
+        ServiceUnavailableError: neither Redis nor the archive could be read.
     """
     query = _query(status, workflow, since, until, limit, cursor)
     settings = get_settings()
@@ -159,15 +159,15 @@ def list_coordinations(
     redis_error: str | None = None
     try:
         live, known = _redis_coordinations(Keys(settings.namespace, settings.pipeline_namespace), query)
-    except (RedisError, StoreUnavailableError, OSError) as error:
+    except (RedisError, OSError) as error:  # (StoreUnavailableError is an OSError)
         redis_error = _first_line(error)
         warnings.append(f"Redis not read ({redis_error}): showing the archive only")
     archived: list[CoordinationSummary] = []
     try:
         archived = _archive_coordinations(settings.pipeline_namespace, query, known)
-    except StoreUnavailableError as error:
+    except ArchiveUnavailableError as error:
         if redis_error is not None:
-            raise StoreUnavailableError(
+            raise ServiceUnavailableError(
                 f"neither Redis ({redis_error}) nor the archive ({error}) could be read"
             ) from error
         warnings.append(f"archive not read ({error}): showing Redis only (running and recently finished)")

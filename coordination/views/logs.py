@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from coordination.archive.reader import archived_logs
-from coordination.errors import StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError
 from coordination.models.logs import LogLine
 from coordination.pipeline.logs import live_logs
 
@@ -23,7 +23,7 @@ def agent_logs(coordination_id: str, agent_id: str | None = None, *, archive: bo
         try:
             for line in archived_logs(coordination_id, agent_id):
                 lines.setdefault(line.stream_id, line)
-        except StoreUnavailableError as error:
+        except ArchiveUnavailableError as error:
             logger.warning("archived logs of %s not read: %s", coordination_id, error)
     return [lines[key] for key in sorted(lines, key=_stream_order)]
 

@@ -35,7 +35,6 @@ from redis.exceptions import RedisError
 
 from config.settings import get_settings
 from coordination.archive.snapshots import archived_as_final, rows_cursor_field
-from coordination.errors import StoreUnavailableError
 from coordination.models.statuses import FINISHED_COORDINATION
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
@@ -90,7 +89,7 @@ class CoordinationCollector(Collector):
         up = GaugeMetricFamily("coord_store_up", "1 when the coordination store (Redis) answered this scrape.")
         try:
             metrics = list(self._read())
-        except (RedisError, StoreUnavailableError, OSError):
+        except (RedisError, OSError):  # (StoreUnavailableError is an OSError)
             up.add_metric([], 0.0)
             yield up
             return

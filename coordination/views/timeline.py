@@ -17,7 +17,7 @@ from typing import Any
 from config.settings import get_settings
 from coordination.archive.reader import archived_signals
 from coordination.archive.timeline import archived_waits
-from coordination.errors import StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError
 from coordination.models.signals import CoordinationSignal
 from coordination.models.status import CoordinationStatus
 from coordination.models.statuses import FINISHED_COORDINATION
@@ -103,7 +103,7 @@ def coordination_timeline(status: CoordinationStatus, now: datetime | None = Non
     else:
         try:
             signals, waits = _archived(status.coordination_id)
-        except StoreUnavailableError as error:
+        except ArchiveUnavailableError as error:
             signals, waits, note = [], [], f"archive not read: {error}"
     running = status.status not in FINISHED_COORDINATION
     end_of_run = status.finished_at or now

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from coordination.errors import InvalidInputError, StoreUnavailableError
+from coordination.errors import InvalidInputError, ServiceUnavailableError
 from coordination.views.prometheus import CoordinationCollector
 from coordination.web.auth import BasicAuthMiddleware
 from coordination.web.pages import TEMPLATE_GLOBALS, ListFilters, coordination_view
@@ -90,7 +90,7 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             page = filters.page()
         except InvalidInputError as error:
             return _problem(templates, request, 400, f"{error.field}: {error.problem}")
-        except (StoreUnavailableError, RedisError) as error:
+        except (ServiceUnavailableError, RedisError) as error:
             return _problem(templates, request, 503, f"a service could not be read: {error}")
         name = "_rows.html" if request.query_params.get("fragment") == "rows" else "list.html"
         context = {"filters": filters, "page": page, "refresh_ms": LIST_REFRESH_MS}
@@ -110,7 +110,7 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             return _problem(templates, request, 400, f"{error.field}: {error.problem}")
         except KeyError as error:
             return _problem(templates, request, 404, str(error.args[0] if error.args else error))
-        except (StoreUnavailableError, RedisError) as error:
+        except (ServiceUnavailableError, RedisError) as error:
             return _problem(templates, request, 503, f"a service could not be read: {error}")
         return templates.TemplateResponse(request, template, {"view": view, "refresh_ms": REFRESH_MS})
 
@@ -122,7 +122,7 @@ def create_app(credentials: Sequence[tuple[str, str]] | None, queues: Sequence[s
             return PlainTextResponse(f"{error.field}: {error.problem}", status_code=400)
         except KeyError as error:
             return PlainTextResponse(str(error.args[0] if error.args else error), status_code=404)
-        except (StoreUnavailableError, RedisError) as error:
+        except (ServiceUnavailableError, RedisError) as error:
             return PlainTextResponse(f"a service could not be read: {error}", status_code=503)
         if view.svg is None:
             return PlainTextResponse(view.graph_error or "no graph", status_code=503)

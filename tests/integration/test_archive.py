@@ -29,7 +29,7 @@ from coordination.archive import migrate, tables
 from coordination.archive.engine import BUSY_TIMEOUT_MS, create_archive_engine, get_engine, reset_engines
 from coordination.archive.reader import archived_history, archived_signals, archived_status
 from coordination.archive.writer import archive_once, expire_archived
-from coordination.errors import InvalidIdError, StoreUnavailableError
+from coordination.errors import ArchiveUnavailableError, InvalidIdError
 from coordination.metrics.models import Metric, MetricType
 from coordination.metrics.storage import RedisMetricsWriter
 from coordination.models.workflow import WorkflowSpec
@@ -618,9 +618,9 @@ def test_reading_the_archive_while_the_database_is_unreachable_says_so(
     archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_env(monkeypatch, database_url=archive.unreachable_url())
-    with pytest.raises(StoreUnavailableError, match="archive database unreachable"):
+    with pytest.raises(ArchiveUnavailableError, match="archive database unreachable"):
         archived_status("any-id")
-    with pytest.raises(StoreUnavailableError, match="archive database unreachable"):
+    with pytest.raises(ArchiveUnavailableError, match="archive database unreachable"):
         migrate.upgrade()
 
 
@@ -628,7 +628,7 @@ def test_reading_an_archive_that_was_never_migrated_says_how_to_fix_it(
     archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_env(monkeypatch, **archive.never_migrated())
-    with pytest.raises(StoreUnavailableError, match="coord db upgrade"):
+    with pytest.raises(ArchiveUnavailableError, match="coord db upgrade"):
         archived_status("any-id")
     write_metrics(1, "not-migrated")
     report = archive_once()
