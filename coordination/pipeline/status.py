@@ -48,6 +48,47 @@ class DependencyView(BaseModel):
     target: str
     status: str
     wait_ms: float | None = None
+    scope: str | None = Field(None, description="Resources and gates: run (this coordination's own) or global.")
+
+
+class ApprovalView(BaseModel):
+    """One approval gate of a coordination: who may approve, and the verdict once given."""
+
+    gate: str
+    status: str = Field(description="pending, approved, rejected, timed_out, or closed (the coordination ended)")
+    agents: list[str] = Field(default_factory=list, description="The agents waiting for it.")
+    approvers: str | None = Field(None, description="Who may approve, as declared (free text).")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+def approval_views(dependencies: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> list[ApprovalView]:
+    """The approval gates of a coordination from its approval dependencies and its recorded verdicts.
+
+    Args:
+        dependencies: approval dependencies, each with ``target``, ``status`` (pending, resolved, failed, timeout;
+            an overdue pending one counts as timed out), ``owner`` and ``approvers`` (or None).
+        verdicts: gate -> recorded verdict (``verdict``, ``by``, ``at_ms``, ``note``).
+    """
+    views: dict[str, ApprovalView] = {}
+    for dependency in dependencies:
+        gate = str(dependency["target"])
+        view = views.setdefault(gate, ApprovalView(gate=gate, status="pending"))
+        if dependency.get("owner") and dependency["owner"] not in view.agents:
+            view.agents.append(str(dependency["owner"]))
+        view.approvers = view.approvers or dependency.get("approvers")
+        if dependency.get("status") == "timeout":
+            view.status = "timed_out"
+        elif dependency.get("status") == "failed" and view.status == "pending":
+            view.status = "closed"
+    for gate, verdict in verdicts.items():
+        view = views.setdefault(gate, ApprovalView(gate=gate, status="pending"))
+        view.status = str(verdict.get("verdict", "approved"))
+        view.decided_by = verdict.get("by")
+        view.decided_at = _time(str(verdict.get("at_ms") or ""))
+        view.note = verdict.get("note")
+    return [views[gate] for gate in sorted(views)]
 
 
 class CoordinationStatus(BaseModel):
@@ -61,6 +102,7 @@ class CoordinationStatus(BaseModel):
     error: str | None = None
     agents: list[AgentStatus] = Field(default_factory=list)
     dependencies: list[DependencyView] = Field(default_factory=list)
+    approvals: list[ApprovalView] = Field(default_factory=list)
     signals: int = 0
     routing_decisions: int = 0
     source: Literal["redis", "archive"] = "redis"
@@ -118,8 +160,10 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 target=view["target"],
                 status=view["status"],
                 wait_ms=view.get("wait_ms"),
+                scope=view.get("scope"),
             )
         )
+    approvals = _live_approvals(parts, coordination_id, dependencies)
     signals = int(sync_client().hget(parts.keys.coordination(coordination_id).signal_metrics, "sent") or 0)
     return CoordinationStatus(
         coordination_id=coordination_id,
@@ -130,9 +174,29 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         error=meta.get("error") or None,
         agents=agents,
         dependencies=dependencies,
+        approvals=approvals,
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
     )
+
+
+def _live_approvals(parts: Components, coordination_id: str, dependencies: list[DependencyView]) -> list[ApprovalView]:
+    """The coordination's approval gates from Redis (one more round trip, only when it has approvals)."""
+    waiting = [item for item in dependencies if item.dependency_type == "approval"]
+    if not waiting:
+        return []
+    ck = parts.keys.coordination(coordination_id)
+    client = sync_client()
+    pipe = client.pipeline(transaction=False)
+    for item in waiting:
+        pipe.hget(ck.dependency(item.dependency_id), "metadata")
+    pipe.hgetall(ck.approvals)
+    *metadata, verdicts = pipe.execute()
+    declared = []
+    for item, raw in zip(waiting, metadata, strict=True):
+        approvers = jsonutil.loads(raw).get("approvers") if raw else None
+        declared.append({"target": item.target, "status": item.status, "owner": item.agent_id, "approvers": approvers})
+    return approval_views(declared, {gate: jsonutil.loads(text) for gate, text in verdicts.items()})
 
 
 def coordination_status(coordination_id: str) -> CoordinationStatus:
