@@ -6,11 +6,14 @@ Integration level: real Redis, agent messages captured instead of published (``D
 
 from __future__ import annotations
 
+import base64
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from config.settings import reload_settings
 from coordination import (
@@ -22,6 +25,7 @@ from coordination import (
     set_gate,
 )
 from coordination.models.signals import SignalType
+from coordination.pipeline import approvals as approvals_module
 from coordination.pipeline import polling
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
@@ -29,6 +33,7 @@ from coordination.pipeline.polling import poll
 from coordination.pipeline.records import Records, Send, now_ms
 from coordination.pipeline.runtime import AgentRun, execute_attempt
 from coordination.store.connection import reset_clients, sync_client
+from coordination.web.app import create_app
 
 pytestmark = pytest.mark.redis
 
@@ -321,10 +326,9 @@ def test_a_rejection_whose_router_stopped_is_routed_by_beat_after_the_grace(
 ) -> None:
     cid = approval().submit(check_agents=False)
     run_agent(cid, "a")
-    from coordination.pipeline import approvals
 
     # The process that recorded the verdict stops before routing it.
-    monkeypatch.setattr(approvals, "check_dependency", lambda *args, **kwargs: [])
+    monkeypatch.setattr(approvals_module, "check_dependency", lambda *args, **kwargs: [])
     approve(cid, "release-approval", by="bob", reject=True)
     assert agent_status(cid, "b") == "waiting"
     monkeypatch.undo()
@@ -365,3 +369,29 @@ def test_the_verdict_signal_and_routing_are_visible_in_the_signal_history(sent: 
     assert SignalType.APPROVAL_VERDICT in kinds
     assert kinds.index(SignalType.APPROVAL_VERDICT) < kinds.index(SignalType.DEPENDENCY_TIMEOUT)
     assert kinds[-1] == SignalType.COORDINATION_FINISHED
+
+
+# -- the web view ----------------------------------------------------------------------------------------------
+
+
+def test_the_coordination_page_shows_its_approvals_pending_then_decided_with_the_note_escaped(sent: Sent) -> None:
+    credentials = ("operator", "approvals-test")
+    web = TestClient(create_app([credentials], queues=["gates-q"]))
+    auth = {"Authorization": "Basic " + base64.b64encode(":".join(credentials).encode()).decode()}
+    cid = approval().submit(check_agents=False)
+    run_agent(cid, "a")
+
+    pending = web.get(f"/c/{cid}", headers=auth).text
+    assert 'data-approval="release-approval"' in pending
+    assert re.search(
+        r'data-approval="release-approval"><td>release-approval</td>\s*<td><span class="badge" '
+        r'data-status="pending"',
+        pending,
+    ), pending
+    assert f"coord approve {cid} GATE --by NAME" in pending
+
+    approve(cid, "release-approval", by="bob <b>", reject=True, note="<script>no</script>")
+    decided = web.get(f"/c/{cid}/live", headers=auth).text
+    assert 'data-status="rejected"' in decided
+    assert "bob &lt;b&gt;" in decided and "&lt;script&gt;no&lt;/script&gt;" in decided
+    assert "<script>no" not in decided and "coord approve" not in decided
