@@ -14,6 +14,9 @@ import typer
 from coordination.cli.common import console, guarded
 from coordination.cli.safe import safe
 from coordination.errors import InvalidInputError
+from coordination.pipeline.approvals import approve as record
+from coordination.pipeline.conditions import mark_resource, set_gate
+from coordination.pipeline.status import read_status
 
 resource_app = typer.Typer(help="Resources that dependencies wait for.", no_args_is_help=True)
 gate_app = typer.Typer(help="Quality gates that dependencies wait for.", no_args_is_help=True)
@@ -65,8 +68,6 @@ def resource_mark(
     global_scope: GlobalScope = False,
 ) -> None:
     """Mark a resource of a coordination available (or unavailable); its agents waiting only for it start at once."""
-    from coordination.pipeline.conditions import mark_resource
-
     coordination_id, (resource_id,) = _split(arguments, ("RESOURCE",), global_scope)
     change = mark_resource(resource_id, not unavailable, coordination_id=coordination_id, global_scope=global_scope)
     state = "unavailable" if unavailable else "available"
@@ -86,8 +87,6 @@ def gate_set(
     global_scope: GlobalScope = False,
 ) -> None:
     """Score a quality gate of a coordination (0 to 1); its agents whose threshold the score meets start at once."""
-    from coordination.pipeline.conditions import set_gate
-
     coordination_id, (gate_id, score_text) = _split(arguments, ("GATE", "SCORE"), global_scope)
     score = _number(score_text, "score")
     change = set_gate(gate_id, score, coordination_id=coordination_id, global_scope=global_scope)
@@ -110,9 +109,6 @@ def approve(
     A rejection is routed like a failed dependency: the waiting agent does not run and the coordination fails,
     unless the dependency declares on_reject (skip, continue, branch:<agent>) or a routing rule skips or branches.
     """
-    from coordination.pipeline.approvals import approve as record
-    from coordination.pipeline.status import read_status
-
     verdict = record(coordination_id, gate, by=by, reject=reject, note=note)
     line = f"{coordination_id}: {gate} {verdict.verdict} by {verdict.by}"
     if verdict.note:

@@ -28,6 +28,8 @@ from coordination.cli import render
 from coordination.cli.common import console, hide_password
 from coordination.cli.safe import safe
 from coordination.cli.services import ServiceProcesses, child_environment, find_worker
+from coordination.pipeline.approvals import approve
+from coordination.pipeline.conditions import mark_resource
 
 WORKFLOW = Path("examples") / "codegen.yaml"
 RESOURCE = "artifact-store"
@@ -280,7 +282,6 @@ def _agent_line(agent: Any, waiting_for: list[str]) -> str:
 
 def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
     """Live progress, one row per agent, and each signal as it arrives, until the coordination finishes."""
-    from coordination.pipeline.conditions import mark_resource
     from coordination.pipeline.status import read_status
 
     feed = _SignalFeed(coordination_id)
@@ -362,8 +363,6 @@ class _Approver:
             out.print(f"[bold cyan]demo[/] {', '.join(approval.agents)} now waits only for {APPROVAL}")
         if time.monotonic() - self.ready_since < self.approve_after:
             return
-        from coordination.pipeline.approvals import approve
-
         out.print(
             f"[bold cyan]demo[/] ran: coord approve {self.coordination_id} {APPROVAL} "
             f'--by "{APPROVER}" --note "{APPROVAL_NOTE}"'
