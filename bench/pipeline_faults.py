@@ -12,8 +12,8 @@ Each against the fixed target issue 8 set (there is no bare-Celery equivalent to
   through them.
 * **poll cost**: ``coordination.pipeline.polling.poll()`` called in this process with the same number of time-outs
   due among 10 / 1,000 / 10,000 waiting coordinations (sizes interleaved, median of several polls). Target: flat
-  (±30 %). Also, informational: waiting coordinations whose resource dependency keeps the default re-check interval
-  (100 ms) are due on every poll, so that poll's cost grows with them.
+  (±30 %). Also, informational: waiting coordinations whose global resource dependency keeps the default re-check
+  interval (100 ms) are due on every poll, so that poll's cost grows with them.
 
 The recovery and lateness figures run a worker (``-c 2``, agent and periodic queues) and beat of their own, on a
 task queue and pipeline namespace of their own (``<root>-faults``), with an archive that goes nowhere (a SQLite file
@@ -251,7 +251,11 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def _waiting_spec(name: str, timeout: float, check_interval_ms: int | None = 0) -> Any:
-    """One agent waiting on a resource nobody marks (with no periodic re-check unless an interval is given)."""
+    """One agent waiting on a resource nobody marks (with no periodic re-check unless an interval is given).
+
+    With ``check_interval_ms`` None the resource is global (``scope: global``), which keeps the default re-check
+    interval (a coordination's own resource changes only with an event, so it is never re-checked).
+    """
     from coordination.models.workflow import WorkflowSpec
 
     dependency: dict[str, Any] = {
@@ -263,6 +267,8 @@ def _waiting_spec(name: str, timeout: float, check_interval_ms: int | None = 0) 
     }
     if check_interval_ms is not None:
         dependency["check_interval_ms"] = check_interval_ms
+    else:
+        dependency["scope"] = "global"
     return WorkflowSpec.model_validate(
         {"name": name, "agents": {"waiter": {"task": SLOW_FIRST_AGENT}}, "dependencies": [dependency]}
     )
@@ -491,8 +497,8 @@ def poll_cost_figures(root: str, plan: FaultPlan) -> list[Figure]:
     figures.append(
         Figure(
             key=DEFAULT_INTERVAL_KEY,
-            name=f"poll with {plan.default_interval_waiting:,} waiting on a resource with the default re-check "
-            "interval (100 ms)",
+            name=f"poll with {plan.default_interval_waiting:,} waiting on a global resource with the default "
+            "re-check interval (100 ms)",
             value=default_ms,
             unit="ms",
             baseline=base,
@@ -502,8 +508,10 @@ def poll_cost_figures(root: str, plan: FaultPlan) -> list[Figure]:
             detail="one poll with beat's budget (three poll intervals); a dependency with a re-check interval is due "
             "every interval (its condition can be written straight into the state, with no event), so every poll "
             "checks all of them, and those it re-checked come due again while it runs: stats.checked counts the "
-            "checks, stats.unfinished = 1 when the poll ran out of budget. Set check_interval_ms 0 when the "
-            "condition only changes through the resolver (coord resource mark, gate set)",
+            "checks, stats.unfinished = 1 when the poll ran out of budget. A coordination's own resources and "
+            "gates (scope: run, the default) are never re-checked: they change only with an event. Set "
+            "check_interval_ms 0 on a global one that only changes through the resolver (coord resource mark "
+            "--global, gate set --global)",
         )
     )
     return figures

@@ -341,9 +341,7 @@ def throughput_figures(run: PipelineRun) -> list[Figure]:
 
 
 def _pipeline_wakeup(run: PipelineRun, interval_ms: int) -> int:
-    from coordination import Workflow
-    from coordination.pipeline.components import components
-    from tasks.dependencies import start_unblocked
+    from coordination import Workflow, mark_resource
 
     resource = f"bench-res-{uuid.uuid4().hex[:12]}"
     workflow = Workflow(
@@ -363,7 +361,7 @@ def _pipeline_wakeup(run: PipelineRun, interval_ms: int) -> int:
     cid = workflow.submit(check_agents=False)
     time.sleep(PACE_S)
     marked = time.time()
-    start_unblocked(components().resolver.mark_resource_available_sync(resource))
+    mark_resource(resource, coordination_id=cid)  # settles and sends what it unblocked
     records = run.wait_finished([cid])
     return int(records[f"{cid}/w"]["started_ms"]) - ms(marked)
 
@@ -414,8 +412,8 @@ def wakeup_figures(run: PipelineRun) -> list[Figure]:
                 stats=stats,
                 baseline_stats=bare_stats,
                 detail="1-agent coordinations waiting on a resource dependency; the bench process takes the time, "
-                "calls resolver.mark_resource_available_sync and enqueues what it settled "
-                "(tasks.dependencies.start_unblocked); figure = the agent's started_ms − that time (ms); no beat "
+                "calls mark_resource(resource, coordination_id=cid), which settles it and sends the agent it made "
+                "ready; figure = the agent's started_ms − that time (ms); no beat "
                 "runs, so only the event path can start the agent; the two intervals and the baseline interleaved",
             )
         )

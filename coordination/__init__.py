@@ -80,7 +80,9 @@ from coordination.models.signals import (
 from coordination.models.state import AgentCoordinationState, CodeGenerationState, StateChangeRecord
 from coordination.models.status import AgentStatus, CoordinationStatus
 from coordination.orchestrator import CoordinationOrchestrator
+from coordination.pipeline.approvals import Verdict, approve
 from coordination.pipeline.cancel import Cancellation, cancel_coordination
+from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
@@ -131,6 +133,7 @@ __all__ = [
     "AttemptCancelledError",
     "Cancellation",
     "CodeGenerationState",
+    "ConditionChange",
     "ConditionalRouter",
     "ConditionalRule",
     "ContextDistributionError",
@@ -191,12 +194,16 @@ __all__ = [
     "ThreadSafeState",
     "ThreadSafeStateError",
     "UnknownSignalTypeError",
+    "Verdict",
     "Workflow",
     "WorkflowError",
     "agent",
+    "approve",
     "cancel_coordination",
     "coordination_status",
     "list_coordinations",
+    "mark_resource",
+    "set_gate",
 ]
 
 # Loading this package builds tens of thousands of long-lived objects (pydantic models and validators, redis-py's

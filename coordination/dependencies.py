@@ -55,11 +55,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Re-check periods of the namespace's (global) resources and gates, which seed code may write straight into the
+#: state. Every other condition changes only through a script that also wakes its waiters: nothing to re-check.
 DEFAULT_CHECK_INTERVAL_MS = {
     DependencyType.AGENT_COMPLETION: 0,  # completion is always an event; nothing to re-check
     DependencyType.RESOURCE_AVAILABILITY: 100,
     DependencyType.QUALITY_GATE: 500,
+    DependencyType.APPROVAL: 0,  # a verdict is always an event
 }
+#: Where a dependency's scope sits in the registration arguments (after the state's ttl).
+_SCOPE_ARG = 14
+_SCOPES = ("run", "global")
 DEFAULT_GATE_THRESHOLD = 0.8
 #: The keys of a dependency spec in ``agent_context["dependencies"]`` (the seed read these and ignored others).
 SPEC_KEYS = frozenset(
@@ -152,7 +158,7 @@ class DependencyResolver:
         started = time.perf_counter()
         args = self._registration_args(coordination_id, dependency, owner)
         async with self._slot():
-            reply = await script("deps_register").run_async(async_client(), [], [*args, "0"])
+            reply = await script("deps_register").run_async(async_client(), [], _register(args, counted=False))
         return await self._outcome(coordination_id, dependency, reply, started)
 
     async def _outcome(
@@ -280,7 +286,7 @@ class DependencyResolver:
                 args = self._registration_args(coordination_id, dependency, owner)
             except InvalidInputError as error:
                 raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
-            calls.append((script("deps_register"), [], [*args, "0"]))
+            calls.append((script("deps_register"), [], _register(args, counted=False)))
         failure_tags = {"coordination_id": coordination_id, "success": "false"}
         started = time.perf_counter()
         try:
@@ -329,7 +335,7 @@ class DependencyResolver:
         ``precounted`` tells that the caller already counted this dependency in the owner's pending count (the
         pipeline counts all of an agent's dependencies first, so it cannot look ready half-way).
         """
-        args = [*self._registration_args(coordination_id, dependency, owner), "1" if precounted else "0"]
+        args = _register(self._registration_args(coordination_id, dependency, owner), counted=precounted)
         status, _deadline, ready, *queued = script("deps_register")(sync_client(), [], args)
         if status == "pending":
             return None
@@ -338,12 +344,14 @@ class DependencyResolver:
     def registration_fields(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[str]:
         """Validate a registration and return its stored fields, for scripts that register as part of a larger step.
 
-        The fields, in order: id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata.
+        The fields, in order: id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata,
+        scope.
 
         Raises:
             InvalidInputError: as :meth:`register_sync` would; nothing is written.
         """
-        return [str(value) for value in self._registration_args(coordination_id, dependency, owner)[4:13]]
+        args = self._registration_args(coordination_id, dependency, owner)
+        return [str(value) for value in [*args[4:13], args[_SCOPE_ARG]]]
 
     # -- events ----------------------------------------------------------------------------------------------
     #
@@ -386,7 +394,7 @@ class DependencyResolver:
 
     def _gate_event(self, gate_id: str, score: float) -> list[ScriptCall]:
         validate_id(gate_id, "gate_id")
-        return self._condition_write(gate_state_key(gate_id), _checked_score(score, "score"), "gate", gate_id)
+        return self._condition_write(gate_state_key(gate_id), checked_score(score, "score"), "gate", gate_id)
 
     def _condition_write(self, key: str, value: Any, kind: str, target: str) -> list[ScriptCall]:
         keys, args = self.state.set_call(key, value, changed_by="dependency_resolver")
@@ -440,6 +448,7 @@ class DependencyResolver:
             ),
             "error_message": record.get("error") or None,
             "owner": record.get("owner") or None,
+            "scope": _record_scope(record),
             "registered_at": datetime.fromtimestamp(float(record["registered_ms"]) / 1000, UTC).isoformat(),
             "wait_ms": (
                 float(resolved_ms) - float(record["registered_ms"])
@@ -510,7 +519,7 @@ class DependencyResolver:
             except InvalidInputError as error:
                 field = f"pending_dependencies[{coordination_id!r}][{position}].{error.field}"
                 raise type(error)(field, error.problem) from error
-            calls.append((script("deps_register"), [], [*args, "0"]))
+            calls.append((script("deps_register"), [], _register(args, counted=False)))
             if dependency.status in _FINAL_STATUSES:
                 message = dependency.error_message or ""
                 calls.append(self._settle_call(coordination_id, dependency.dependency_id, dependency.status, message))
@@ -572,7 +581,10 @@ class DependencyResolver:
         return slot
 
     def _check_interval_ms(self, dependency: Dependency) -> int:
-        value = dependency.metadata.get("check_interval_ms", DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type])
+        default = DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type]
+        if _scope(dependency) == "run":
+            default = 0  # the coordination's own values change only through condition_set.lua, which wakes
+        value = dependency.metadata.get("check_interval_ms", default)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_INTERVAL_MS:
             raise InvalidInputError(
                 "metadata.check_interval_ms", f"must be a number from 0 to {MAX_INTERVAL_MS} (one day), got {value!r}"
@@ -591,7 +603,7 @@ class DependencyResolver:
             target = validate_id(metadata["agent_id"], "metadata.agent_id")
         threshold = 0.0
         if dependency.dependency_type is DependencyType.QUALITY_GATE:
-            threshold = _checked_score(metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold")
+            threshold = checked_score(metadata.get("threshold", DEFAULT_GATE_THRESHOLD), "metadata.threshold")
         require_success = metadata.get("require_success", True)
         if not isinstance(require_success, bool):
             raise InvalidInputError("metadata.require_success", f"must be a bool, got {require_success!r}")
@@ -610,6 +622,7 @@ class DependencyResolver:
             self._check_interval_ms(dependency),
             jsonutil.dumps(metadata, "metadata", 64 * 1024),
             self.state.ttl_ms,
+            _scope(dependency),
         ]
 
     def _parse(self, index: int, spec: Any) -> Dependency:
@@ -644,12 +657,51 @@ class DependencyResolver:
             )
 
 
-def _checked_score(value: Any, field: str) -> float:
+def checked_score(value: Any, field: str) -> float:
+    """A score from 0 to 1 (a finite number, not a bool).
+
+    Raises:
+        InvalidInputError: anything else; names ``field``.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise InvalidInputError(field, f"must be a number between 0 and 1, got {value!r}")
     if not 0.0 <= float(value) <= 1.0:
         raise InvalidInputError(field, f"must be between 0 and 1, got {value!r}")
     return float(value)
+
+
+def _scope(dependency: Dependency) -> str:
+    """Whose value a dependency reads: ``run`` (the coordination's own) or ``global`` (the namespace's).
+
+    Agent completions and approvals always belong to their coordination. A resource or quality gate is global
+    unless its metadata says ``scope: "run"`` (the seed's resolver API stays namespace-wide; workflows declare
+    ``scope``, run by default).
+
+    Raises:
+        InvalidInputError: ``metadata.scope`` is neither ``run`` nor ``global``, or ``global`` for an approval.
+    """
+    declared = dependency.metadata.get("scope")
+    if declared is not None and declared not in _SCOPES:
+        raise InvalidInputError("metadata.scope", f"must be 'run' or 'global', got {declared!r:.60}")
+    if dependency.dependency_type in (DependencyType.AGENT_COMPLETION, DependencyType.APPROVAL):
+        if declared == "global":
+            raise InvalidInputError(
+                "metadata.scope", f"{dependency.dependency_type.value} dependencies belong to their coordination"
+            )
+        return "run"
+    return str(declared or "global")
+
+
+def _record_scope(record: Mapping[str, str]) -> str | None:
+    """A stored dependency's scope: run or global for resources and gates (records without one are global)."""
+    if record.get("type") in (DependencyType.RESOURCE_AVAILABILITY.value, DependencyType.QUALITY_GATE.value):
+        return record.get("scope") or "global"
+    return None
+
+
+def _register(args: list[Any], *, counted: bool) -> list[Any]:
+    """``deps_register.lua``'s arguments from the registration arguments (the scope goes after ``counted``)."""
+    return [*args[:_SCOPE_ARG], "1" if counted else "0", args[_SCOPE_ARG]]
 
 
 def _parse_woken(reply: list[str]) -> list[SettledDependency]:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from coordination.models.dependencies import Dependency, DependencyStatus, DependencyType
+from coordination.models.dependencies import Dependency, DependencyStatus
 from coordination.store.connection import sync_client
-from coordination.store.keys import Keys
+from coordination.store.keys import Keys, dependency_waiters
 
 
 class DependencyStore:
@@ -130,18 +130,14 @@ class DependencyStore:
         ids = list(client.smembers(ckeys.dependencies)) if dependency_ids is None else list(dependency_ids)
         pipe = client.pipeline(transaction=False)
         for dep_id in ids:
-            pipe.hmget(ckeys.dependency(dep_id), "type", "target")
+            pipe.hmget(ckeys.dependency(dep_id), "type", "target", "scope")
         records = pipe.execute() if ids else []
         pipe = client.pipeline(transaction=True)
-        for dep_id, (dtype, target) in zip(ids, records, strict=True):
-            member = f"{coordination_id}/{dep_id}"
-            pipe.zrem(self._keys.due, member)
-            if dtype == DependencyType.AGENT_COMPLETION.value:
-                pipe.srem(ckeys.agent_waiters(target), dep_id)
-            elif dtype == DependencyType.RESOURCE_AVAILABILITY.value:
-                pipe.srem(self._keys.resource_waiters(target), member)
-            elif dtype == DependencyType.QUALITY_GATE.value:
-                pipe.srem(self._keys.gate_waiters(target), member)
+        for dep_id, (dtype, target, scope) in zip(ids, records, strict=True):
+            pipe.zrem(self._keys.due, f"{coordination_id}/{dep_id}")
+            if dtype and target:
+                waiters, member = dependency_waiters(self._keys, coordination_id, dep_id, dtype, target, scope)
+                pipe.srem(waiters, member)
             pipe.delete(ckeys.dependency(dep_id))
             pipe.srem(ckeys.dependencies, dep_id)
         if every:

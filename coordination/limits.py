@@ -41,3 +41,10 @@ MAX_TAGS: Final = 32
 
 #: Largest workflow file ``Workflow.from_file`` and ``coord submit`` read: 1 MiB (the example is 2 KB).
 MAX_WORKFLOW_FILE_BYTES: Final = 1024 * 1024
+
+#: Longest ``approvers`` text of an approval dependency (free text: who may approve; printable only).
+MAX_APPROVERS_LENGTH: Final = 200
+#: Longest name of who gave a verdict (``approve(..., by=)``, ``coord approve --by``; printable only).
+MAX_APPROVER_NAME_LENGTH: Final = 128
+#: Longest note of a verdict (``note=``, ``--note``; printable only, and newlines).
+MAX_APPROVAL_NOTE_LENGTH: Final = 2000

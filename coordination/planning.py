@@ -67,7 +67,7 @@ def compute_backoff(attempt: int, base: float, maximum: float, rand: Callable[[]
 
 # -- decisions into actions --------------------------------------------------------------------------------------
 
-Outcome = Literal["completed", "failed", "skipped", "cancelled", "retrying", "timed_out", "rearmed"]
+Outcome = Literal["completed", "failed", "skipped", "cancelled", "retrying", "timed_out", "rearmed", "released"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class Plan:
     """What the pipeline does after a routing decision (pure data; the dispatcher carries it out).
 
     Attributes:
-        outcome: what becomes of the routed agent.
+        outcome: what becomes of the routed agent (``rearmed``: its dependency's clock restarted; ``released``: the
+            dependency stops holding it back and it runs when nothing else does).
         retry_delay: seconds before the next attempt (outcome ``retrying``).
         enqueue: other agents to start now (a BRANCH target, PARALLEL members).
         skip: other agents to mark skipped (SKIP with a ``next_task``).
@@ -186,3 +187,74 @@ def plan_after_timeout(decision: str, *, rearms_left: int, next_task: str | None
     if decision == "branch" and next_task:
         return Plan("skipped", reasoning or f"dependency timed out; branched to {next_task}", enqueue=(next_task,))
     return Plan("timed_out", reasoning or "a dependency timed out", end="failed")
+
+
+# -- declared defaults of a dependency (on_timeout, on_reject) -----------------------------------------------------
+
+#: The actions a dependency may declare for its time-out (``on_timeout``) or an approval's rejection (``on_reject``).
+DEFAULT_ACTIONS = ("fail", "skip", "continue", "branch:<agent>")
+
+
+def parse_default_action(text: str) -> tuple[str, str | None]:
+    """Split a declared default into its action and, for ``branch:<agent>``, the agent to start.
+
+    Raises:
+        ValueError: ``text`` is not one of :data:`DEFAULT_ACTIONS` (the message lists them).
+    """
+    action, colon, agent = text.partition(":")
+    if action == "branch" and colon and agent:
+        return "branch", agent
+    if not colon and action in ("fail", "skip", "continue"):
+        return action, None
+    raise ValueError(f"must be one of {', '.join(DEFAULT_ACTIONS)}, got {text[:60]!r}")
+
+
+def plan_after_dependency(
+    status: str,
+    decision: str,
+    *,
+    declared: str | None,
+    rearms_left: int,
+    next_task: str | None,
+    cause: str = "",
+    reasoning: str = "",
+) -> Plan:
+    """Turn a dependency's time-out or failure into a plan for the agent that waited on it.
+
+    A failure is an approval rejected (or an awaited agent that failed).
+
+    A declared default (``on_timeout`` for a time-out, ``on_reject`` for a rejection) decides, whatever routing
+    said: ``fail`` fails the agent and the coordination (``timed_out`` after a time-out), ``skip`` skips the agent
+    (its dependents go on), ``continue`` releases the dependency (the agent runs once nothing else holds it back),
+    ``branch:<agent>`` skips it and starts that agent. Without one, the routing ``decision`` does: after a time-out
+    as :func:`plan_after_timeout` says; after a failure SKIP and BRANCH as there, anything else (a RETRY too: a
+    verdict is not asked again) fails the agent and the coordination.
+
+    Args:
+        status: ``timeout`` or ``failed``.
+        decision: the routing decision (ignored when a default is declared).
+        declared: the declared default for this status, if any.
+        rearms_left: how often a RETRY may still restart a timed-out dependency's clock.
+        next_task: the agent a BRANCH decision names.
+        cause: what happened to the dependency (its recorded error), for the agent's record.
+        reasoning: the routing decision's reasoning.
+    """
+    timed_out = status == "timeout"
+    what = cause or ("a dependency timed out" if timed_out else "a dependency failed")
+    if declared is not None:
+        action, branch_to = parse_default_action(declared)
+        why = f"{what} ({'on_timeout' if timed_out else 'on_reject'}: {declared})"
+        if action == "skip":
+            return Plan("skipped", why)
+        if action == "continue":
+            return Plan("released", why)
+        if action == "branch" and branch_to:
+            return Plan("skipped", why, enqueue=(branch_to,))
+        return Plan("timed_out" if timed_out else "failed", why, end="failed")
+    if timed_out:
+        return plan_after_timeout(decision, rearms_left=rearms_left, next_task=next_task, reasoning=reasoning)
+    if decision == "skip":
+        return Plan("skipped", f"{what}; agent skipped by routing")
+    if decision == "branch" and next_task:
+        return Plan("skipped", f"{what}; branched to {next_task} by routing", enqueue=(next_task,))
+    return Plan("failed", what, end="failed")

@@ -5,6 +5,7 @@ EMIT_SIGNAL = "coordination.signals.emit"
 CHECK_DEPENDENCIES = "coordination.dependencies.check"
 MARK_RESOURCE = "coordination.resources.mark"
 SET_GATE = "coordination.gates.set"
+APPROVE = "coordination.approvals.approve"
 POLL_DEPENDENCIES = "coordination.beat.poll_dependencies"
 ARCHIVE_HISTORY = "coordination.beat.archive_history"
 EXPIRE_FINISHED = "coordination.beat.expire_finished"
@@ -22,6 +23,7 @@ ALL = frozenset(
         CHECK_DEPENDENCIES,
         MARK_RESOURCE,
         SET_GATE,
+        APPROVE,
         POLL_DEPENDENCIES,
         ARCHIVE_HISTORY,
         EXPIRE_FINISHED,

@@ -2,7 +2,8 @@
 
 Each agent is a plain function of ``run``; it returns a small result dict. ``model-gen`` scores the
 ``model-quality`` gate that ``test-gen`` waits for; a routing rule retries ``model-gen`` when its quality is below
-0.8; ``packager`` also waits for the ``artifact-store`` resource.
+0.8; ``packager`` also waits for the ``artifact-store`` resource and a person's ``release-approval``. The gate,
+the resource and the approval are the coordination's own: marking them for one run never releases another.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from coordination.archive.tables import coordinations
 from coordination.pipeline.components import components
 from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import sync_client
-from coordination.store.keys import CoordinationKeys, Keys, archive_cursor, fixed_keys
+from coordination.store.keys import Keys, archive_cursor, dependency_waiters, fixed_keys
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _expire_one(client: Any, keys: Keys, cid: str, archived_status: str | None) 
             ):
                 return False
             pipe.multi()
-            pipe.unlink(*_keys_of(ck, state_keys, current))
+            pipe.unlink(*_keys_of(keys, cid, state_keys, current))
             _forget_dependencies(pipe, keys, cid, current)
             pipe.zrem(keys.finished, cid)
             pipe.srem(keys.active, cid)
@@ -130,15 +130,20 @@ def _archived_up_to_end(client: Any, stream: str, cursor: str | None) -> bool:
     return not last or last[0][0] == cursor
 
 
-def _keys_of(ck: CoordinationKeys, state_keys: Keys, snapshot: Snapshot | None) -> list[str]:
+def _keys_of(keys: Keys, cid: str, state_keys: Keys, snapshot: Snapshot | None) -> list[str]:
+    ck = keys.coordination(cid)
     found = set(fixed_keys(ck)) | set(fixed_keys(state_keys))
     if snapshot is not None:
         for agent in snapshot.agents:
             found.update((ck.agent(agent), ck.agent_waiters(agent)))
         for dep, record in snapshot.dependency_records.items():
             found.add(ck.dependency(dep))
-            if record.get("type") == "agent_completion" and record.get("target"):
-                found.add(ck.agent_waiters(record["target"]))
+            if record.get("type") and record.get("target"):
+                waiters, _member = dependency_waiters(
+                    keys, cid, dep, record["type"], record["target"], record.get("scope")
+                )
+                if waiters.startswith(ck.base):  # the coordination's own set goes with it
+                    found.add(waiters)
     return sorted(found)
 
 
@@ -146,11 +151,10 @@ def _forget_dependencies(pipe: Any, keys: Keys, cid: str, snapshot: Snapshot | N
     """Remove the coordination's entries from the namespace-wide due set and waiter sets."""
     if snapshot is None:
         return
+    own = keys.coordination(cid).base
     for dep, record in snapshot.dependency_records.items():
-        member = f"{cid}/{dep}"
-        pipe.zrem(keys.due, member)
-        target = record.get("target", "")
-        if record.get("type") == "resource_availability" and target:
-            pipe.srem(keys.resource_waiters(target), member)
-        elif record.get("type") == "quality_gate" and target:
-            pipe.srem(keys.gate_waiters(target), member)
+        pipe.zrem(keys.due, f"{cid}/{dep}")
+        if record.get("type") and record.get("target"):
+            waiters, member = dependency_waiters(keys, cid, dep, record["type"], record["target"], record.get("scope"))
+            if not waiters.startswith(own):  # a namespace-wide set (global resources and gates)
+                pipe.srem(waiters, member)

@@ -18,6 +18,7 @@ from coordination.archive.engine import get_engine, is_not_migrated, location
 from coordination.archive.tables import (
     agent_logs,
     agent_runs,
+    approvals,
     coordinations,
     dependency_events,
     routing_decisions,
@@ -28,7 +29,7 @@ from coordination.errors import ArchiveUnavailableError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
-from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView, approval_views
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -98,6 +99,9 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
             .mappings()
             .all()
         )
+        verdicts = (
+            connection.execute(select(approvals).where(approvals.c.coordination_id == coordination_id)).mappings().all()
+        )
         decisions = connection.execute(
             select(func.count())
             .select_from(routing_decisions)
@@ -144,13 +148,43 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
                 target=event["target"],
                 status=event["status"],
                 wait_ms=event["wait_ms"],
+                scope=_scope_of(event),
             )
             for dep_id, event in sorted(latest.items())
         ],
+        approvals=approval_views(
+            [
+                {
+                    "target": event["target"],
+                    "status": event["status"],
+                    "owner": event["agent_id"],
+                    "approvers": (event["metadata"] or {}).get("approvers"),
+                }
+                for event in latest.values()
+                if event["dependency_type"] == "approval"
+            ],
+            {
+                row["gate"]: {
+                    "verdict": row["verdict"],
+                    "by": row["decided_by"],
+                    "at_ms": row["decided_at"].timestamp() * 1000,
+                    "note": row["note"],
+                }
+                for row in verdicts
+            },
+        ),
         signals=row["signals"],
         routing_decisions=max(int(row["decisions"]), int(decisions)),
         source="archive",
     )
+
+
+def _scope_of(event: Any) -> str | None:
+    """An archived resource or gate dependency's scope (in its metadata since scopes exist; global before)."""
+    if event["dependency_type"] not in ("resource_availability", "quality_gate"):
+        return None
+    metadata = event["metadata"] if isinstance(event["metadata"], dict) else {}
+    return str(metadata.get("scope") or "global")
 
 
 def archived_signals(coordination_id: str, limit: int | None = None) -> list[CoordinationSignal]:

@@ -245,3 +245,21 @@ def dependency_rows(coordination_id: str, record: dict[str, str]) -> list[Row]:
             }
         )
     return rows
+
+
+def approval_rows(coordination_id: str, verdicts: dict[str, str]) -> list[Row]:
+    """``approvals`` rows of a coordination's recorded verdicts (its ``approvals`` hash: gate -> JSON)."""
+    rows: list[Row] = []
+    for gate, raw in sorted(verdicts.items()):
+        verdict = json.loads(raw)
+        rows.append(
+            {
+                "coordination_id": coordination_id,
+                "gate": gate,
+                "verdict": text(str(verdict["verdict"])),
+                "decided_by": text(str(verdict["by"])),
+                "decided_at": from_ms(str(verdict["at_ms"])),
+                "note": text(verdict.get("note")),
+            }
+        )
+    return rows

@@ -39,6 +39,7 @@ class Snapshot:
     agent_records: dict[str, dict[str, str]] = field(default_factory=dict)
     dependency_records: dict[str, dict[str, str]] = field(default_factory=dict)
     signals_sent: int = 0
+    approvals: dict[str, str] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -47,7 +48,7 @@ class Snapshot:
 
     @property
     def fingerprint(self) -> str:
-        """A digest of every record (meta, agents, dependencies, signal count), marked final when finished."""
+        """A digest of every record (meta, agents, dependencies, signal count, verdicts), marked final when finished."""
         digest = hashlib.blake2b(digest_size=16)
         for part in (
             sorted(self.meta.items()),
@@ -55,6 +56,7 @@ class Snapshot:
             sorted((agent, sorted(record.items())) for agent, record in self.agent_records.items()),
             sorted((dep, sorted(record.items())) for dep, record in self.dependency_records.items()),
             self.signals_sent,
+            sorted(self.approvals.items()),
         ):
             digest.update(repr(part).encode("utf-8", "surrogatepass"))
             digest.update(b"\x1f")
@@ -68,6 +70,7 @@ class Snapshot:
             ck.agents,
             ck.dependencies,
             ck.signal_metrics,
+            ck.approvals,
             *(ck.agent(agent) for agent in self.agents),
             *(ck.dependency(dep) for dep in self.dependency_records),
         ]
@@ -85,14 +88,15 @@ def read_snapshots(client: Any, keys: Keys, coordination_ids: Iterable[str]) -> 
         pipe.lrange(ck.agents, 0, -1)
         pipe.smembers(ck.dependencies)
         pipe.hget(ck.signal_metrics, "sent")
+        pipe.hgetall(ck.approvals)
     replies = pipe.execute()
     found: dict[str, Snapshot] = {}
     dependency_ids: dict[str, list[str]] = {}
     for index, cid in enumerate(ids):
-        meta, agents, deps, sent = replies[index * 4 : index * 4 + 4]
+        meta, agents, deps, sent, approvals = replies[index * 5 : index * 5 + 5]
         if not meta:
             continue
-        found[cid] = Snapshot(cid, dict(meta), list(agents), signals_sent=int(sent or 0))
+        found[cid] = Snapshot(cid, dict(meta), list(agents), signals_sent=int(sent or 0), approvals=dict(approvals))
         dependency_ids[cid] = sorted(deps)
     pipe = client.pipeline(transaction=False)
     plan: list[tuple[Snapshot, str, str]] = []

@@ -13,6 +13,7 @@ signals             coordination_id, signal_id              once (insert, confli
 state_changes       namespace, stream_id                    once
 routing_decisions   routing_id                              once
 dependency_events   coordination_id, dependency_id, status  one row per observed status (pending, resolved...)
+approvals           coordination_id, gate                   once its verdict is given (with its coordination)
 metrics             metric_id                               once
 =================== ======================================= ==================================================
 
@@ -259,6 +260,18 @@ dependency_events = Table(
     Column("wait_ms", Double),
     Column("metadata", JsonText),
     PrimaryKeyConstraint("coordination_id", "dependency_id", "status"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("coordination_id", Text, nullable=False),
+    Column("gate", Text, nullable=False, comment="The approval gate (the target of its approval dependencies)."),
+    Column("verdict", Text, nullable=False, comment="approved or rejected."),
+    Column("decided_by", Text, nullable=False, comment="Who gave the verdict (free text)."),
+    _ts("decided_at", nullable=False),
+    Column("note", Text),
+    PrimaryKeyConstraint("coordination_id", "gate"),
 )
 
 metrics = Table(

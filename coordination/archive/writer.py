@@ -3,7 +3,7 @@
 One run (:func:`archive_once`, called by beat under a lock) reads, for the pipeline namespace:
 
 - the records of every running coordination and of every finished one not yet archived in its final form
-  (coordination, agent runs, dependency events; skipped when unchanged since the last commit);
+  (coordination, agent runs, dependency events, approval verdicts; skipped when unchanged since the last commit);
 - the new entries of every coordination's signal stream and state change log, of the pipeline namespace's change
   log, of the routing-history stream and of the metrics stream.
 
@@ -80,6 +80,7 @@ class ArchiveReport:
     state_changes: int = 0
     routing_decisions: int = 0
     dependency_events: int = 0
+    approvals: int = 0
     metrics: int = 0
     agent_logs: int = 0
     streams_polled: int = 0
@@ -330,6 +331,7 @@ class _Run:
             dependencies = [
                 row for record in snapshot.dependency_records.values() for row in build.dependency_rows(cid, record)
             ]
+            approvals = build.approval_rows(cid, snapshot.approvals)
         except (KeyError, ValueError, TypeError) as error:
             logger.error("records of coordination %s are unreadable (%s); not archived", cid, error)
             self.report.skipped += 1
@@ -337,6 +339,7 @@ class _Run:
         self.batch.add("coordinations", [coordination])
         self.batch.add("agent_runs", agents)
         self.batch.add("dependency_events", dependencies)
+        self.batch.add("approvals", approvals)
         self.batch.cursors[archive_cursor("rows", cid)] = snapshot.fingerprint
 
     def archive_streams(self, streams: list[_Stream]) -> None:

@@ -11,8 +11,9 @@
     coord graph FILE|CID [--format F] [-o OUT]   a workflow as DOT, Mermaid, SVG or PNG
     coord ui [--host H] [--port P]               the read-only web view (and /metrics)
     coord clean [--namespace N] [--yes]          remove a namespace's keys and queue (dry run without --yes)
-    coord resource mark ID [--unavailable]       events that dependencies wait for
-    coord gate set ID SCORE
+    coord resource mark CID ID [--unavailable]   what a coordination's dependencies wait for (--global: the
+    coord gate set CID ID SCORE                  namespace's, for dependencies declared scope: global)
+    coord approve CID GATE --by NAME [--reject]  a verdict on an approval gate
     coord check                                  services, workers and a canary task through the queue
     coord db upgrade                             create or migrate the archive
     coord bench core|pipeline                    benchmarks
@@ -26,21 +27,22 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from coordination.cli import clean, commands, graph, listing, logs, ui
+from coordination.cli import clean, commands, conditions, graph, listing, logs, ui
 from coordination.cli.common import console, err_console, guarded
 from coordination.cli.safe import safe
 
 app = typer.Typer(help="Coordinate multi-agent pipelines on Celery and Redis.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks, each figure beside a baseline measured in the same run.")
 app.add_typer(bench_app, name="bench")
-app.add_typer(commands.resource_app, name="resource")
-app.add_typer(commands.gate_app, name="gate")
+app.add_typer(conditions.resource_app, name="resource")
+app.add_typer(conditions.gate_app, name="gate")
 app.add_typer(commands.db_app, name="db")
 app.command()(commands.submit)
 app.command()(commands.status)
 app.command()(commands.watch)
 app.command()(commands.history)
 app.command()(commands.cancel)
+app.command()(conditions.approve)
 app.command()(logs.logs)
 app.command()(listing.ls)
 app.command()(graph.graph)
@@ -68,6 +70,10 @@ def demo(
     pool: Annotated[
         str, typer.Option("--pool", help="Pool of the demo's own worker (prefork, threads, solo).")
     ] = "prefork",
+    approve_after: Annotated[
+        float,
+        typer.Option("--approve-after", min=0.0, help="Seconds the packager waits for release-approval alone."),
+    ] = 1.0,
 ) -> None:
     """Run the example pipeline end to end through real workers (embedded Redis when none is reachable)."""
     if core:
@@ -78,7 +84,7 @@ def demo(
     from coordination.cli.demo import DemoOptions, run_demo
 
     try:
-        code = run_demo(DemoOptions(pace, resource_after, timeout, own_workers, pool))
+        code = run_demo(DemoOptions(pace, resource_after, timeout, own_workers, pool, approve_after=approve_after))
     except SettingsError:
         raise  # reported by @guarded like every other command's
     except RuntimeError as error:

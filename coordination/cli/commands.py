@@ -1,4 +1,4 @@
-"""Pipeline commands: submit, status, watch, history, cancel, resource mark, gate set, db upgrade."""
+"""Pipeline commands: submit, status, watch, history, cancel, db upgrade."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def print_status(status: CoordinationStatus) -> None:
     console.print(render.agents_table(status))
     if status.dependencies:
         console.print(render.dependencies_table(status))
+    if status.approvals:
+        console.print(render.approvals_table(status))
     console.print(render.summary_line(status))
     print_tracebacks(status)
 
@@ -212,8 +214,6 @@ def history(
         console.print(safe(found.archive_note, style="dim"))
 
 
-resource_app = typer.Typer(help="Resources that dependencies wait for.", no_args_is_help=True)
-gate_app = typer.Typer(help="Quality gates that dependencies wait for.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostgreSQL archive.", no_args_is_help=True)
 
 
@@ -243,50 +243,6 @@ def cancel(
                 f"still running (their outcome will be recorded; nothing starts after them): {', '.join(done.running)}"
             )
         )
-
-
-def _report_settled(subject: str, settled: list[object], started: list[str]) -> None:
-    line = f"{subject}; {len(settled)} waiting dependenc{'y' if len(settled) == 1 else 'ies'} settled"
-    console.print(safe(line + (f"; started {', '.join(started)}" if started else "")))
-
-
-@resource_app.command("mark")
-@guarded
-def resource_mark(
-    resource_id: Annotated[str, typer.Argument(help="The resource (e.g. artifact-store).")],
-    unavailable: Annotated[bool, typer.Option("--unavailable", help="Mark it unavailable instead.")] = False,
-) -> None:
-    """Mark a resource available (or unavailable); agents waiting only for it start at once."""
-    from coordination.pipeline.components import components
-    from tasks.dependencies import start_unblocked
-
-    settled = components().resolver.mark_resource_available_sync(resource_id, not unavailable)
-    started = start_unblocked(settled) if settled else []
-    _report_settled(f"{resource_id}: {'unavailable' if unavailable else 'available'}", list(settled), started)
-
-
-@gate_app.command("set")
-@guarded
-def gate_set(
-    gate_id: Annotated[str, typer.Argument(help="The quality gate (e.g. model-quality).")],
-    score: Annotated[str, typer.Argument(help="The score, between 0 and 1.")],
-) -> None:
-    """Score a quality gate; agents whose threshold the score meets start at once."""
-    from coordination.pipeline.components import components
-    from tasks.dependencies import start_unblocked
-
-    value = _number(score, "score")
-    settled = components().resolver.update_quality_gate_score_sync(gate_id, value)
-    started = start_unblocked(settled) if settled else []
-    _report_settled(f"{gate_id}: {value:g}", list(settled), started)
-
-
-def _number(text: str, field: str) -> float:
-    """A number argument, parsed here so that a bad one is one line naming the field (not a usage screen)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidInputError(field, f"{text!r:.40} is not a number") from None
 
 
 @db_app.command("upgrade")

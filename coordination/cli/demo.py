@@ -28,10 +28,14 @@ from coordination.cli import render
 from coordination.cli.common import console, hide_password
 from coordination.cli.safe import safe
 from coordination.cli.services import ServiceProcesses, child_environment, find_worker
+from coordination.pipeline.approvals import approve
+from coordination.pipeline.conditions import mark_resource
 
 WORKFLOW = Path("examples") / "codegen.yaml"
 RESOURCE = "artifact-store"
-GATE = "model-quality"
+APPROVAL = "release-approval"
+#: Who the demo approves as, and why (shown by coord status, history and the web view, and archived).
+APPROVER, APPROVAL_NOTE = "coord demo", "approved by the demo itself after a short pause"
 #: How far each status's bar is filled (a running agent's bar pulses instead).
 PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "retrying": 30, "running": 50}
 
@@ -45,6 +49,7 @@ class DemoOptions:
     timeout: float = 120.0
     own_workers: bool = False
     pool: str = "prefork"
+    approve_after: float = 1.0
 
 
 @dataclass
@@ -234,25 +239,24 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
 
 def _run_pipeline(setup: _Setup, options: DemoOptions, root: Path) -> Any:
     """Submit the example, follow it live, and print the summary; return the final status."""
-    from coordination.pipeline.components import components
     from coordination.views.history import decisions_of
     from coordination.workflow import Workflow
 
-    resolver = components().resolver
-    # Resource and gate live in the namespace and outlast a run: reset them so this run's waits are real.
-    resolver.mark_resource_available_sync(RESOURCE, False)
-    resolver.update_quality_gate_score_sync(GATE, 0.0)
+    # The gate, the resource and the approval are this coordination's own: nothing of an earlier run opens them.
     coordination_id = Workflow.from_file(root / WORKFLOW).submit(input={"pace": options.pace})
     setup.coordination_id = coordination_id
     console.print(
         f"Submitted [bold]{coordination_id}[/] (pace {options.pace:g}); {RESOURCE} is marked available "
-        f"{options.resource_after:g} s after submission"
+        f"{options.resource_after:g} s after submission; {APPROVAL} is approved {options.approve_after:g} s after "
+        "it is all the packager waits for"
     )
     status = _follow(setup, coordination_id, options)
     setup.finished = status.finished
     console.print()
     console.print(render.agents_table(status))
     console.print(render.dependencies_table(status))
+    if status.approvals:
+        console.print(render.approvals_table(status))
     decisions = decisions_of(coordination_id, status.routing_decisions)
     if decisions:
         console.print(render.decisions_table(decisions))
@@ -278,12 +282,10 @@ def _agent_line(agent: Any, waiting_for: list[str]) -> str:
 
 def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
     """Live progress, one row per agent, and each signal as it arrives, until the coordination finishes."""
-    from coordination.pipeline.components import components
     from coordination.pipeline.status import read_status
-    from tasks.dependencies import start_unblocked
 
-    parts = components()
     feed = _SignalFeed(coordination_id)
+    approver = _Approver(coordination_id, options.approve_after)
     submitted = time.monotonic()
     marked = False
     rows: dict[str, Any] = {}
@@ -300,7 +302,7 @@ def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
             for signal_ in feed.new():
                 progress.console.print(render.signal_line(signal_, width=max(40, console.width - 56)))
             if not marked and time.monotonic() - submitted >= options.resource_after:
-                started = start_unblocked(parts.resolver.mark_resource_available_sync(RESOURCE))
+                started = mark_resource(RESOURCE, coordination_id=coordination_id).started
                 progress.console.print(
                     f"[bold cyan]demo[/] marked {RESOURCE} available"
                     + (f"; started {', '.join(started)}" if started else "")
@@ -309,6 +311,7 @@ def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
             status = read_status(coordination_id)
             if status is None:
                 raise RuntimeError(f"{coordination_id} vanished from Redis")
+            approver.step(status, progress.console)
             pending: dict[str, list[str]] = {}
             for dependency in status.dependencies:
                 if dependency.status == "pending" and dependency.agent_id:
@@ -329,6 +332,47 @@ def _follow(setup: _Setup, coordination_id: str, options: DemoOptions) -> Any:
         for signal_ in feed.new():
             progress.console.print(render.signal_line(signal_, width=max(40, console.width - 56)))
     return status
+
+
+class _Approver:
+    """Gives the demo's approval itself: ``approve_after`` seconds after the approval is all its agent waits for."""
+
+    def __init__(self, coordination_id: str, approve_after: float) -> None:
+        self.coordination_id = coordination_id
+        self.approve_after = approve_after
+        self.ready_since: float | None = None
+        self.done = False
+
+    def step(self, status: Any, out: Any) -> None:
+        """Look at the coordination once; approve when the time has come."""
+        if self.done:
+            return
+        approval = next((item for item in status.approvals if item.gate == APPROVAL), None)
+        if approval is None or approval.status != "pending":
+            self.done = approval is not None
+            return
+        others = [
+            item
+            for item in status.dependencies
+            if item.agent_id in approval.agents and item.dependency_type != "approval" and item.status == "pending"
+        ]
+        if others:
+            return
+        if self.ready_since is None:
+            self.ready_since = time.monotonic()
+            out.print(f"[bold cyan]demo[/] {', '.join(approval.agents)} now waits only for {APPROVAL}")
+        if time.monotonic() - self.ready_since < self.approve_after:
+            return
+        out.print(
+            f"[bold cyan]demo[/] ran: coord approve {self.coordination_id} {APPROVAL} "
+            f'--by "{APPROVER}" --note "{APPROVAL_NOTE}"'
+        )
+        verdict = approve(self.coordination_id, APPROVAL, by=APPROVER, note=APPROVAL_NOTE)
+        self.done = True
+        out.print(
+            f"[bold cyan]demo[/] {APPROVAL} {verdict.verdict} by {verdict.by}"
+            + (f"; started {', '.join(verdict.started)}" if verdict.started else "")
+        )
 
 
 class _SignalFeed:

@@ -25,6 +25,9 @@ STATUS_STYLE = {
     "skipped": "blue",
     "cancelled": "bold magenta",
     "lost": "bold red",
+    "pending": "yellow",
+    "approved": "green",
+    "rejected": "bold red",
 }
 
 SIGNAL_STYLE = {
@@ -35,6 +38,7 @@ SIGNAL_STYLE = {
     "agent_retrying": "magenta",
     "dependency_timeout": "red",
     "dependency_resolved": "cyan",
+    "approval_verdict": "bold cyan",
 }
 
 
@@ -94,10 +98,28 @@ def dependencies_table(status: CoordinationStatus) -> Table:
         table.add_row(
             safe(item.dependency_id),
             safe(item.agent_id or ""),
-            safe(item.dependency_type),
+            safe(item.dependency_type + (" (global)" if item.scope == "global" else "")),
             safe(item.target),
             styled(item.status),
             Text(duration(item.wait_ms)),
+        )
+    return table
+
+
+def approvals_table(status: CoordinationStatus) -> Table:
+    """One row per approval gate: who may approve, the agents waiting, the verdict (who, when, note)."""
+    table = Table(title="approvals", title_justify="left")
+    for name in ("gate", "status", "waiting", "approvers", "by", "at", "note"):
+        table.add_column(name, overflow="fold")
+    for item in status.approvals:
+        table.add_row(
+            safe(item.gate),
+            styled(item.status),
+            safe(", ".join(item.agents)),
+            safe(item.approvers or ""),
+            safe(item.decided_by or ""),
+            Text(clock(item.decided_at) if item.decided_at else ""),
+            safe(item.note or ""),
         )
     return table
 

@@ -19,6 +19,8 @@ class DependencyType(str, Enum):
     AGENT_COMPLETION = "agent_completion"
     RESOURCE_AVAILABILITY = "resource_availability"
     QUALITY_GATE = "quality_gate"
+    #: A person's verdict on a gate of one coordination (``approve(cid, gate, by=...)``; not in the seed).
+    APPROVAL = "approval"
 
 
 class DependencyStatus(str, Enum):
@@ -50,7 +52,9 @@ class Dependency:
     ``timeout`` is in seconds and may be fractional; it must be positive and at most 30 days. ``max_retries`` is
     at most 100. ``metadata`` may carry
     ``check_interval_ms`` (re-check period for conditions that can change without an event), ``threshold``
-    (quality gates, default 0.8), ``agent_id`` (agent completions) and ``require_success`` (default True).
+    (quality gates, default 0.8), ``agent_id`` (agent completions), ``require_success`` (default True) and
+    ``scope`` (resources and quality gates: ``"global"``, the default here, reads the namespace's value as the seed
+    did; ``"run"`` reads the coordination's own, set with ``mark_resource``/``set_gate(..., coordination_id=)``).
 
     Unknown keyword arguments are ignored and reported once (a
     :class:`~coordination.models.seed.SeedCompatibilityWarning`), so seed code passing extra fields keeps working;

@@ -17,7 +17,7 @@ from coordination.models.seed import SeedModel
 
 
 class SignalType(str, Enum):
-    """Kinds of coordination signals (the seed's six, plus the pipeline's lifecycle signals)."""
+    """Kinds of coordination signals (the seed's six, plus the pipeline's lifecycle and approval signals)."""
 
     AGENT_INITIALIZED = "agent_initialized"
     AGENT_COMPLETED = "agent_completed"
@@ -31,6 +31,8 @@ class SignalType(str, Enum):
     AGENT_SKIPPED = "agent_skipped"
     AGENT_RETRYING = "agent_retrying"
     DEPENDENCY_TIMEOUT = "dependency_timeout"
+    #: A verdict on an approval gate (who, approved or rejected, note): ``approve(cid, gate, by=...)``.
+    APPROVAL_VERDICT = "approval_verdict"
 
 
 SIGNAL_TYPE_VALUES = frozenset(member.value for member in SignalType)

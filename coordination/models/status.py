@@ -6,7 +6,7 @@ Live reads build these from Redis (:mod:`coordination.pipeline.status`), the arc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -43,6 +43,51 @@ class DependencyView(BaseModel):
     target: str
     status: str
     wait_ms: float | None = None
+    scope: str | None = Field(None, description="Resources and gates: run (this coordination's own) or global.")
+
+
+class ApprovalView(BaseModel):
+    """One approval gate of a coordination: who may approve, and the verdict once given."""
+
+    gate: str
+    status: str = Field(description="pending, approved, rejected, timed_out, or closed (the coordination ended)")
+    agents: list[str] = Field(default_factory=list, description="The agents waiting for it.")
+    approvers: str | None = Field(None, description="Who may approve, as declared (free text).")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromtimestamp(int(float(value)) / 1000, UTC)
+
+
+def approval_views(dependencies: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> list[ApprovalView]:
+    """The approval gates of a coordination from its approval dependencies and its recorded verdicts.
+
+    Args:
+        dependencies: approval dependencies, each with ``target``, ``status`` (pending, resolved, failed, timeout;
+            an overdue pending one counts as timed out), ``owner`` and ``approvers`` (or None).
+        verdicts: gate -> recorded verdict (``verdict``, ``by``, ``at_ms``, ``note``).
+    """
+    views: dict[str, ApprovalView] = {}
+    for dependency in dependencies:
+        gate = str(dependency["target"])
+        view = views.setdefault(gate, ApprovalView(gate=gate, status="pending"))
+        if dependency.get("owner") and dependency["owner"] not in view.agents:
+            view.agents.append(str(dependency["owner"]))
+        view.approvers = view.approvers or dependency.get("approvers")
+        if dependency.get("status") == "timeout":
+            view.status = "timed_out"
+        elif dependency.get("status") == "failed" and view.status == "pending":
+            view.status = "closed"
+    for gate, verdict in verdicts.items():
+        view = views.setdefault(gate, ApprovalView(gate=gate, status="pending"))
+        view.status = str(verdict.get("verdict", "approved"))
+        view.decided_by = verdict.get("by")
+        view.decided_at = _time(str(verdict.get("at_ms") or ""))
+        view.note = verdict.get("note")
+    return [views[gate] for gate in sorted(views)]
 
 
 class CoordinationStatus(BaseModel):
@@ -56,6 +101,7 @@ class CoordinationStatus(BaseModel):
     error: str | None = None
     agents: list[AgentStatus] = Field(default_factory=list)
     dependencies: list[DependencyView] = Field(default_factory=list)
+    approvals: list[ApprovalView] = Field(default_factory=list)
     signals: int = 0
     routing_decisions: int = 0
     source: Literal["redis", "archive"] = "redis"

@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from coordination import jsonutil
 from coordination.errors import WorkflowError
 from coordination.ids import is_valid_id, validate_id
-from coordination.limits import MAX_INTERVAL_MS, MAX_RETRIES, MAX_ROUTING_WEIGHT, MAX_TIMEOUT_SECONDS
+from coordination.limits import (
+    MAX_APPROVERS_LENGTH,
+    MAX_INTERVAL_MS,
+    MAX_RETRIES,
+    MAX_ROUTING_WEIGHT,
+    MAX_TIMEOUT_SECONDS,
+)
 from coordination.models.base import JsonObject, StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
 from coordination.models.dependencies import DependencyType
@@ -29,7 +35,7 @@ from coordination.models.routing import (
     RoutingDecision,
     RoutingStrategy,
 )
-from coordination.planning import topological_order
+from coordination.planning import parse_default_action, topological_order
 from coordination.validation import input_error
 
 MAX_WORKFLOW_NAME = 64
@@ -103,7 +109,14 @@ class AgentSpec(StrictModel):
 
 
 class DependencySpec(StrictModel):
-    """A dependency that one agent (``agent``) waits for before it is enqueued."""
+    """A dependency that one agent (``agent``) waits for before it is enqueued.
+
+    Resources and quality gates belong to their coordination (``scope: run``): ``mark_resource`` and ``set_gate``
+    name the coordination, so a value set for one run never opens another. ``scope: global`` shares one value
+    across every coordination of the namespace (a database, a deploy slot). An ``approval`` waits for a verdict
+    (``approve(cid, gate, by=...)``); ``on_timeout`` (any type) and ``on_reject`` (approvals) declare what happens
+    instead of routing: ``fail``, ``skip``, ``continue`` or ``branch:<agent>``.
+    """
 
     id: str
     agent: str
@@ -124,11 +137,45 @@ class DependencySpec(StrictModel):
     max_retries: int = Field(
         default=0, ge=0, le=MAX_RETRIES, description="How often a RETRY decision may restart its clock."
     )
+    scope: Literal["run", "global"] = Field(
+        default="run",
+        description="Resources and quality gates: this coordination's own (run) or the namespace's (global).",
+    )
+    approvers: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_APPROVERS_LENGTH,
+        description="Approvals: who may approve (free text, shown with the approval; not enforced).",
+    )
+    on_timeout: str | None = Field(
+        default=None, description="What the time-out does instead of routing: fail, skip, continue, branch:<agent>."
+    )
+    on_reject: str | None = Field(
+        default=None, description="Approvals: what a rejection does instead of routing (as on_timeout)."
+    )
 
     @field_validator("id", "agent", "target")
     @classmethod
     def _is_an_id(cls, value: str) -> str:
         return validate_id(value, "id")
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_text(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or not value.isprintable()):
+            raise ValueError(f"must be printable text (no control characters), not blank, got {value[:60]!r}")
+        return value
+
+    @field_validator("on_timeout", "on_reject")
+    @classmethod
+    def _default_action(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_default_action(value)  # raises ValueError naming the accepted actions
+        return value
+
+    def default_for(self, status: str) -> str | None:
+        """The declared default for a settled ``status``: ``on_timeout`` for ``timeout``, else ``on_reject``."""
+        return self.on_timeout if status == "timeout" else self.on_reject
 
 
 class RoutingRuleSpec(ConditionalRule):
@@ -240,6 +287,7 @@ class WorkflowSpec(StrictModel):
                 raise WorkflowError(f"{where}.agent", f"unknown agent {dependency.agent!r}")
             if dependency.type is DependencyType.AGENT_COMPLETION and dependency.target not in self.agents:
                 raise WorkflowError(f"{where}.target", f"unknown agent {dependency.target!r}")
+            self._check_kind_fields(where, dependency)
         for index, rule in enumerate(self.routing.rules):
             for agent in rule.agents:
                 if agent not in self.agents:
@@ -254,6 +302,32 @@ class WorkflowSpec(StrictModel):
                     raise WorkflowError(f"routing.parallel[{index}]", f"unknown agent {agent!r}")
         topological_order(self.upstream(), "agents")
         return self
+
+    def _check_kind_fields(self, where: str, dependency: DependencySpec) -> None:
+        """Fields that only some dependency types take, and the agents a declared default branches to."""
+        kind = dependency.type
+        if dependency.scope == "global" and kind not in (
+            DependencyType.RESOURCE_AVAILABILITY,
+            DependencyType.QUALITY_GATE,
+        ):
+            raise WorkflowError(
+                f"{where}.scope",
+                f"only resource_availability and quality_gate dependencies can be global; {kind.value} belongs to "
+                "its coordination",
+            )
+        if kind is not DependencyType.APPROVAL:
+            for name in ("approvers", "on_reject"):
+                if getattr(dependency, name) is not None:
+                    raise WorkflowError(f"{where}.{name}", f"only approval dependencies take it, not {kind.value}")
+        for name in ("on_timeout", "on_reject"):
+            declared = getattr(dependency, name)
+            if declared is None:
+                continue
+            _action, branch_to = parse_default_action(declared)
+            if branch_to is not None and branch_to not in self.agents:
+                raise WorkflowError(f"{where}.{name}", f"branches to unknown agent {branch_to!r}")
+            if branch_to == dependency.agent:
+                raise WorkflowError(f"{where}.{name}", "cannot branch to the agent that waits on the dependency")
 
     def upstream(self) -> dict[str, list[str]]:
         """Agent id -> the agents whose completion it waits for (``depends_on`` and completion dependencies)."""

@@ -22,14 +22,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.settings import get_settings
+from coordination.dependency_conditions import release_dependency
 from coordination.errors import InvalidInputError
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import Send
+from coordination.pipeline.records import Send, parse_sends
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import workflow_of
-from coordination.planning import Plan, plan_after_timeout, routing_state
+from coordination.planning import (
+    Plan,
+    parse_default_action,
+    plan_after_dependency,
+    plan_after_timeout,
+    routing_state,
+)
 from coordination.signals import SettledDependency
 from coordination.store.connection import STORE_ERRORS, sync_client
 from coordination.store.scripts import script
@@ -113,45 +120,81 @@ def _dependency_page(dispatcher: Dispatcher, report: PollReport, stop_at: float,
     for member in due:
         if time.monotonic() > stop_at:
             break
-        _isolated(dispatcher, report, member.partition("/")[0], partial(_check_dependency, dispatcher, report, member))
+        coordination_id, _, dependency_id = member.partition("/")
+        _isolated(
+            dispatcher,
+            report,
+            coordination_id,
+            partial(check_dependency, dispatcher, coordination_id, dependency_id, report=report),
+        )
     return len(due)
 
 
-def _check_dependency(dispatcher: Dispatcher, report: PollReport, member: str) -> None:
+def check_dependency(
+    dispatcher: Dispatcher,
+    coordination_id: str,
+    dependency_id: str,
+    *,
+    checked_by: str = "beat",
+    report: PollReport | None = None,
+) -> list[str]:
+    """Check one dependency now, as beat's poll does, and carry out what follows; return the agents sent.
+
+    Settles it if its condition holds (sending the agent it made ready), times it out at its deadline, and routes a
+    time-out or failure for the agent that waited on it (:func:`handle_dependency_timeout`). One that timed out or
+    failed earlier but whose agent still waits (its router stopped half-way) is routed now.
+    """
     keys = dispatcher.parts.keys
-    coordination_id, _, dependency_id = member.partition("/")
     # The time of this check, not of the page's start: a page of time-outs takes a while, and the record keeps when
     # each one fired (resolved_ms).
     at = dispatcher.records.clock()
     status, ready, _deadline, owner, _type, *queued = script("deps_check")(
         sync_client(),
         [],
-        [keys.namespace_prefix, keys.coordination_prefix, at, coordination_id, dependency_id, "poll", "beat"],
+        [
+            keys.namespace_prefix,
+            keys.coordination_prefix,
+            at,
+            coordination_id,
+            dependency_id,
+            "poll",
+            checked_by,
+            get_settings().dispatch_grace_seconds * 1000,
+        ],
     )
+    report = report if report is not None else PollReport()
     report.checked += 1
+    enqueued: list[str] = []
     if status == "resolved":
         report.resolved += 1
         if queued:
-            report.enqueued += dispatcher.start_unblocked(
+            enqueued = dispatcher.start_unblocked(
                 [SettledDependency(coordination_id, dependency_id, "resolved", ready, True)]
             )
     elif status in ("timeout", "failed") and owner:
         report.timed_out += 1
-        report.enqueued += handle_dependency_timeout(dispatcher, coordination_id, dependency_id, owner, status)
+        enqueued = handle_dependency_timeout(dispatcher, coordination_id, dependency_id, owner, status)
+    report.enqueued += enqueued
+    return enqueued
 
 
 def handle_dependency_timeout(
     dispatcher: Dispatcher, coordination_id: str, dependency_id: str, owner: str, status: str
 ) -> list[str]:
-    """Route a dependency's time-out (or failure) for the agent that waited on it, and carry out the plan."""
+    """Route a dependency's time-out (or failure: a rejected approval) for the agent that waited on it.
+
+    The dependency's declared default (``on_timeout``, ``on_reject``) decides when there is one; otherwise the
+    agent's routing does (see :func:`coordination.planning.plan_after_dependency`). Safe to call twice for the same
+    settlement: the agent's settlement is first-caller-wins, a re-arm or a release happens once.
+    """
     records = dispatcher.records
     if not records.meta(coordination_id):
         return []
     spec = workflow_of(records, coordination_id)
     parts = dispatcher.parts
-    rearms_used = int(
-        sync_client().hget(parts.keys.coordination(coordination_id).dependency(dependency_id), "rearms") or 0
-    )
+    record_key = parts.keys.coordination(coordination_id).dependency(dependency_id)
+    rearms, cause, dependency_type = sync_client().hmget(record_key, "rearms", "error", "type")
+    rearms_used = int(rearms or 0)
     dispatcher.emit(
         coordination_id,
         SignalType.DEPENDENCY_TIMEOUT,
@@ -160,29 +203,43 @@ def handle_dependency_timeout(
         f"{coordination_id}.{dependency_id}.{status}.r{rearms_used}",
     )
     declared = next((d for d in spec.all_dependencies() if d.id == dependency_id), None)
-    error = f"dependency {dependency_id!r} {'timed out' if status == 'timeout' else 'failed'}"
-    state = routing_state(
-        None,
-        event="dependency_timeout",
-        attempt=1,
-        completed=records.completed_agents(coordination_id),
-        priority=spec.agents[owner].priority,
-        error=error,
-        extra={"dependency_id": dependency_id},
-    )
-    decision = orchestrator_for(coordination_id, spec, owner, parts.state).route(
-        state, current_task=owner, correlation_id=coordination_id
+    default = declared.default_for(status) if declared else None
+    error = (
+        f"dependency {dependency_id!r} timed out"
+        if status == "timeout"
+        else str(cause or f"dependency {dependency_id!r} failed")
     )
     max_rearms = declared.max_retries if declared else 0
-    plan = plan_after_timeout(
-        decision["decision"] if status == "timeout" else "error",
+    if default is not None:
+        decision: dict[str, Any] = {"decision": parse_default_action(default)[0]}
+    else:
+        extra: dict[str, Any] = {"dependency_id": dependency_id, "dependency_status": status}
+        if dependency_type == "approval":
+            extra["approval"] = "rejected" if status == "failed" else "timeout"
+        state = routing_state(
+            None,
+            event="dependency_timeout",
+            attempt=1,
+            completed=records.completed_agents(coordination_id),
+            priority=spec.agents[owner].priority,
+            error=error,
+            extra=extra,
+        )
+        decision = orchestrator_for(coordination_id, spec, owner, parts.state).route(
+            state, current_task=owner, correlation_id=coordination_id
+        )
+    plan = plan_after_dependency(
+        status,
+        decision["decision"],
+        declared=default,
         rearms_left=max_rearms - rearms_used,
         next_task=decision.get("next_task"),
+        cause="" if status == "timeout" else error,
         reasoning=decision.get("reasoning", ""),
     )
+    keys = parts.keys
     if plan.outcome == "rearmed":
-        keys = parts.keys
-        rearmed, _ = script("deps_rearm")(
+        rearmed, why = script("deps_rearm")(
             sync_client(),
             [],
             [
@@ -197,7 +254,20 @@ def handle_dependency_timeout(
         if int(rearmed):
             logger.info("%s: dependency %s re-armed after its time-out", coordination_id, dependency_id)
             return []
+        if why != "no re-arms left":
+            return []  # no longer timed out: another router of this time-out re-armed it first
         plan = plan_after_timeout("error", rearms_left=0, next_task=None, reasoning="no re-arms left")
+    if plan.outcome == "released":
+        released, queued = release_dependency(
+            keys,
+            coordination_id,
+            dependency_id,
+            now_ms=records.clock(),
+            grace_ms=get_settings().dispatch_grace_seconds * 1000,
+        )
+        if released:
+            logger.info("%s: %s; %s goes on without it", coordination_id, plan.reason, owner)
+        return dispatcher.send_for(spec, parse_sends(queued))
     settled = dispatcher.apply(
         spec,
         coordination_id,
@@ -209,6 +279,13 @@ def handle_dependency_timeout(
         error=error,
         decision=decision["decision"],
         mode="mark",
+    )
+    # Routed: a check now finds its agent settled and takes it out of the due set (it was kept there in case this
+    # process stopped before routing it).
+    script("deps_check")(
+        sync_client(),
+        [],
+        [keys.namespace_prefix, keys.coordination_prefix, records.clock(), coordination_id, dependency_id, "check", ""],
     )
     return [send.agent_id for send in settled.sends]
 
@@ -263,7 +340,7 @@ def _recover_agent(dispatcher: Dispatcher, report: PollReport, coordination_id: 
         )
 
 
-def _isolated(dispatcher: Dispatcher, report: PollReport, coordination_id: str, work: Callable[[], None]) -> None:
+def _isolated(dispatcher: Dispatcher, report: PollReport, coordination_id: str, work: Callable[[], object]) -> None:
     """Run one item's work; a coordination whose records cannot be processed fails alone, with the reason."""
     try:
         work()

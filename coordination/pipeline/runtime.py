@@ -24,6 +24,7 @@ from coordination.models.context import AgentContext
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
+from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.leases import holding
 from coordination.pipeline.records import Records
@@ -155,15 +156,37 @@ class AgentRun:
         )
         Dispatcher(self._parts).start_unblocked(outcome.settled)
 
-    def report_quality(self, gate_id: str, score: float) -> None:
-        """Score a quality gate (0..1); agents waiting on it start as soon as the score passes their threshold."""
-        settled = self._parts.resolver.update_quality_gate_score_sync(gate_id, score)
-        Dispatcher(self._parts).start_unblocked(settled)
+    def set_gate(self, gate_id: str, score: float, *, global_scope: bool = False) -> None:
+        """Score a quality gate (0..1) of this coordination; its agents waiting on it start once the score passes.
 
-    def mark_resource(self, resource_id: str, available: bool = True) -> None:
-        """Mark a resource available; agents waiting on it start at once."""
-        settled = self._parts.resolver.mark_resource_available_sync(resource_id, available)
-        Dispatcher(self._parts).start_unblocked(settled)
+        ``global_scope=True`` scores the namespace's gate instead (a gate declared ``scope: global``). Once the
+        coordination has ended the score is not recorded (nothing waits for it any more).
+        """
+        self._condition(set_gate, gate_id, score, global_scope)
+
+    def report_quality(self, gate_id: str, score: float) -> None:
+        """Score a quality gate of this coordination (:meth:`set_gate`)."""
+        self.set_gate(gate_id, score)
+
+    def mark_resource(self, resource_id: str, available: bool = True, *, global_scope: bool = False) -> None:
+        """Mark a resource of this coordination (un)available; its agents waiting only for it start at once.
+
+        ``global_scope=True`` marks the namespace's resource (declared ``scope: global``) for every coordination.
+        """
+        self._condition(mark_resource, resource_id, available, global_scope)
+
+    def _condition(
+        self, change: Callable[..., ConditionChange], target: str, value: bool | float, global_scope: bool
+    ) -> None:
+        if global_scope:
+            change(target, value, global_scope=True, parts=self._parts)
+            return
+        try:
+            change(target, value, coordination_id=self.coordination_id, parts=self._parts)
+        except InvalidInputError as error:
+            if error.field == "coordination_id" and self.is_cancelled():
+                return  # the coordination ended while this attempt ran: nothing waits for the value any more
+            raise
 
 
 def coordination_state(coordination_id: str) -> ThreadSafeState[Any]:

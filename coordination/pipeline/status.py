@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from coordination import jsonutil
 from coordination.ids import validate_id
-from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView
+from coordination.models.status import AgentStatus, ApprovalView, CoordinationStatus, DependencyView, approval_views
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.records import Records
 from coordination.store.connection import sync_client
@@ -58,8 +58,10 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 target=view["target"],
                 status=view["status"],
                 wait_ms=view.get("wait_ms"),
+                scope=view.get("scope"),
             )
         )
+    approvals = _live_approvals(parts, coordination_id, dependencies)
     signals = int(sync_client().hget(parts.keys.coordination(coordination_id).signal_metrics, "sent") or 0)
     return CoordinationStatus(
         coordination_id=coordination_id,
@@ -70,6 +72,26 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         error=meta.get("error") or None,
         agents=agents,
         dependencies=dependencies,
+        approvals=approvals,
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
     )
+
+
+def _live_approvals(parts: Components, coordination_id: str, dependencies: list[DependencyView]) -> list[ApprovalView]:
+    """The coordination's approval gates from Redis (one more round trip, only when it has approvals)."""
+    waiting = [item for item in dependencies if item.dependency_type == "approval"]
+    if not waiting:
+        return []
+    ck = parts.keys.coordination(coordination_id)
+    client = sync_client()
+    pipe = client.pipeline(transaction=False)
+    for item in waiting:
+        pipe.hget(ck.dependency(item.dependency_id), "metadata")
+    pipe.hgetall(ck.approvals)
+    *metadata, verdicts = pipe.execute()
+    declared = []
+    for item, raw in zip(waiting, metadata, strict=True):
+        approvers = jsonutil.loads(raw).get("approvers") if raw else None
+        declared.append({"target": item.target, "status": item.status, "owner": item.agent_id, "approvers": approvers})
+    return approval_views(declared, {gate: jsonutil.loads(text) for gate, text in verdicts.items()})

@@ -17,7 +17,7 @@ from config.settings import get_settings
 from coordination import jsonutil
 from coordination.errors import InvalidInputError, PayloadTooLargeError, WorkflowError
 from coordination.ids import validate_id
-from coordination.models.dependencies import Dependency
+from coordination.models.dependencies import Dependency, DependencyType
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
@@ -28,6 +28,11 @@ from coordination.store.keys import coordination_state_namespace
 MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
 #: The longest suffix the run appends to ``<coordination id>.<agent id>`` in a signal id.
 _LONGEST_AGENT_SIGNAL = ".agent_initialized"
+
+
+def verdict_signal_id(coordination_id: str, gate: str) -> str:
+    """The id of the ``approval_verdict`` signal of one approval gate (one verdict per gate and coordination)."""
+    return f"{coordination_id}.{gate}.verdict"
 
 
 def new_coordination_id(spec: WorkflowSpec) -> str:
@@ -91,9 +96,12 @@ def build_submission(
             "require_success": item.require_success,
             "threshold": item.threshold,
             "max_retries": item.max_retries,
+            "scope": item.scope,
         }
         if item.check_interval_ms is not None:
             metadata["check_interval_ms"] = item.check_interval_ms
+        if item.approvers is not None:
+            metadata["approvers"] = item.approvers  # shown with the approval (status, web view, archive)
         dependency = Dependency(
             item.id, item.type, item.target, timeout=item.timeout, max_retries=item.max_retries, metadata=metadata
         )
@@ -153,3 +161,6 @@ def check_derived_ids(spec: WorkflowSpec, coordination_id: str, pipeline_namespa
     for dependency in spec.all_dependencies():
         longest = f"{coordination_id}.{dependency.id}.timeout.r{dependency.max_retries}"
         validate_id(longest, f"dependencies.{dependency.id} (in signal id {longest[:40]}...)")
+        if dependency.type is DependencyType.APPROVAL:
+            verdict = verdict_signal_id(coordination_id, dependency.target)
+            validate_id(verdict, f"dependencies.{dependency.id}.target (in signal id {verdict[:40]}...)")

@@ -14,8 +14,8 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:{N}:lock:NAME             string a periodic task's lock (holder token)
     R:{N}:beat                  hash   beat's heartbeat (last poll time, last schedule check)
     R:{N}:reply:TOKEN           string a guarded script's reply, kept briefly for a resend (coordination.store.scripts)
-    R:{N}:waiters:resource:ID   set    "C/dependency_id" waiting for a resource
-    R:{N}:waiters:gate:ID       set    "C/dependency_id" waiting for a quality gate
+    R:{N}:waiters:resource:ID   set    "C/dependency_id" waiting for a global resource (``scope: global``, seed API)
+    R:{N}:waiters:gate:ID       set    "C/dependency_id" waiting for a global quality gate (``scope: global``, seed API)
     R:{N}:dep-events            pub/sub channel announcing resolved dependencies
     R:{N}:routing               stream routing history records (for the archive)
     R:{N}:coordinations         set    coordination ids seen in this namespace
@@ -25,8 +25,11 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:store                     hash   the store's identity: generation (random, written at first use), created_ms
 
 Per coordination (``R:N:coord:{C}:``): meta, agents, agent:A, workflow, input, contexts, context-order, deps,
-dep:D, agent-pending, waiters:agent:A, completed, failed, signals, signal-ids, signal-order, signal-metrics, logs,
-reply:TOKEN. Lua builds the same names through ``lua/keys_lib.lua`` (checked against this module by a test).
+dep:D, agent-pending, waiters:agent:A, waiters:resource:ID, waiters:gate:ID, waiters:approval:ID, conditions,
+approvals, completed, failed, signals, signal-ids, signal-order, signal-metrics, logs, reply:TOKEN.
+Resources and gates are the coordination's own by default (``conditions``, its ``waiters:resource|gate:ID`` sets);
+only a dependency declared ``scope: global`` (and the seed's component API) uses the namespace's state and waiters.
+Lua builds the same names through ``lua/keys_lib.lua`` (checked against this module by a test).
 
 Namespace-level keys carry the hash tag ``{N}``, per-coordination keys the hash tag ``{C}``, so a Lua script
 that touches one coordination's keys stays in one cluster slot. Ids are validated before they get here.
@@ -158,6 +161,28 @@ class CoordinationKeys:
         """Prefix of the agent waiter sets (Lua scripts append the agent id)."""
         return f"{self.base}:waiters:agent:"
 
+    def resource_waiters(self, resource_id: str) -> str:
+        """Set of dependency ids of this coordination waiting for its own resource ``resource_id``."""
+        return f"{self.base}:waiters:resource:{resource_id}"
+
+    def gate_waiters(self, gate_id: str) -> str:
+        """Set of dependency ids of this coordination waiting for its own quality gate ``gate_id``."""
+        return f"{self.base}:waiters:gate:{gate_id}"
+
+    def approval_waiters(self, gate_id: str) -> str:
+        """Set of dependency ids of this coordination waiting for a verdict on the approval ``gate_id``."""
+        return f"{self.base}:waiters:approval:{gate_id}"
+
+    @property
+    def conditions(self) -> str:
+        """Hash: this coordination's own resources and gates (seed field names, see ``resource_field``) -> JSON."""
+        return f"{self.base}:conditions"
+
+    @property
+    def approvals(self) -> str:
+        """Hash: approval gate id -> its verdict, JSON ``{"verdict", "by", "at_ms", "note"}`` (written once)."""
+        return f"{self.base}:approvals"
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -271,6 +296,27 @@ class Keys:
         return f"{self.root}:*{self.namespace}*"
 
 
+def dependency_waiters(
+    keys: Keys, coordination_id: str, dependency_id: str, dependency_type: str, target: str, scope: str | None
+) -> tuple[str, str]:
+    """The waiter set a dependency sits in and its member there (``keys_lib.lua``'s ``waiters_key``/``waiter_member``).
+
+    Agent completions, approvals and resources and gates of scope ``run`` wait in their coordination's own sets
+    (member: the dependency id); global resources and gates (``scope`` ``global`` or absent) in the namespace's
+    (member: ``<cid>/<id>``).
+    """
+    ck = keys.coordination(coordination_id)
+    if dependency_type == "agent_completion":
+        return ck.agent_waiters(target), dependency_id
+    if dependency_type == "approval":
+        return ck.approval_waiters(target), dependency_id
+    gate = dependency_type != "resource_availability"
+    if scope == "run":
+        return (ck.gate_waiters(target) if gate else ck.resource_waiters(target)), dependency_id
+    member = f"{coordination_id}/{dependency_id}"
+    return (keys.gate_waiters(target) if gate else keys.resource_waiters(target)), member
+
+
 def metrics_stream(root: str) -> str:
     """Stream of flushed metrics under the root prefix."""
     return f"{root}:metrics"
@@ -282,12 +328,15 @@ def store_identity(root: str) -> str:
 
 
 def resource_field(resource_id: str) -> str:
-    """State field holding a resource's availability (seed name; ``keys_lib.lua`` spells it the same)."""
+    """Field holding a resource's availability (seed name; ``keys_lib.lua`` spells it the same).
+
+    A field of the namespace's state for a global resource, of the coordination's ``conditions`` hash otherwise.
+    """
     return f"resource_{resource_id}_available"
 
 
 def gate_field(gate_id: str) -> str:
-    """State field holding a quality gate's score (seed name; ``keys_lib.lua`` spells it the same)."""
+    """Field holding a quality gate's score (seed name; ``keys_lib.lua`` spells it the same; see ``resource_field``)."""
     return f"quality_gate_{gate_id}_score"
 
 
@@ -317,6 +366,9 @@ def key_patterns(root: str) -> list[re.Pattern[str]]:
         ck.agent(mark),
         ck.dependency(mark),
         ck.agent_waiters(mark),
+        ck.resource_waiters(mark),
+        ck.gate_waiters(mark),
+        ck.approval_waiters(mark),
         ck.reply(mark),
         metrics_stream(root),
         store_identity(root),

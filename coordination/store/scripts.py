@@ -46,7 +46,18 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "agent_lib")),
     **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "agent_lib")),
     **dict.fromkeys(
-        ("signal_emit", "deps_register", "deps_wake", "deps_check", "deps_settle", "pipeline_submit", "agent_settle"),
+        (
+            "signal_emit",
+            "deps_register",
+            "deps_wake",
+            "deps_check",
+            "deps_settle",
+            "deps_release",
+            "condition_set",
+            "approval_verdict",
+            "pipeline_submit",
+            "agent_settle",
+        ),
         ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
     ),
 }

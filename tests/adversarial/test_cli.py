@@ -46,9 +46,14 @@ def assert_one_line_error(result, code: int = 2) -> str:
         ["history", "--no-archive"],
         ["watch"],
         ["cancel"],
-        ["resource", "mark"],
-        ["resource", "mark", "--unavailable"],
-        ["gate", "set", "--", "{id}", "0.5"],
+        ["resource", "mark", "--global"],
+        ["resource", "mark", "--unavailable", "--global"],
+        ["resource", "mark", "--", "{id}", "artifact-store"],
+        ["resource", "mark", "--", "c-1", "{id}"],
+        ["gate", "set", "--global", "--", "{id}", "0.5"],
+        ["gate", "set", "--", "{id}", "model-quality", "0.5"],
+        ["gate", "set", "--", "c-1", "{id}", "0.5"],
+        ["approve", "--by", "me", "--", "{id}", "release-approval"],
     ],
     ids=lambda command: " ".join(command),
 )
@@ -58,7 +63,7 @@ def test_ids_that_cannot_be_keys_are_refused_in_one_line(command, bad, pipeline_
         args = ["status", "--json", "--", bad]
     with store.unchanged():
         line = assert_one_line_error(run(*args))
-    assert "_id: " in line  # names the field: coordination_id, resource_id, gate_id
+    assert "_id: " in line or "gate: " in line  # names the field: coordination_id, resource_id, gate_id, gate
 
 
 @pytest.mark.parametrize(
@@ -78,7 +83,7 @@ def test_ids_that_cannot_be_keys_are_refused_in_one_line(command, bad, pipeline_
 )
 def test_gate_scores_that_are_not_numbers_from_0_to_1_are_refused(score, words, pipeline_namespace, store):
     with store.unchanged():
-        line = assert_one_line_error(run("gate", "set", "--", "model-quality", score))
+        line = assert_one_line_error(run("gate", "set", "--global", "--", "model-quality", score))
     assert line.startswith("error: score: ") and words in line
 
 

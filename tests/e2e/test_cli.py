@@ -53,11 +53,13 @@ class Submitted:
     stdout: str
     stderr: str
     marked: subprocess.CompletedProcess[str]
+    approved: subprocess.CompletedProcess[str]
 
 
 @pytest.fixture(scope="module")
 def submitted(pipeline_services) -> Submitted:
-    """`coord submit --wait` of the example, released by `coord resource mark artifact-store` from another process."""
+    """`coord submit --wait` of the example, released from other processes by `coord resource mark CID
+    artifact-store` and `coord approve CID release-approval`."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,9 +81,10 @@ def submitted(pipeline_services) -> Submitted:
     )
     assert process.stdout is not None
     coordination_id = process.stdout.readline().strip()
-    marked = coord("resource", "mark", "artifact-store")
+    marked = coord("resource", "mark", coordination_id, "artifact-store")
+    approved = coord("approve", coordination_id, "release-approval", "--by", "e2e editor", "--note", "ship it")
     rest, errors = process.communicate(timeout=90)
-    return Submitted(coordination_id, process.returncode, rest, errors, marked)
+    return Submitted(coordination_id, process.returncode, rest, errors, marked, approved)
 
 
 def test_submit_prints_the_id_then_waits_until_the_example_completed(submitted):
@@ -94,7 +97,27 @@ def test_submit_prints_the_id_then_waits_until_the_example_completed(submitted):
 
 def test_marking_the_resource_reports_what_it_released(submitted):
     assert submitted.marked.returncode == 0, submitted.marked.stderr
-    assert "artifact-store: available; 1 waiting dependency settled" in submitted.marked.stdout
+    assert f"{submitted.coordination_id}: artifact-store: available; 1 waiting dependency settled" in (
+        submitted.marked.stdout
+    )
+
+
+def test_approving_from_the_command_line_is_recorded_and_shown_by_status_and_history(submitted):
+    assert submitted.approved.returncode == 0, submitted.approved.stderr
+    assert f"{submitted.coordination_id}: release-approval approved by e2e editor (ship it)" in (
+        submitted.approved.stdout
+    )
+    shown = coord("status", submitted.coordination_id)
+    assert re.search(
+        r"│ release-approval\s+│ approved\s+│ packager\s+│ release editors\s+│ e2e editor", shown.stdout
+    ), shown.stdout
+    as_json = json.loads(coord("status", submitted.coordination_id, "--json").stdout)
+    (approval,) = as_json["approvals"]
+    assert (approval["status"], approval["decided_by"], approval["note"]) == ("approved", "e2e editor", "ship it")
+    history = coord("history", submitted.coordination_id, "--no-archive")
+    assert "approval_verdict" in history.stdout and "e2e editor" in history.stdout
+    again = coord("approve", submitted.coordination_id, "release-approval", "--by", "someone else", "--reject")
+    assert again.returncode == 2 and "already approved by e2e editor" in again.stderr
 
 
 def test_status_shows_every_agent_completed_and_the_retry(submitted):
@@ -177,14 +200,14 @@ def test_a_gate_score_above_one_is_refused_naming_the_score_and_changes_nothing(
     from coordination.dependencies import gate_state_key
     from coordination.pipeline.components import components
 
-    refused = coord("gate", "set", "g", "1.5")
+    refused = coord("gate", "set", "--global", "g", "1.5")
     assert refused.returncode != 0
     assert "score" in refused.stderr and "1.5" in refused.stderr
     assert components().state.get(gate_state_key("g")) is None
 
 
 def test_a_resource_with_a_bad_id_is_refused_naming_the_field(pipeline_services):
-    refused = coord("resource", "mark", "no spaces allowed")
+    refused = coord("resource", "mark", "--global", "no spaces allowed")
     assert refused.returncode == 2
     assert "resource_id" in refused.stderr
 
@@ -216,6 +239,8 @@ def test_the_demo_runs_the_example_with_its_own_worker_and_prints_the_summary(pi
     for heading in ("dependencies", "routing decisions", "packager-needs-artifact-store", "completed in"):
         assert heading in ran.stdout
     assert "marked artifact-store available" in ran.stdout
+    assert re.search(r'ran: coord approve codegen-[0-9a-f]+ release-approval --by "coord demo"', ran.stdout)
+    assert "release-approval approved by coord demo; started packager" in ran.stdout
     replies = app.control.inspect(timeout=1).ping() or {}
     assert not [name for name in replies if name.startswith(node.group(1))], "the demo's worker was left running"
     # It migrated the archive it writes to, and archived its coordination there (so beat can expire it later).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from config.celery_app import app
-from coordination import Workflow, coordination_status
+from coordination import Workflow, approve, cancel_coordination, coordination_status, mark_resource
 from coordination.pipeline.components import components
 from coordination.task_names import agent_task
 from tests.e2e.agents import runs_of
@@ -16,15 +16,14 @@ def _signals(coordination_id: str, signal_type: str) -> list:
     return components().signals.get_signal_history(coordination_id, filters={"signal_type": signal_type})
 
 
-def test_the_example_pipeline_completes_with_its_retry_gate_and_resource(pipeline_services):
+def test_the_example_pipeline_completes_with_its_retry_gate_resource_and_approval(pipeline_services):
     workflow = Workflow.from_file("examples/codegen.yaml")
     coordination_id = workflow.submit(input={"pace": 0})
+    other_run = workflow.submit(input={"pace": 0})
     time.sleep(0.5)
     assert coordination_status(coordination_id).agent("packager").status == "waiting"
-    components().resolver.mark_resource_available_sync("artifact-store")
-    from tasks.dependencies import start_unblocked
-
-    start_unblocked(components().resolver.mark_resource_available_sync("artifact-store"))
+    mark_resource("artifact-store", coordination_id=coordination_id)
+    assert approve(coordination_id, "release-approval", by="e2e").approved
     status = wait_finished(coordination_id)
 
     assert status.status == "completed", status
@@ -48,6 +47,11 @@ def test_the_example_pipeline_completes_with_its_retry_gate_and_resource(pipelin
     )
     assert len(_signals(coordination_id, "agent_completed")) == 4
     assert len(_signals(coordination_id, "coordination_finished")) == 1
+    # The other run of the same workflow shared nothing: its packager still waits for its own resource and approval.
+    other = coordination_status(other_run)
+    assert other.agent("packager").status == "waiting", other
+    assert [(a.gate, a.status) for a in other.approvals] == [("release-approval", "pending")]
+    cancel_coordination(other_run, "the test is over")
 
 
 def test_a_failing_agent_is_retried_with_growing_back_off(pipeline_services):

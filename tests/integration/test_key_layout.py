@@ -61,6 +61,11 @@ def test_lua_builds_the_same_key_names_as_keys_py(redis_server: str) -> None:
         keys.gate_waiters("t-1"),
         "resource_t-1_available",
         "quality_gate_t-1_score",
+        ck.resource_waiters("t-1"),
+        ck.gate_waiters("t-1"),
+        ck.approval_waiters("t-1"),
+        ck.conditions,
+        ck.approvals,
     ]
 
 

@@ -307,8 +307,8 @@ def test_coord_check_fails_while_the_archive_tables_are_missing_and_passes_once_
     assert checked.exit_code == 1
     output = " ".join(checked.stdout.split())
     assert re.search(
-        r"FAIL database \S+: archive tables missing in schema 'never_\w+' \(agent_logs, agent_runs, coordinations, "
-        r"[^)]*\); run `coord db upgrade`",
+        r"FAIL database \S+: archive tables missing in schema 'never_\w+' "
+        r"\(agent_logs, agent_runs, approvals, coordinations, [^)]*\); run `coord db upgrade`",
         output,
     ), output
     env(database_schema=world.schema)

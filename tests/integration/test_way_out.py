@@ -170,12 +170,14 @@ def test_a_retry_whose_message_was_never_sent_is_sent_after_its_back_off_and_the
     assert execute_attempt(done, cid, "a", 2, task_id="t1").status == "completed"
 
 
-def test_a_condition_written_straight_into_the_state_is_found_by_the_poll(sent) -> None:
+def test_a_global_condition_written_straight_into_the_state_is_found_by_the_poll(sent) -> None:
     resource = f"r-{uuid.uuid4().hex[:6]}"
     cid = Workflow(
         name="way-r",
         agents={"a": {}},
-        dependencies=[{"id": "needs-r", "agent": "a", "type": "resource_availability", "target": resource}],
+        dependencies=[
+            {"id": "needs-r", "agent": "a", "type": "resource_availability", "target": resource, "scope": "global"}
+        ],
     ).submit(check_agents=False)
     components().state.set(f"resource_{resource}_available", True)  # no event: nobody is woken
     assert sent == []

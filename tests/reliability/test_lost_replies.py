@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from config.settings import reload_settings
-from coordination import Workflow, cancel_coordination
+from coordination import Workflow, approve, cancel_coordination, mark_resource
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
@@ -155,12 +155,14 @@ def test_a_lost_emission_reply_still_starts_the_agents_the_signal_unblocked(prox
     assert len(signals_of(cid, SignalType.AGENT_COMPLETED)) == 1
 
 
-def test_a_lost_resource_mark_reply_still_starts_the_waiting_agent_and_writes_one_version(proxy, sent) -> None:
+def test_a_lost_global_resource_mark_reply_still_starts_the_waiting_agent_and_writes_one_version(proxy, sent) -> None:
     resource = f"r-{uuid.uuid4().hex[:6]}"
     workflow = Workflow(
         name="lost-r",
         agents={"a": {}},
-        dependencies=[{"id": "needs-r", "agent": "a", "type": "resource_availability", "target": resource}],
+        dependencies=[
+            {"id": "needs-r", "agent": "a", "type": "resource_availability", "target": resource, "scope": "global"}
+        ],
     )
     cid = workflow.submit(check_agents=False)
     assert sent == []
@@ -175,6 +177,52 @@ def test_a_lost_resource_mark_reply_still_starts_the_waiting_agent_and_writes_on
     assert sent == [(cid, "a", 1)]
     assert state.get_version() == version + 1
     assert len(state.get_history(f"resource_{resource}_available")) == 1
+
+
+def test_a_lost_reply_of_a_coordinations_own_resource_mark_still_starts_its_waiting_agent(proxy, sent) -> None:
+    workflow = Workflow(
+        name="lost-r",
+        agents={"a": {}},
+        dependencies=[{"id": "needs-r", "agent": "a", "type": "resource_availability", "target": "store"}],
+    )
+    cid = workflow.submit(check_agents=False)
+    proxy.drop_reply(evalsha_of("condition_set"))
+
+    change = mark_resource("store", coordination_id=cid)
+
+    assert len(proxy.dropped) == 1
+    assert change.started == ["a"] and sent == [(cid, "a", 1)]
+    assert components().resolver.list_dependencies(cid) == {"needs-r": "resolved"}
+
+
+def approval_workflow(**extra: Any) -> Workflow:
+    return Workflow(
+        name="lost-v",
+        agents={"a": {}},
+        dependencies=[{"id": "ok", "agent": "a", "type": "approval", "target": "release", **extra}],
+    )
+
+
+def test_a_lost_verdict_reply_is_still_the_callers_verdict_not_already_decided(proxy, sent) -> None:
+    cid = approval_workflow().submit(check_agents=False)
+    proxy.drop_reply(evalsha_of("approval_verdict"))
+
+    verdict = approve(cid, "release", by="alice")
+
+    assert len(proxy.dropped) == 1
+    assert verdict.approved and verdict.started == ["a"] and sent == [(cid, "a", 1)]
+    assert len(signals_of(cid, SignalType.APPROVAL_VERDICT)) == 1
+
+
+def test_a_lost_release_reply_still_starts_the_agent_a_rejection_lets_go_on(proxy, sent) -> None:
+    cid = approval_workflow(on_reject="continue").submit(check_agents=False)
+    proxy.drop_reply(evalsha_of("deps_release"))
+
+    verdict = approve(cid, "release", by="bob", reject=True)
+
+    assert len(proxy.dropped) == 1
+    assert verdict.started == ["a"] and sent == [(cid, "a", 1)]
+    assert Records(components().keys).agent(cid, "a")["status"] == "queued"
 
 
 def test_a_lost_reply_of_a_versioned_state_write_is_not_a_version_conflict(proxy) -> None:

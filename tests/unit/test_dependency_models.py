@@ -175,10 +175,12 @@ def test_configs_turn_into_dependency_metadata() -> None:
 
 
 def test_the_enums_keep_the_seed_values() -> None:
+    # The seed's three types, unchanged and first; the pipeline adds approvals after them.
     assert [member.value for member in DependencyType] == [
         "agent_completion",
         "resource_availability",
         "quality_gate",
+        "approval",
     ]
     assert [member.value for member in DependencyStatus] == [
         "pending",

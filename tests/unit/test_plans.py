@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordination.planning import compute_backoff, plan_after_attempt, plan_after_timeout, routing_state
+from coordination.planning import (
+    Plan,
+    compute_backoff,
+    parse_default_action,
+    plan_after_attempt,
+    plan_after_dependency,
+    plan_after_timeout,
+    routing_state,
+)
 
 
 def _plan(decision, failed=False, attempt=1, max_attempts=3, next_task=None, parallel=()):
@@ -72,6 +80,52 @@ def test_a_time_out_rearms_only_while_retries_remain():
     assert plan_after_timeout("retry", rearms_left=0, next_task=None).outcome == "timed_out"
     assert plan_after_timeout("skip", rearms_left=0, next_task=None).outcome == "skipped"
     assert plan_after_timeout("continue", rearms_left=0, next_task=None).end == "failed"
+
+
+@pytest.mark.parametrize(
+    ("declared", "outcome", "enqueue", "end"),
+    [
+        ("fail", None, (), "failed"),
+        ("skip", "skipped", (), None),
+        ("continue", "released", (), None),
+        ("branch:fix", "skipped", ("fix",), None),
+    ],
+)
+@pytest.mark.parametrize("status", ["timeout", "failed"])
+def test_a_declared_default_decides_whatever_routing_says(
+    status: str, declared: str, outcome: str | None, enqueue: tuple[str, ...], end: str | None
+) -> None:
+    for routed in ("continue", "retry", "skip", "branch", "error"):
+        plan = plan_after_dependency(
+            status, routed, declared=declared, rearms_left=3, next_task="other", cause="approval x rejected by b"
+        )
+        expected = outcome or ("timed_out" if status == "timeout" else "failed")
+        assert (plan.outcome, plan.enqueue, plan.end) == (expected, enqueue, end)
+        assert declared in plan.reason
+
+
+def test_without_a_default_a_failed_dependency_fails_unless_routing_skips_or_branches() -> None:
+    def plan(decision: str, next_task: str | None = None) -> Plan:
+        return plan_after_dependency(
+            "failed", decision, declared=None, rearms_left=3, next_task=next_task, cause="approval x rejected by bob"
+        )
+
+    assert (plan("continue").outcome, plan("continue").end) == ("failed", "failed")
+    assert plan("continue").reason == "approval x rejected by bob"
+    assert plan("retry").outcome == "failed"  # a verdict is not asked again
+    assert plan("skip").outcome == "skipped"
+    branched = plan("branch", "fix")
+    assert (branched.outcome, branched.enqueue) == ("skipped", ("fix",))
+    # A time-out without a default keeps the time-out rules: a RETRY re-arms while retries remain.
+    assert plan_after_dependency("timeout", "retry", declared=None, rearms_left=1, next_task=None).outcome == "rearmed"
+
+
+@pytest.mark.parametrize("text", ["", "retry", "branch", "branch:", "fail:x", "skip ", "Continue"])
+def test_only_the_four_default_actions_are_understood(text: str) -> None:
+    with pytest.raises(ValueError, match="fail, skip, continue, branch:<agent>"):
+        parse_default_action(text)
+    assert parse_default_action("branch:fix") == ("branch", "fix")
+    assert parse_default_action("continue") == ("continue", None)
 
 
 @given(

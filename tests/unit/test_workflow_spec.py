@@ -7,6 +7,7 @@ import json
 import pytest
 
 from coordination import Workflow, WorkflowError
+from coordination.models.workflow import WorkflowSpec
 
 AGENTS = {"model-gen": {}, "test-gen": {"depends_on": ["model-gen"]}}
 
@@ -185,3 +186,29 @@ def test_an_agent_task_that_is_not_registered_is_refused_before_submitting():
     with pytest.raises(WorkflowError) as error:
         workflow.check_agents_registered()
     assert error.value.field == "agents.a.task"
+
+
+def test_resources_and_gates_are_per_run_by_default_and_approvals_keep_their_declaration_when_stored() -> None:
+    spec = WorkflowSpec.model_validate(
+        {
+            "name": "release",
+            "agents": {"build": {}, "publish": {"depends_on": ["build"]}, "fix": {"start": "on_branch"}},
+            "dependencies": [
+                {"id": "q", "agent": "publish", "type": "quality_gate", "target": "build-quality"},
+                {"id": "slot", "agent": "publish", "type": "resource_availability", "target": "s", "scope": "global"},
+                {
+                    "id": "ok",
+                    "agent": "publish",
+                    "type": "approval",
+                    "target": "release-approval",
+                    "approvers": "release editors",
+                    "on_timeout": "branch:fix",
+                    "on_reject": "skip",
+                },
+            ],
+        }
+    )
+    assert [d.scope for d in spec.dependencies] == ["run", "global", "run"]
+    approval = spec.dependencies[2]
+    assert (approval.default_for("timeout"), approval.default_for("failed")) == ("branch:fix", "skip")
+    assert WorkflowSpec.model_validate_json(spec.model_dump_json()) == spec

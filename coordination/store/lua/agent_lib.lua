@@ -64,16 +64,11 @@ local function dependencies_close(cid)
   for _, id in ipairs(redis.call('SMEMBERS', coord_key(cid, 'deps'))) do
     local key = dep_key(cid, id)
     if redis.call('HGET', key, 'status') == 'pending' then
-      local dtype, target = redis.call('HGET', key, 'type'), redis.call('HGET', key, 'target')
+      local dtype, target, scope = unpack(redis.call('HMGET', key, 'type', 'target', 'scope'))
       redis.call('HSET', key, 'status', 'failed', 'resolved_ms', NOW, 'resolved_by', 'end',
         'error', 'the coordination ended before it was met')
-      local member = cid .. '/' .. id
-      if dtype == 'agent_completion' then
-        redis.call('SREM', waiters_key(dtype, cid, target), id)
-      else
-        redis.call('SREM', waiters_key(dtype, cid, target), member)
-      end
-      redis.call('ZREM', ns_key('due'), member)
+      redis.call('SREM', waiters_key(dtype, cid, target, scope), waiter_member(dtype, cid, id, scope))
+      redis.call('ZREM', ns_key('due'), cid .. '/' .. id)
     end
   end
 end

@@ -1,16 +1,33 @@
 -- Shared dependency logic (needs keys_lib and agent_lib before it).
 -- A dependency record is a hash at dep_key(cid, id) with fields:
---   id, cid, type (agent_completion|resource_availability|quality_gate), target, owner, status
+--   id, cid, type (agent_completion|resource_availability|quality_gate|approval), target, owner, status
 --   (pending|resolved|failed|timeout), threshold, require_success, registered_ms, deadline_ms, timeout_ms,
---   check_ms, resolved_ms, resolved_by, error, metadata (JSON), rearms
+--   check_ms, resolved_ms, resolved_by, error, metadata (JSON), rearms, scope ('run': the coordination's own
+--   resource or gate; 'global' or absent: the namespace's), released ('1' once a timed-out or rejected dependency
+--   stopped holding its agent back: on_timeout/on_reject 'continue')
 -- A dependency is a member "cid/id" of the namespace due-set (next check or deadline) and of its target's waiter
--- set (agent waiter sets, per coordination, hold the bare id).
+-- set (waiters_key / waiter_member: per-coordination sets hold the bare id).
 
 local function truthy_json(raw)
   if not raw then return false end
   if raw == 'true' then return true end
   local n = tonumber(raw)
   return n ~= nil and n ~= 0
+end
+
+-- The value a resource or gate dependency reads: the coordination's own (scope 'run') or the namespace's.
+local function condition_value(rec, field)
+  if rec['scope'] == 'run' then
+    return redis.call('HGET', coord_key(rec['cid'], 'conditions'), field)
+  end
+  return redis.call('HGET', ns_key('state:data'), field)
+end
+
+-- The recorded verdict on an approval gate of a coordination (decoded), or nil.
+local function approval_verdict(cid, gate)
+  local raw = redis.call('HGET', coord_key(cid, 'approvals'), gate)
+  if not raw then return nil end
+  return cjson.decode(raw)
 end
 
 -- 'yes' when satisfied, 'failed' when it never can be, 'no' otherwise.
@@ -24,12 +41,30 @@ local function dep_condition(rec)
     end
     return 'no'
   elseif rtype == 'resource_availability' then
-    if truthy_json(redis.call('HGET', ns_key('state:data'), resource_field(target))) then return 'yes' end
+    if truthy_json(condition_value(rec, resource_field(target))) then return 'yes' end
     return 'no'
+  elseif rtype == 'approval' then
+    local verdict = approval_verdict(cid, target)
+    if verdict == nil then return 'no' end
+    if verdict['verdict'] == 'approved' then return 'yes' end
+    return 'failed'
   end
-  local score = tonumber(redis.call('HGET', ns_key('state:data'), gate_field(target)) or '')
+  local score = tonumber(condition_value(rec, gate_field(target)) or '')
   if score ~= nil and score >= tonumber(rec['threshold']) then return 'yes' end
   return 'no'
+end
+
+-- Why a dependency whose condition says 'failed' failed.
+local function dep_failure(rec)
+  if rec['type'] == 'approval' then
+    local verdict = approval_verdict(rec['cid'], rec['target']) or {}
+    local text = 'approval ' .. rec['target'] .. ' rejected by ' .. tostring(verdict['by'])
+    if verdict['note'] ~= nil and verdict['note'] ~= cjson.null and verdict['note'] ~= '' then
+      text = text .. ': ' .. verdict['note']
+    end
+    return text
+  end
+  return 'agent ' .. rec['target'] .. ' completed with an error'
 end
 
 local function read_record(key)
@@ -47,11 +82,8 @@ local function dep_settle(rec, status, by, error_message)
   local cid, id = rec['cid'], rec['id']
   redis.call('HSET', dep_key(cid, id), 'status', status, 'resolved_ms', NOW, 'resolved_by', by, 'error', error_message)
   local member = cid .. '/' .. id
-  if rec['type'] == 'agent_completion' then
-    redis.call('SREM', waiters_key(rec['type'], cid, rec['target']), id)
-  else
-    redis.call('SREM', waiters_key(rec['type'], cid, rec['target']), member)
-  end
+  redis.call('SREM', waiters_key(rec['type'], cid, rec['target'], rec['scope']),
+    waiter_member(rec['type'], cid, id, rec['scope']))
   redis.call('ZREM', ns_key('due'), member)
   redis.call('PUBLISH', ns_key('dep-events'), member .. '/' .. status)
   local owner = rec['owner'] or ''
@@ -72,9 +104,28 @@ local function dep_evaluate(rec, by)
   if verdict == 'yes' then
     return 'resolved', dep_settle(rec, 'resolved', by, '')
   elseif verdict == 'failed' then
-    return 'failed', dep_settle(rec, 'failed', by, 'agent ' .. rec['target'] .. ' completed with an error')
+    return 'failed', dep_settle(rec, 'failed', by, dep_failure(rec))
   end
   return 'pending', ''
+end
+
+-- Is a timed-out or failed dependency still waiting to be routed for its agent? (Its agent still waits in a
+-- running coordination, and no on_timeout/on_reject 'continue' released it.) Whoever settles one routes it
+-- (polling.handle_dependency_timeout); dep_route_later keeps it in the due set meanwhile, so that beat routes it
+-- if that caller dies before it does.
+local function dep_unrouted(rec)
+  local owner = rec['owner'] or ''
+  if owner == '' or rec['released'] == '1' then return false end
+  if meta_status(rec['cid']) ~= 'running' then return false end
+  return redis.call('HGET', agent_key(rec['cid'], owner), 'status') == 'waiting'
+end
+
+local function dep_route_later(rec, at_ms)
+  if dep_unrouted(rec) then
+    redis.call('ZADD', ns_key('due'), at_ms, rec['cid'] .. '/' .. rec['id'])
+    return true
+  end
+  return false
 end
 
 -- Evaluate every dependency waiting in one waiter set (members are "cid/id" or, for agent sets, "id").
@@ -107,27 +158,25 @@ local function agent_done(cid, agent, success, by, settled)
 end
 
 -- Write a dependency's record and index entries (nothing if it exists). Returns the record's deadline, and
--- whether it was written. `counted`: the caller already counted it in the owner's pending count.
+-- whether it was written. `counted`: the caller already counted it in the owner's pending count. `scope`: 'run'
+-- or 'global' (what a resource or quality gate dependency reads; see waiters_key).
 local function dep_write(cid, id, dtype, target, owner, threshold, require_success, timeout_ms, check_ms, metadata,
-                         counted)
+                         counted, scope)
   local key = dep_key(cid, id)
   local existing = redis.call('HGET', key, 'deadline_ms')
   if existing then return tonumber(existing), false end
   local deadline = NOW + timeout_ms
   redis.call('HSET', key, 'id', id, 'cid', cid, 'type', dtype, 'target', target, 'owner', owner,
     'status', 'pending', 'threshold', threshold, 'require_success', require_success, 'registered_ms', NOW,
-    'deadline_ms', deadline, 'timeout_ms', timeout_ms, 'check_ms', check_ms, 'metadata', metadata)
+    'deadline_ms', deadline, 'timeout_ms', timeout_ms, 'check_ms', check_ms, 'metadata', metadata,
+    'scope', scope)
   redis.call('SADD', coord_key(cid, 'deps'), id)
   redis.call('SADD', ns_key('coordinations'), cid)
   if owner ~= '' and not counted then
     redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, 1)
   end
   local member = cid .. '/' .. id
-  if dtype == 'agent_completion' then
-    redis.call('SADD', waiters_key(dtype, cid, target), id)
-  else
-    redis.call('SADD', waiters_key(dtype, cid, target), member)
-  end
+  redis.call('SADD', waiters_key(dtype, cid, target, scope), waiter_member(dtype, cid, id, scope))
   local next_check = deadline
   if dtype ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
     next_check = NOW + check_ms

@@ -9,15 +9,10 @@ local status = redis.call('HGET', key, 'status')
 if status ~= 'timeout' then return {0, tostring(status)} end
 local rearms = tonumber(redis.call('HGET', key, 'rearms') or '0')
 if rearms >= max_rearms then return {0, 'no re-arms left'} end
-local dtype, target = redis.call('HGET', key, 'type'), redis.call('HGET', key, 'target')
+local dtype, target, scope = unpack(redis.call('HMGET', key, 'type', 'target', 'scope'))
 local deadline = NOW + tonumber(redis.call('HGET', key, 'timeout_ms'))
 redis.call('HSET', key, 'status', 'pending', 'deadline_ms', deadline, 'rearms', rearms + 1, 'error', '')
 redis.call('HDEL', key, 'resolved_ms', 'resolved_by')
-local member = cid .. '/' .. id
-if dtype == 'agent_completion' then
-  redis.call('SADD', waiters_key(dtype, cid, target), id)
-else
-  redis.call('SADD', waiters_key(dtype, cid, target), member)
-end
-redis.call('ZADD', ns_key('due'), deadline, member)
+redis.call('SADD', waiters_key(dtype, cid, target, scope), waiter_member(dtype, cid, id, scope))
+redis.call('ZADD', ns_key('due'), deadline, cid .. '/' .. id)
 return {1, tostring(deadline)}

@@ -20,16 +20,33 @@ local function dep_key(cid, id)
   return coord_key(cid, 'dep:' .. id)
 end
 
-local function waiters_key(rtype, cid, target)
-  if rtype == 'agent_completion' then
-    return coord_key(cid, 'waiters:agent:' .. target)
-  elseif rtype == 'resource_availability' then
-    return ns_key('waiters:resource:' .. target)
-  end
-  return ns_key('waiters:gate:' .. target)
+-- Which waiter sets a dependency type uses ('waiters:<kind>:<target>').
+local WAITER_KIND = {agent_completion = 'agent', resource_availability = 'resource', quality_gate = 'gate',
+  approval = 'approval'}
+
+-- Does a dependency wait in its coordination's own waiter set (agent completions, approvals, and resources and
+-- gates of scope 'run'), or in the namespace's (global resources and gates: the seed API, `scope: global`)?
+local function waits_in_coordination(rtype, scope)
+  return rtype == 'agent_completion' or rtype == 'approval' or scope == 'run'
 end
 
--- State fields the dependency conditions read (seed names: resource_<id>_available, quality_gate_<id>_score).
+-- The waiter set of a dependency's target. Per coordination its members are bare dependency ids, namespace-wide
+-- "cid/id" (see waiter_member).
+local function waiters_key(rtype, cid, target, scope)
+  local kind = WAITER_KIND[rtype] or 'gate'
+  if waits_in_coordination(rtype, scope) then
+    return coord_key(cid, 'waiters:' .. kind .. ':' .. target)
+  end
+  return ns_key('waiters:' .. kind .. ':' .. target)
+end
+
+local function waiter_member(rtype, cid, id, scope)
+  if waits_in_coordination(rtype, scope) then return id end
+  return cid .. '/' .. id
+end
+
+-- Fields the dependency conditions read (seed names: resource_<id>_available, quality_gate_<id>_score): in the
+-- namespace's state for global resources and gates, in the coordination's 'conditions' hash for its own.
 local function resource_field(id)
   return 'resource_' .. id .. '_available'
 end

@@ -12,4 +12,6 @@ return {
   coord_key(cid, 'workflow'), coord_key(cid, 'input'), coord_key(cid, 'logs'),
   waiters_key('agent_completion', cid, target), waiters_key('resource_availability', cid, target),
   waiters_key('quality_gate', cid, target), resource_field(target), gate_field(target),
+  waiters_key('resource_availability', cid, target, 'run'), waiters_key('quality_gate', cid, target, 'run'),
+  waiters_key('approval', cid, target), coord_key(cid, 'conditions'), coord_key(cid, 'approvals'),
 }

@@ -8,7 +8,7 @@
 -- ARGV: NS, CP, NOW, spec_json, where spec_json holds:
 --   cid, name, workflow (JSON text), input (JSON text), auto [agent ids], dormant [agent ids],
 --   contexts [[agent id, context JSON text]...], history (signal stream cap), grace_ms,
---   deps [[id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata_json]...],
+--   deps [[id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata_json, scope]...],
 --   signal (the coordination_started signal's 8 values)
 -- Returns {'created', queued agents "cid/agent/attempt/countdown_ms"...} or {'exists'}.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -48,14 +48,15 @@ for owner, count in pairs(pending) do
   redis.call('HSET', coord_key(cid, 'agent-pending'), owner, count)
 end
 for _, d in ipairs(spec['deps']) do
-  dep_write(cid, d[1], d[2], d[3], d[4], d[5], d[6], tonumber(d[7]), tonumber(d[8]), d[9], true)
+  dep_write(cid, d[1], d[2], d[3], d[4], d[5], d[6], tonumber(d[7]), tonumber(d[8]), d[9], true, d[10])
 end
 redis.call('SADD', ns_key('coordinations'), cid)
 signal_emit_one(cid, spec['signal'])
 redis.call('SADD', ns_key('active'), cid)
 
--- Conditions that already hold (a resource marked earlier, a gate already scored) settle now and may make an
--- agent ready (agent_ready queues it); then every agent with nothing pending starts.
+-- Conditions that already hold (a global resource marked earlier, a global gate already scored) settle now and may
+-- make an agent ready (agent_ready queues it); then every agent with nothing pending starts. (The coordination's
+-- own resources and gates start unset.)
 for _, d in ipairs(spec['deps']) do
   dep_evaluate(read_record(dep_key(cid, d[1])), 'registration')
 end
