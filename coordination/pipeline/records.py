@@ -58,8 +58,10 @@ class Admission:
     """The verdict on one delivery, with what an admitted attempt reads first, fetched in the same round trip.
 
     Attributes:
-        verdict: 'run' | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone' (see ``agent_start.lua``).
-        detail: expired leases taken over so far ('run'), or why the delivery was refused.
+        verdict: 'run' | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone' | 'deferred' (over a limit;
+            see ``agent_start.lua``).
+        detail: expired leases taken over so far ('run'), ``wait_ms/kind/limit key`` ('deferred'), or why the
+            delivery was refused.
         context_json: the agent's distributed context (None if it has none).
         input_json: the input the coordination was submitted with (None if absent).
         workflow_json: the stored workflow declaration, when it was asked for (None otherwise).

@@ -27,10 +27,12 @@ from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.leases import holding
-from coordination.pipeline.records import Records
+from coordination.pipeline.limit_usage import Deferral, use_tokens
+from coordination.pipeline.records import Records, Send, now_ms
 from coordination.pipeline.routing import orchestrator_for
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
+from coordination.rate_limits import check_token_count
 from coordination.state import ThreadSafeState
 from coordination.store.keys import coordination_state_namespace
 
@@ -175,6 +177,20 @@ class AgentRun:
         """
         self._condition(mark_resource, resource_id, available, global_scope)
 
+    def use_tokens(self, tokens: int) -> None:
+        """Record ``tokens`` used by this attempt against the token limits of this agent's limit keys.
+
+        Attempts of the agent's keys start only while the tokens used within the declared period stay below the
+        limit (``tokens: "90000/m"``); every limit key counts the tokens (``coord limits``). Without limits this
+        does nothing (no round trip).
+
+        Raises:
+            InvalidInputError: ``tokens`` is not a whole number from 1 to 10**12 (field ``tokens``).
+        """
+        count = check_token_count(tokens)
+        if self._spec.has_limits(self.agent_id):
+            use_tokens(self._parts.keys, self.coordination_id, self.agent_id, count, now_ms())
+
     def _condition(
         self, change: Callable[..., ConditionChange], target: str, value: bool | float, global_scope: bool
     ) -> None:
@@ -200,7 +216,7 @@ class AttemptOutcome:
 
     Attributes:
         status: the attempt's outcome (completed, failed, timed_out, retrying, skipped, cancelled), or why the
-            delivery did not run it (duplicate, stale, cancelled, gone).
+            delivery did not run it (duplicate, stale, cancelled, gone, deferred: over a limit, sent again later).
         ran: the agent function ran in this delivery.
         decision: the routing decision, if one was made.
         error: the agent's error (``Type: message``), if it raised.
@@ -265,6 +281,8 @@ def execute_attempt(
         ),
     )
     verdict = admission.verdict
+    if verdict == "deferred":
+        return _defer(dispatcher, cached, admission.workflow_json, coordination_id, agent_id, attempt, admission.detail)
     if verdict not in ("run", "exhausted"):
         logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, admission.detail)
         return AttemptOutcome(verdict, detail=admission.detail)
@@ -395,6 +413,31 @@ def execute_attempt(
         retry_in=plan.retry_delay,
         elapsed_ms=elapsed_ms,
     )
+
+
+def _defer(
+    dispatcher: Dispatcher,
+    cached: WorkflowSpec | None,
+    workflow_json: str | None,
+    coordination_id: str,
+    agent_id: str,
+    attempt: int,
+    detail: str,
+) -> AttemptOutcome:
+    """An attempt over one of its limits: send the same message again after the wait; it stays queued meanwhile.
+
+    Not an attempt: its number is unchanged and nothing ran. If this process dies before sending, beat re-sends the
+    message (the attempt is due in ``agents-due`` after the wait and the dispatch grace).
+    """
+    spec = cached
+    if spec is None:
+        spec = remember_workflow(coordination_id, workflow_json) if workflow_json else None
+    if spec is None:
+        raise CoordinationNotFoundError(coordination_id, "in Redis with a stored workflow")
+    deferral = Deferral.parse(detail)
+    dispatcher.publish(spec.task_name(agent_id), Send(coordination_id, agent_id, attempt, deferral.countdown))
+    logger.debug("%s/%s attempt %s deferred: %s", coordination_id, agent_id, attempt, deferral.describe())
+    return AttemptOutcome("deferred", detail=deferral.describe())
 
 
 def _normalise(value: Any) -> dict[str, Any]:

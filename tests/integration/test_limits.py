@@ -1,0 +1,212 @@
+"""Per-key limits on one real Redis: attempts over a limit are deferred (not run, not counted), fairly, and freed.
+
+Integration level: agent messages captured instead of published (``Dispatcher.publish``) and run in-process with
+``execute_attempt``; an agent holding a slot runs another coordination's attempt from inside its function, so
+"at the same time" is exact, not timed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from config.settings import get_settings, reload_settings
+from coordination import Workflow, cancel_coordination, coordination_status
+from coordination.pipeline.components import components
+from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.limit_usage import LimitUse, limit_uses
+from coordination.pipeline.records import Records, Send, now_ms
+from coordination.pipeline.runtime import AgentRun, AttemptOutcome, execute_attempt
+from coordination.store.connection import reset_clients, sync_client
+from coordination.store.keys import key_patterns
+
+pytestmark = pytest.mark.redis
+
+Sent = list[Send]
+
+
+@pytest.fixture
+def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
+    """A pipeline namespace of its own; the messages the pipeline sends (with their countdowns), captured."""
+    monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"limits-{uuid.uuid4().hex[:8]}")
+    reload_settings()
+    reset_clients()
+    messages: Sent = []
+
+    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+        messages.append(item)
+
+    monkeypatch.setattr(Dispatcher, "publish", capture)
+    yield messages
+    monkeypatch.undo()
+    reload_settings()
+    reset_clients()
+
+
+def _workflow(limits: list[dict[str, Any]], name: str = "limited") -> Workflow:
+    return Workflow(name=name, agents={"call": {"limits": limits}})
+
+
+def _attempt(cid: str, function: Callable[[AgentRun], Any], attempt: int = 1) -> AttemptOutcome:
+    return execute_attempt(function, cid, "call", attempt, task_id=f"task-{uuid.uuid4().hex[:8]}")
+
+
+def _pop(sent: Sent, cid: str) -> Send:
+    item = next(item for item in sent if item.coordination_id == cid)
+    sent.remove(item)
+    return item
+
+
+def _use(key: str) -> LimitUse:
+    return next(use for use in limit_uses(components().keys, now_ms()) if use.key == key)
+
+
+def _record(cid: str) -> dict[str, str]:
+    return Records(components().keys).agent(cid, "call")
+
+
+def test_an_attempt_over_a_concurrency_limit_is_deferred_not_run_and_runs_once_the_slot_is_free(sent: Sent) -> None:
+    workflow = _workflow([{"key": "llm:gpt-x", "concurrency": 1}])
+    first, second = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    _pop(sent, first)
+    _pop(sent, second)
+    inside: list[AttemptOutcome] = []
+    ran: list[str] = []
+
+    def holder(run: AgentRun) -> dict[str, Any]:
+        ran.append(run.coordination_id)
+        assert _use("llm:gpt-x").running == 1
+        inside.append(_attempt(second, lambda r: ran.append(r.coordination_id)))
+        return {}
+
+    assert _attempt(first, holder).status == "completed"
+
+    deferred = inside[0]
+    assert deferred.status == "deferred" and not deferred.ran
+    assert "llm:gpt-x" in deferred.detail and "concurrency" in deferred.detail
+    assert ran == [first]  # the second coordination's function did not run
+    resent = _pop(sent, second)
+    assert resent.attempt == 1 and 0 < resent.countdown <= 1  # same attempt, a short back-off
+    record = _record(second)
+    assert record["status"] == "queued" and record["attempt"] == "1" and record["waiting_on"] == "llm:gpt-x"
+    assert coordination_status(second).agent("call").attempts == 1
+    assert _use("llm:gpt-x").running == 0  # released when the holder settled
+    assert _use("llm:gpt-x").waiting == 1
+
+    assert _attempt(second, lambda r: ran.append(r.coordination_id)).status == "completed"
+    assert ran == [first, second]
+    assert "waiting_on" not in _record(second)
+    use = _use("llm:gpt-x")
+    assert (use.running, use.waiting, use.started_total, use.deferred_total) == (0, 0, 2, 1)
+
+
+def test_the_oldest_waiter_gets_the_free_slot_first_whichever_coordination_asks(sent: Sent) -> None:
+    workflow = _workflow([{"key": "shared", "concurrency": 1}])
+    holder_cid, older, newer = (workflow.submit(check_agents=False) for _ in range(3))
+    sent.clear()
+
+    def holder(run: AgentRun) -> dict[str, Any]:
+        assert _attempt(older, lambda r: None).status == "deferred"
+        assert _attempt(newer, lambda r: None).status == "deferred"
+        return {}
+
+    assert _attempt(holder_cid, holder).status == "completed"
+    # The slot is free, but the newer waiter comes back first: it waits behind the older one.
+    assert _attempt(newer, lambda r: None).status == "deferred"
+    assert _attempt(older, lambda r: None).status == "completed"
+    assert _attempt(newer, lambda r: None).status == "completed"
+
+
+def test_a_lost_workers_slot_frees_itself_when_its_lease_ends(sent: Sent) -> None:
+    workflow = _workflow([{"key": "gpu", "concurrency": 1}])
+    lost, other = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    sent.clear()
+    records = Records(components().keys)
+    admitted = records.admit(
+        lost, "call", 1, task_id="t", run="dead-worker", lease_ms=300, max_takeovers=3, with_workflow=False,
+        history=100, initialized=components().signals.prepare(lost, {"event_type": "agent_initialized",
+                                                                     "signal_id": f"{lost}.x"}),
+    )  # fmt: skip
+    assert admitted.verdict == "run"  # ... and its worker dies: nobody renews or settles it
+    assert _attempt(other, lambda r: None).status == "deferred"
+    time.sleep(0.4)  # the lease (300 ms) ends
+    assert _attempt(other, lambda r: None).status == "completed"
+
+
+def test_a_rate_limit_defers_the_attempt_until_the_oldest_start_leaves_the_window(sent: Sent) -> None:
+    workflow = _workflow([{"key": "api", "rate": "2/m"}])
+    cids = [workflow.submit(check_agents=False) for _ in range(3)]
+    sent.clear()
+    assert [_attempt(cid, lambda r: None).status for cid in cids] == ["completed", "completed", "deferred"]
+    resent = _pop(sent, cids[2])
+    assert resent.countdown == 30.0  # the oldest start leaves the window in a minute: looked at again within 30 s
+    use = _use("api")
+    assert (use.rate, use.started, use.waiting) == ("2/m", 2, 1)
+
+
+def test_tokens_used_hold_back_the_next_start_until_they_drain(sent: Sent) -> None:
+    workflow = _workflow([{"key": "llm", "tokens": "1000/h"}])
+    first, second = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    sent.clear()
+
+    def spend(run: AgentRun) -> None:
+        run.use_tokens(1000)
+
+    assert _attempt(first, spend).status == "completed"
+    assert _use("llm").tokens_used == 1000
+    outcome = _attempt(second, spend)
+    assert outcome.status == "deferred" and "tokens" in outcome.detail
+    assert _use("llm").tokens_total == 1000
+
+
+def test_templated_keys_limit_each_tenant_on_its_own(sent: Sent) -> None:
+    workflow = _workflow([{"key": "tenant:{input.tenant}", "concurrency": 1}])
+    a1 = workflow.submit(input={"tenant": "acme"}, check_agents=False)
+    a2 = workflow.submit(input={"tenant": "acme"}, check_agents=False)
+    b1 = workflow.submit(input={"tenant": "globex"}, check_agents=False)
+    sent.clear()
+    outcomes: dict[str, str] = {}
+
+    def holder(run: AgentRun) -> None:
+        outcomes[a2] = _attempt(a2, lambda r: None).status
+        outcomes[b1] = _attempt(b1, lambda r: None).status
+
+    _attempt(a1, holder)
+    assert outcomes == {a2: "deferred", b1: "completed"}
+    assert {use.key for use in limit_uses(components().keys, now_ms())} == {"tenant:acme", "tenant:globex"}
+
+
+def test_a_cancelled_coordination_gives_up_its_place_in_line(sent: Sent) -> None:
+    workflow = _workflow([{"key": "slot", "concurrency": 1}])
+    holder_cid, waiter = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    sent.clear()
+
+    def holder(run: AgentRun) -> None:
+        assert _attempt(waiter, lambda r: None).status == "deferred"
+        assert _use("slot").waiting == 1
+        cancel_coordination(waiter, "no longer needed")
+        assert _use("slot").waiting == 0
+
+    _attempt(holder_cid, holder)
+    assert _record(waiter)["status"] == "cancelled"
+    assert not _attempt(waiter, lambda r: None).ran  # its re-sent message comes back to nothing
+
+
+def test_agents_without_limits_write_no_limit_record_and_every_key_is_declared(sent: Sent) -> None:
+    plain = Workflow(name="plain", agents={"call": {}}).submit(check_agents=False)
+    limited = _workflow([{"key": "llm:gpt-x", "concurrency": 2, "rate": "5/s", "tokens": "100/m"}]).submit(
+        check_agents=False
+    )
+    sent.clear()
+    _attempt(plain, lambda r: None)
+    _attempt(limited, lambda r: r.use_tokens(5))
+    assert "limits" not in _record(plain)
+    namespace = components().keys.namespace
+    mentioned = [key for key in sync_client().scan_iter(match=f"{get_settings().namespace}:*") if namespace in key]
+    assert any(":limit:llm:gpt-x:" in key for key in mentioned)
+    patterns = key_patterns(get_settings().namespace)
+    assert [key for key in mentioned if not any(pattern.fullmatch(key) for pattern in patterns)] == []
