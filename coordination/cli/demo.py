@@ -37,7 +37,7 @@ APPROVAL = "release-approval"
 #: Who the demo approves as, and why (shown by coord status, history and the web view, and archived).
 APPROVER, APPROVAL_NOTE = "coord demo", "approved by the demo itself after a short pause"
 #: How far each status's bar is filled (a running agent's bar pulses instead).
-PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "retrying": 30, "running": 50}
+PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "deferred": 10, "retrying": 30, "running": 50}
 
 
 @dataclass

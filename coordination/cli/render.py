@@ -17,6 +17,7 @@ STATUS_STYLE = {
     "completed": "green",
     "running": "yellow",
     "queued": "cyan",
+    "deferred": "dim cyan",
     "retrying": "magenta",
     "waiting": "dim",
     "dormant": "dim",
@@ -76,7 +77,7 @@ def agents_table(status: CoordinationStatus) -> Table:
     for agent in status.agents:
         row: list[Text] = [
             safe(agent.agent_id),
-            styled(agent.status),
+            styled(agent.status) if not agent.waiting_on else styled(agent.status) + plain(f" on {agent.waiting_on}"),
             Text(str(agent.attempts)),
             Text(_offset(agent.started_at, status.created_at)),
             Text(duration(agent.duration_ms)),

@@ -20,9 +20,9 @@ from coordination.store.scripts import script
 #: Longest countdown of one deferral (s): a waiter over a long limit (``N/h``) looks again at least this often,
 #: so no message waits in the broker for long (a long countdown is redelivered after the visibility timeout).
 MAX_DEFER_SECONDS = 30.0
-#: Back-off of an attempt waiting for a concurrency slot (s): a slot frees when an attempt ends, which nothing
-#: predicts; the oldest waiter gets it, so waiters look again soon, with jitter so they do not all come at once.
-CONCURRENCY_BACKOFF_SECONDS = (0.1, 0.4)
+#: Jitter of a concurrency back-off: the script's back-off (150 ms per turn of the slots ahead of the waiter, at
+#: most 3 s) times a factor drawn from this range, so waiters do not all come back at once.
+CONCURRENCY_JITTER = (0.7, 1.6)
 #: Jitter added to a rate or token wait (s), so waiters due at the same moment do not arrive together.
 RATE_JITTER_SECONDS = 0.05
 
@@ -45,10 +45,11 @@ class Deferral:
     def parse(cls, detail: str) -> Deferral:
         """From ``agent_start.lua``'s ``wait_ms/kind/key`` (the key may hold ``:``, never ``/``)."""
         wait_ms, kind, key = detail.split("/", 2)
+        seconds = int(float(wait_ms)) / 1000
         if kind == "concurrency":
-            countdown = random.uniform(*CONCURRENCY_BACKOFF_SECONDS)
+            countdown = seconds * random.uniform(*CONCURRENCY_JITTER)
         else:
-            countdown = int(float(wait_ms)) / 1000 + random.uniform(0, RATE_JITTER_SECONDS)
+            countdown = seconds + random.uniform(0, RATE_JITTER_SECONDS)
         return cls(key, kind, min(countdown, MAX_DEFER_SECONDS))
 
     def describe(self) -> str:
@@ -119,7 +120,8 @@ def limit_uses(keys: Keys, now_ms: int) -> list[LimitUse]:
             continue  # idle for a day: its records expired
         infos.append((name, info, int(running), int(waiting)))
         rate_ms = int(info.get("rate_ms") or 0)
-        windows.zcount(keys.limit(name, "starts"), now_ms - rate_ms if rate_ms else "+inf", "+inf")
+        # (starts within the window so far; reservations of deferred attempts lie ahead and are not counted)
+        windows.zcount(keys.limit(name, "starts"), f"({now_ms - rate_ms}" if rate_ms else "+inf", now_ms)
     counts = windows.execute()
     uses = []
     for (name, info, running, waiting), started in zip(infos, counts, strict=True):

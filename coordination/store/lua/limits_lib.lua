@@ -5,7 +5,8 @@
 -- Per limit key K (keys_lib's limit_key):
 --   leases         zset "cid/agent" -> lease end (ms); expired entries are dropped, so a dead worker's slot frees
 --                  itself when its attempt's lease would have ended (renewed with the attempt's lease)
---   starts         zset of start entries -> start time (ms): the sliding window of the rate limit
+--   starts         zset of start entries -> start time (ms): the sliding window of the rate limit; a deferred
+--                  attempt's reservation ("cid/agent") sits there at its reserved time until it starts
 --   waiting        zset "cid/agent" -> ticket time (ms): deferred attempts, oldest first; free slots go to the
 --                  oldest waiters (FIFO across coordinations)
 --   waiting-until  zset "cid/agent" -> by when the deferred attempt must come back, else its ticket is dropped
@@ -15,6 +16,10 @@
 
 -- Limit keys idle this long lose their records (templated keys such as tenant:<id> must not pile up forever).
 local LIMIT_IDLE_MS = 86400000
+-- Back-off of an attempt waiting for a concurrency slot, per turn of the slots ahead of it, and its longest.
+local LIMIT_BACKOFF_MS, LIMIT_BACKOFF_MAX_MS = 150, 3000
+-- A rate reservation counts as due this much before its time (clocks of workers differ a little).
+local LIMIT_EARLY_MS = 10
 
 local function limits_of(cid, agent)
   local text = redis.call('HGET', agent_key(cid, agent), 'limits')
@@ -33,7 +38,8 @@ local function limit_purge(l)
   local key = l['key']
   redis.call('ZREMRANGEBYSCORE', limit_key(key, 'leases'), '-inf', NOW)
   if l['rate_ms'] then
-    redis.call('ZREMRANGEBYSCORE', limit_key(key, 'starts'), '-inf', '(' .. (NOW - l['rate_ms']))
+    -- (a start at NOW - rate_ms has just left: windows are (NOW - rate_ms, NOW])
+    redis.call('ZREMRANGEBYSCORE', limit_key(key, 'starts'), '-inf', NOW - l['rate_ms'])
   end
   local until_key = limit_key(key, 'waiting-until')
   local stale = redis.call('ZRANGEBYSCORE', until_key, '-inf', '(' .. NOW)
@@ -53,22 +59,36 @@ local function limit_wait(l, me)
   if l['concurrency'] then
     local leases = limit_key(key, 'leases')
     if not redis.call('ZSCORE', leases, me) then
-      local free = tonumber(l['concurrency']) - redis.call('ZCARD', leases)
-      if rank >= free then wait_ms, kind = 1, 'concurrency' end  -- the caller adds a short back-off with jitter
+      local concurrency = tonumber(l['concurrency'])
+      local free = concurrency - redis.call('ZCARD', leases)
+      if rank >= free then
+        -- A slot frees when an attempt ends, which nothing predicts: the oldest waiters look again soon, later ones
+        -- less often (about once per turn of the slots ahead of them); the caller adds jitter.
+        wait_ms, kind = math.min(LIMIT_BACKOFF_MS * (1 + math.floor(rank / concurrency)), LIMIT_BACKOFF_MAX_MS),
+          'concurrency'
+      end
     end
   end
   if l['rate_n'] then
+    -- Rate: at most rate_n starts per rate_ms window, counted at their scheduled times. An attempt over the rate
+    -- reserves the next free time (the rate_n-th latest start or reservation plus a window) and comes back then:
+    -- waiters keep their order, and the delivery's lateness does not add up from one start to the next.
     local starts = limit_key(key, 'starts')
-    local free = tonumber(l['rate_n']) - redis.call('ZCARD', starts)
-    if rank >= free then
-      -- The (rank - free + 1)-th oldest start must leave the window before this waiter's turn.
-      local index = rank - math.max(free, 0)
-      local entry = redis.call('ZRANGE', starts, index, index, 'WITHSCORES')
-      local ms = tonumber(l['rate_ms'])
-      if entry[2] then ms = tonumber(entry[2]) + tonumber(l['rate_ms']) - NOW end
-      if ms < 1 then ms = 1 end
-      if ms > wait_ms then wait_ms, kind = ms, 'rate' end
+    local reserved = redis.call('ZSCORE', starts, me)
+    local ms = 0
+    if reserved then
+      ms = tonumber(reserved) - NOW - LIMIT_EARLY_MS  -- 0 or less: its time has come
+    else
+      local n = tonumber(l['rate_n'])
+      local count = redis.call('ZCARD', starts)
+      if count >= n then
+        local entry = redis.call('ZRANGE', starts, count - n, count - n, 'WITHSCORES')
+        local slot = math.max(NOW + 1, tonumber(entry[2]) + tonumber(l['rate_ms']))
+        redis.call('ZADD', starts, slot, me)
+        ms = slot - NOW
+      end
     end
+    if ms > 0 and ms > wait_ms then wait_ms, kind = math.ceil(ms), 'rate' end
   end
   if l['tokens_n'] then
     -- Token bucket: tat is when the tokens used so far will have drained at tokens_n per tokens_ms; the limit is
@@ -127,8 +147,12 @@ local function limits_admit(cid, agent, lease_until)
     redis.call('ZREM', limit_key(key, 'waiting-until'), me)
     if l['concurrency'] then redis.call('ZADD', limit_key(key, 'leases'), lease_until, me) end
     if l['rate_n'] then
+      -- The start is counted at its reserved time if it had one (its member becomes a unique start entry).
+      local starts = limit_key(key, 'starts')
+      local at = tonumber(redis.call('ZSCORE', starts, me) or NOW)
+      redis.call('ZREM', starts, me)
       local seq = redis.call('HINCRBY', info, 'seq', 1)
-      redis.call('ZADD', limit_key(key, 'starts'), NOW, me .. '/' .. seq)
+      redis.call('ZADD', starts, at, me .. '/' .. seq)
     end
     redis.call('HINCRBY', info, 'started', 1)
     limit_touch(key)
@@ -153,6 +177,7 @@ local function limits_release(cid, agent)
   local me = cid .. '/' .. agent
   for _, l in ipairs(limits) do
     redis.call('ZREM', limit_key(l['key'], 'leases'), me)
+    redis.call('ZREM', limit_key(l['key'], 'starts'), me)  -- a rate reservation it will not use
     redis.call('ZREM', limit_key(l['key'], 'waiting'), me)
     redis.call('ZREM', limit_key(l['key'], 'waiting-until'), me)
   end
