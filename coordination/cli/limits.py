@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from rich.text import Text
 
 from coordination.cli.common import console, guarded
 from coordination.cli.safe import safe
+
+if TYPE_CHECKING:
+    from coordination.pipeline.limit_usage import LimitUse
 
 
 def _against(used: int, limit: object) -> Text:
@@ -35,6 +38,11 @@ def limits(
     if not uses:
         console.print("no limit key in use in this namespace")
         return
+    console.print(limits_table(uses))
+
+
+def limits_table(uses: list[LimitUse]) -> Table:
+    """One row per limit key: running / concurrency, started / rate, tokens used / limit, waiting, totals."""
     table = Table(title="limits", title_justify="left")
     for name in ("key", "running", "started", "tokens", "waiting", "started total", "deferred total"):
         table.add_column(name, justify="left" if name == "key" else "right")
@@ -48,4 +56,4 @@ def limits(
             Text(str(use.started_total)),
             Text(str(use.deferred_total)),
         )
-    console.print(table)
+    return table

@@ -7,14 +7,19 @@ Integration level: agent messages captured instead of published (``Dispatcher.pu
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from config.settings import get_settings, reload_settings
+from coordination.cli import app as cli
 from coordination import Workflow, cancel_coordination, coordination_status
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
@@ -210,3 +215,45 @@ def test_agents_without_limits_write_no_limit_record_and_every_key_is_declared(s
     assert any(":limit:llm:gpt-x:" in key for key in mentioned)
     patterns = key_patterns(get_settings().namespace)
     assert [key for key in mentioned if not any(pattern.fullmatch(key) for pattern in patterns)] == []
+
+
+def test_coord_status_shows_a_deferred_agent_and_coord_limits_shows_each_keys_use(sent: Sent) -> None:
+    workflow = _workflow([{"key": "llm:gpt-x", "concurrency": 1, "rate": "10/m", "tokens": "5000/h"}])
+    holder_cid, waiter = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    sent.clear()
+    shown: dict[str, Any] = {}
+
+    def holder(run: AgentRun) -> None:
+        run.use_tokens(1200)
+        _attempt(waiter, lambda r: None)
+        agent = coordination_status(waiter).agent("call")
+        shown["status"] = (agent.status, agent.waiting_on, agent.attempts)
+        shown["table"] = CliRunner().invoke(cli, ["limits"], env={"COLUMNS": "200"})
+        shown["json"] = CliRunner().invoke(cli, ["limits", "--json"])
+
+    _attempt(holder_cid, holder)
+    assert shown["status"] == ("deferred", "llm:gpt-x", 1)
+    table = shown["table"]
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.output.splitlines() if "llm:gpt-x" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "llm:gpt-x",
+        "1 / 1",
+        "1 / 10/m",
+        "1200 / 5000/h",
+        "1",
+        "1",
+        "1",
+    ]
+    (use,) = json.loads(shown["json"].output)
+    assert use["key"] == "llm:gpt-x" and use["running"] == 1 and use["waiting"] == 1 and use["tokens_total"] == 1200
+
+
+def test_the_limits_example_of_docs_workflows_runs(sent: Sent) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
+    (block,) = [found for found in re.findall(r"```python\n(.*?)```", text, re.S) if "limits=" in found]
+    scope: dict[str, Any] = {"__name__": "docs_workflows_limits"}
+    exec(compile(block, "docs/workflows.md", "exec"), scope)
+    record = Records(components().keys).agent(scope["cid"], "summarise")
+    assert [item["key"] for item in json.loads(record["limits"])] == ["llm:gpt-x", "tenant:acme"]
+    assert len(sent) == 2  # the first submission's two agents; the refused one sent nothing
