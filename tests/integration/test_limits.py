@@ -11,16 +11,16 @@ import json
 import re
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from config.settings import get_settings, reload_settings
-from coordination.cli import app as cli
 from coordination import Workflow, cancel_coordination, coordination_status
+from coordination.cli import app as cli
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.limit_usage import LimitUse, limit_uses
