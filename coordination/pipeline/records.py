@@ -143,10 +143,12 @@ class Records:
         with_workflow: bool,
         history: int,
         initialized: list[str],
+        deferred_task_id: str = "",
     ) -> Admission:
         """Admit one delivery (one round trip): give it the attempt's lease and read what it needs first.
 
         ``initialized`` holds the ``agent_initialized`` signal's values, emitted when the delivery is admitted.
+        ``deferred_task_id``: the task id the caller re-sends the message under if a limit defers the attempt.
         """
         verdict, detail, context, input_json, workflow, completed = script("agent_start")(
             sync_client(),
@@ -163,6 +165,7 @@ class Records:
                 "1" if with_workflow else "0",
                 history,
                 *initialized,
+                deferred_task_id,
             ],
         )
         return Admission(

@@ -260,6 +260,7 @@ def execute_attempt(
     if cached is not None and agent_id not in cached.agents:
         raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
     run_token = uuid.uuid4().hex
+    deferred_task_id = str(uuid.uuid4())  # the message's task id if a limit defers the attempt
     # One round trip admits the delivery, takes the lease, announces the start and reads what the attempt needs
     # (and the workflow, if this process has not seen the coordination yet): the first steps are latency.
     admission = records.admit(
@@ -279,10 +280,16 @@ def execute_attempt(
             {"agent_id": agent_id, "attempt": attempt, "ready": True},
             f"{coordination_id}.{agent_id}.a{attempt}.initialized",
         ),
+        deferred_task_id=deferred_task_id,
     )
     verdict = admission.verdict
     if verdict == "deferred":
-        return _defer(dispatcher, cached, admission.workflow_json, coordination_id, agent_id, attempt, admission.detail)
+        spec = cached or (
+            remember_workflow(coordination_id, admission.workflow_json) if admission.workflow_json else None
+        )
+        if spec is None:
+            raise CoordinationNotFoundError(coordination_id, "in Redis with a stored workflow")
+        return _defer(dispatcher, spec, coordination_id, agent_id, attempt, admission.detail, deferred_task_id)
     if verdict not in ("run", "exhausted"):
         logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, admission.detail)
         return AttemptOutcome(verdict, detail=admission.detail)
@@ -417,25 +424,22 @@ def execute_attempt(
 
 def _defer(
     dispatcher: Dispatcher,
-    cached: WorkflowSpec | None,
-    workflow_json: str | None,
+    spec: WorkflowSpec,
     coordination_id: str,
     agent_id: str,
     attempt: int,
     detail: str,
+    task_id: str,
 ) -> AttemptOutcome:
     """An attempt over one of its limits: send the same message again after the wait; it stays queued meanwhile.
 
-    Not an attempt: its number is unchanged and nothing ran. If this process dies before sending, beat re-sends the
-    message (the attempt is due in ``agents-due`` after the wait and the dispatch grace).
+    Not an attempt: its number is unchanged and nothing ran. The message goes under ``task_id``, the one the
+    admission recorded: until it comes back, other messages of the attempt are duplicates. If this process dies
+    before sending, or the worker holding the message dies, beat re-sends it (the attempt is due in ``agents-due``
+    after the wait plus a lease).
     """
-    spec = cached
-    if spec is None:
-        spec = remember_workflow(coordination_id, workflow_json) if workflow_json else None
-    if spec is None:
-        raise CoordinationNotFoundError(coordination_id, "in Redis with a stored workflow")
     deferral = Deferral.parse(detail)
-    dispatcher.publish(spec.task_name(agent_id), Send(coordination_id, agent_id, attempt, deferral.countdown))
+    dispatcher.publish(spec.task_name(agent_id), Send(coordination_id, agent_id, attempt, deferral.countdown), task_id)
     logger.debug("%s/%s attempt %s deferred: %s", coordination_id, agent_id, attempt, deferral.describe())
     return AttemptOutcome("deferred", detail=deferral.describe())
 

@@ -32,6 +32,9 @@ from coordination.store.keys import key_patterns
 pytestmark = pytest.mark.redis
 
 Sent = list[Send]
+#: The task id of the last message sent for each coordination (a deferred attempt is re-sent under the task id its
+#: admission recorded: a test delivers that message, as the broker would).
+TASK_IDS: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -44,6 +47,7 @@ def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
 
     def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
         messages.append(item)
+        TASK_IDS[item.coordination_id] = task_id or f"task-{uuid.uuid4().hex[:8]}"
 
     monkeypatch.setattr(Dispatcher, "publish", capture)
     yield messages
@@ -57,7 +61,9 @@ def _workflow(limits: list[dict[str, Any]], name: str = "limited") -> Workflow:
 
 
 def _attempt(cid: str, function: Callable[[AgentRun], Any], attempt: int = 1) -> AttemptOutcome:
-    return execute_attempt(function, cid, "call", attempt, task_id=f"task-{uuid.uuid4().hex[:8]}")
+    """Deliver the last message sent for ``cid``'s agent (its task id as sent) to ``function``."""
+    task_id = TASK_IDS.get(cid) or f"task-{uuid.uuid4().hex[:8]}"
+    return execute_attempt(function, cid, "call", attempt, task_id=task_id)
 
 
 def _pop(sent: Sent, cid: str) -> Send:
@@ -257,3 +263,39 @@ def test_the_limits_example_of_docs_workflows_runs(sent: Sent) -> None:
     record = Records(components().keys).agent(scope["cid"], "summarise")
     assert [item["key"] for item in json.loads(record["limits"])] == ["llm:gpt-x", "tenant:acme"]
     assert len(sent) == 2  # the first submission's two agents; the refused one sent nothing
+
+
+def test_a_deferred_attempt_has_one_message_going_round_until_beat_resends_it(sent: Sent) -> None:
+    workflow = _workflow([{"key": "one", "concurrency": 1}])
+    holder_cid, waiter = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    ran: list[str] = []
+
+    def holder(run: AgentRun) -> None:
+        assert _attempt(waiter, lambda r: None).status == "deferred"
+
+    _attempt(holder_cid, holder)
+    # A second message of the deferred attempt (a duplicate, or one a dead worker held) is not the re-sent one.
+    stale = execute_attempt(lambda r: ran.append("stale"), waiter, "call", 1, task_id="an-older-message")
+    assert (stale.status, stale.ran) == ("duplicate", False)
+    assert _attempt(waiter, lambda r: ran.append("re-sent")).status == "completed"
+    assert ran == ["re-sent"]
+
+
+def test_beat_resends_a_deferred_attempt_whose_message_did_not_come_back(sent: Sent) -> None:
+    workflow = _workflow([{"key": "two", "concurrency": 1}])
+    holder_cid, waiter = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+
+    def holder(run: AgentRun) -> None:
+        assert _attempt(waiter, lambda r: None).status == "deferred"
+
+    _attempt(holder_cid, holder)
+    due = sync_client().zscore(components().keys.agents_due, f"{waiter}/call")
+    lease_ms = get_settings().lease_seconds * 1000
+    assert due is not None and due <= now_ms() + 1000 + lease_ms  # its wait plus a lease, not the dispatch grace
+    later = Records(components().keys, clock=lambda: int(due) + 1)
+    assert later.recover(waiter, "call", requeue_ms=60_000, max_takeovers=3, lease_ms=lease_ms, run="r") == (
+        "resend",
+        1,
+    )
+    # Beat's message (any task id) may now start it.
+    assert execute_attempt(lambda r: None, waiter, "call", 1, task_id="beats-message").status == "completed"

@@ -22,6 +22,7 @@ if status == 'queued' or status == 'retrying' then
     return {'none', attempt}
   end
   agent_due(cid, agent, NOW + requeue_ms)
+  limits_resent(cid, agent)
   return {'resend', attempt}
 end
 if status ~= 'running' then

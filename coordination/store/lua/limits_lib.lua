@@ -106,10 +106,14 @@ end
 
 -- Admit an attempt of (cid, agent) under its limits, atomically for all its keys. Returns nil when it may start
 -- (its concurrency leases, ending at lease_until, and its rate entries are taken; its tickets dropped), or
--- {wait_ms, key, kind} when it must be deferred (it keeps, or takes, a ticket in the keys that hold it back).
-local function limits_admit(cid, agent, lease_until)
-  local limits = limits_of(cid, agent)
-  if not limits then return nil end
+-- {wait_ms, key, kind} when it must be deferred (it keeps, or takes, a ticket in the keys that hold it back), or
+-- 'superseded' when the attempt was deferred and this delivery (task_id; '' for none) is not the message it was
+-- re-sent as.
+local function limits_admit(cid, agent, lease_until, task_id)
+  local text, expected = unpack(redis.call('HMGET', agent_key(cid, agent), 'limits', 'defer_task'))
+  if not text or text == '' then return nil end
+  if task_id ~= '' and expected and expected ~= '' and expected ~= task_id then return 'superseded' end
+  local limits = cjson.decode(text)
   local me = cid .. '/' .. agent
   local wait_ms, wait_key, wait_kind = 0, '', ''
   local held = {}
@@ -157,7 +161,7 @@ local function limits_admit(cid, agent, lease_until)
     redis.call('HINCRBY', info, 'started', 1)
     limit_touch(key)
   end
-  redis.call('HDEL', agent_key(cid, agent), 'waiting_on')
+  redis.call('HDEL', agent_key(cid, agent), 'waiting_on', 'defer_task')
   return nil
 end
 
@@ -170,10 +174,12 @@ local function limits_renew(cid, agent, lease_until)
   end
 end
 
--- The attempt ended (settled, closed, cancelled, re-queued): free its concurrency leases and drop its tickets.
+-- The attempt ended (settled, closed, cancelled, re-queued by beat): free its concurrency leases, drop its tickets,
+-- and let any message of it start it (a deferred attempt's own re-send is no longer the only one).
 local function limits_release(cid, agent)
   local limits = limits_of(cid, agent)
   if not limits then return end
+  redis.call('HDEL', agent_key(cid, agent), 'defer_task')
   local me = cid .. '/' .. agent
   for _, l in ipairs(limits) do
     redis.call('ZREM', limit_key(l['key'], 'leases'), me)
@@ -200,4 +206,9 @@ local function limits_use_tokens(cid, agent, n)
     limit_touch(l['key'])
   end
   return charged
+end
+
+-- Beat re-sends a queued attempt (its message may be lost): a deferred attempt's expected message is then any.
+local function limits_resent(cid, agent)
+  redis.call('HDEL', agent_key(cid, agent), 'defer_task')
 end
