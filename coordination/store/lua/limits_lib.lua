@@ -133,7 +133,9 @@ local function limits_admit(cid, agent, lease_until, task_id)
       local key = l['key']
       if held[i] then
         redis.call('ZADD', limit_key(key, 'waiting'), 'NX', NOW, me)
-        redis.call('ZADD', limit_key(key, 'waiting-until'), NOW + wait_ms + (lease_until - NOW), me)
+        -- Beat re-sends a deferred attempt whose message is lost after its wait plus a lease: its ticket lasts a
+        -- lease longer, so the re-sent message still finds its place in line.
+        redis.call('ZADD', limit_key(key, 'waiting-until'), NOW + wait_ms + 2 * (lease_until - NOW), me)
         redis.call('HINCRBY', limit_key(key, 'info'), 'deferred', 1)
       else
         -- Not held back here: no ticket, so it does not stand in line before others on this key meanwhile.
