@@ -236,9 +236,11 @@ def test_coord_status_shows_a_deferred_agent_and_coord_limits_shows_each_keys_us
         shown["status"] = (agent.status, agent.waiting_on, agent.attempts)
         shown["table"] = CliRunner().invoke(cli, ["limits"], env={"COLUMNS": "200"})
         shown["json"] = CliRunner().invoke(cli, ["limits", "--json"])
+        shown["coord status"] = CliRunner().invoke(cli, ["status", waiter], env={"COLUMNS": "200"})
 
     _attempt(holder_cid, holder)
     assert shown["status"] == ("deferred", "llm:gpt-x", 1)
+    assert "deferred on llm:gpt-x" in shown["coord status"].output, shown["coord status"].output
     table = shown["table"]
     assert table.exit_code == 0, table.output
     row = next(line for line in table.output.splitlines() if "llm:gpt-x" in line)
