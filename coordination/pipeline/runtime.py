@@ -28,7 +28,7 @@ from coordination.pipeline.conditions import ConditionChange, mark_resource, set
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.leases import holding
 from coordination.pipeline.records import Records
-from coordination.pipeline.routing import orchestrator_for
+from coordination.pipeline.routing import orchestrator_for, routing_reason
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
@@ -365,7 +365,7 @@ def execute_attempt(
         max_attempts=max_attempts,
         next_task=decision.get("next_task"),
         parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
-        reasoning=error or decision.get("reasoning", ""),
+        reasoning=error or routing_reason(decision),
         backoff=lambda n: compute_backoff(n, settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
     )
     settled = dispatcher.apply(

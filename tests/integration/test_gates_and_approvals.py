@@ -322,6 +322,16 @@ def test_an_approval_nobody_gives_in_time_does_what_on_timeout_declares(
     assert late.value.field in ("gate", "coordination_id")
 
 
+def test_a_time_out_without_routing_rules_is_recorded_as_the_cause_not_the_default_decisions_words(sent: Sent) -> None:
+    cid = gated(type="approval", target="release-approval", timeout=1).submit(check_agents=False)
+    run_agent(cid, "a")
+
+    poll(now=now_ms() + 2000)
+
+    assert records().agent(cid, "b")["error"] == "dependency 'wait' timed out"
+    assert "No routers" not in (coordination_status(cid).agent("b").error or "")
+
+
 def test_a_branch_target_whose_own_dependency_timed_out_while_dormant_is_routed_once_woken(sent: Sent) -> None:
     """``fix`` waits for a gate that times out before the rejection wakes it: the time-out is routed then."""
     workflow = Workflow(
