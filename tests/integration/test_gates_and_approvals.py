@@ -10,7 +10,6 @@ import base64
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -436,16 +435,3 @@ def test_the_coordination_page_shows_its_approvals_pending_then_decided_with_the
     assert 'data-status="rejected"' in decided
     assert "bob &lt;b&gt;" in decided and "&lt;script&gt;no&lt;/script&gt;" in decided
     assert "<script>no" not in decided and "coord approve" not in decided
-
-
-def test_the_example_of_docs_workflows_runs(sent: Sent) -> None:
-    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```python\n(.*?)```", text, re.S)
-    scope: dict[str, Any] = {"__name__": "docs_workflows"}
-    exec(compile(block, "docs/workflows.md", "exec"), scope)
-    cid = scope["cid"]
-    assert [(view.gate, view.status, view.decided_by) for view in coordination_status(cid).approvals] == [
-        ("release-approval", "approved", "alice")
-    ]
-    waits = {d.dependency_id: (d.status, d.scope) for d in coordination_status(cid).dependencies}
-    assert waits["good-build"] == ("resolved", "run") and waits["slot"] == ("resolved", "global")
