@@ -115,7 +115,170 @@ def test_three_items_run_as_attempts_of_their_own_and_the_result_keeps_item_orde
     assert status.status == "completed"
     assert records().agent(cid, "report")["result"].startswith('{"files":["a.py","b.py","c.py"],"indexes":[0,1,2]')
     # The map agent's own signal announces it once, after its last item.
-    completed = [
-        s for s in components().signals.get_signal_history(cid) if s.signal_type is SignalType.AGENT_COMPLETED
-    ]
+    completed = [s for s in components().signals.get_signal_history(cid) if s.signal_type is SignalType.AGENT_COMPLETED]
     assert [s.sender_agent_id for s in completed].count("summarise") == 1
+
+
+def test_more_items_than_max_items_fail_the_map_agent_before_any_item_runs(sent: Sent) -> None:
+    cid = fan_out(max_items=2).submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b", "c"]))
+    mark = len(sent)
+
+    assert attempt(cid, "summarise", summarise) == "failed"
+
+    record = records().agent(cid, "summarise")
+    assert record["status"] == "failed"
+    assert "3 items, max_items is 2" in record["error"]
+    assert queued_since(sent, mark) == []  # no item was queued
+    assert records().agent(cid, "summarise.0") == {}
+    status = coordination_status(cid)
+    assert status.status == "failed" and "3 items, max_items is 2" in (status.error or "")
+    assert records().agent(cid, "report")["status"] == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [({"work": {}}, "no 'work.files'"), ({"work": {"files": "a.py"}}, "expected a list, got a string")],
+)
+def test_a_missing_path_or_a_value_that_is_not_a_list_fails_the_map_agent(
+    sent: Sent, result: Any, problem: str
+) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", lambda run: result)
+
+    assert attempt(cid, "summarise", summarise) == "failed"
+    assert problem in records().agent(cid, "summarise")["error"]
+    assert coordination_status(cid).status == "failed"
+
+
+def test_an_empty_list_completes_the_map_agent_at_once_with_an_empty_result(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", planner([]))
+    mark = len(sent)
+
+    assert attempt(cid, "summarise", summarise) == "mapped"
+
+    record = records().agent(cid, "summarise")
+    assert (record["status"], record["result"]) == ("completed", "[]")
+    assert queued_since(sent, mark) == ["report"]
+    assert attempt(cid, "report", lambda run: {"n": len(run.result_of("summarise"))}) == "completed"
+    assert coordination_status(cid).status == "completed"
+
+
+def test_a_failed_item_is_retried_then_fails_the_map_agent_and_its_unstarted_items_are_cancelled(sent: Sent) -> None:
+    workflow = fan_out(summarise={})
+    workflow = Workflow(
+        name="fan-out",
+        agents={
+            "plan": {},
+            "summarise": {
+                "depends_on": ["plan"],
+                "map": {"over": "plan.work.files", "max_items": 5},
+                "resources": {"max_retry_attempts": 1},
+            },
+            "report": {"depends_on": ["summarise"]},
+        },
+    )
+    cid = workflow.submit(check_agents=False)
+    attempt(cid, "plan", planner(["ok", "bad", "later"]))
+    attempt(cid, "summarise", summarise)
+
+    def broken(run: AgentRun) -> dict[str, Any]:
+        raise RuntimeError(f"cannot read {run.item}")
+
+    assert attempt(cid, "summarise.0", summarise) == "completed"
+    mark = len(sent)
+    assert attempt(cid, "summarise.1", broken) == "retrying"
+    assert queued_since(sent, mark) == ["summarise.1"]  # its own retry, with its own attempt counter
+    assert records().agent(cid, "summarise.1")["attempt"] == "2"
+    assert records().agent(cid, "summarise")["status"] == "running"
+    assert attempt(cid, "summarise.1", broken, 2) == "failed"
+
+    parent = records().agent(cid, "summarise")
+    assert parent["status"] == "failed"
+    assert "item summarise.1 failed" in parent["error"] and "cannot read bad" in parent["error"]
+    assert records().agent(cid, "summarise.2")["status"] == "cancelled"
+    assert attempt(cid, "summarise.2", summarise) == "duplicate"  # its message, delivered late, runs nothing
+    assert records().agent(cid, "summarise.2")["status"] == "cancelled"
+    status = coordination_status(cid)
+    assert status.status == "failed"
+    assert {a.agent_id: a.status for a in status.agents}["report"] == "skipped"
+    failed = [s for s in components().signals.get_signal_history(cid) if s.signal_type is SignalType.AGENT_FAILED]
+    assert "summarise" in [s.sender_agent_id for s in failed]
+
+
+def test_a_failed_item_routed_to_skip_leaves_a_null_in_the_result_and_the_map_agent_completes(sent: Sent) -> None:
+    workflow = Workflow(
+        name="fan-out",
+        agents={
+            "plan": {},
+            "summarise": {"depends_on": ["plan"], "map": {"over": "plan.work.files", "max_items": 5}},
+        },
+        routing={
+            "rules": [
+                {
+                    "rule_id": "skip-failed",
+                    "name": "skip a failed item",
+                    "condition_key": "event",
+                    "condition_operator": "==",
+                    "condition_value": "failed",
+                    "decision": "skip",
+                    "agents": ["summarise"],
+                }
+            ]
+        },
+    )
+    cid = workflow.submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b"]))
+    attempt(cid, "summarise", summarise)
+
+    def broken(run: AgentRun) -> dict[str, Any]:
+        raise RuntimeError("no")
+
+    assert attempt(cid, "summarise.0", broken) == "skipped"
+    assert attempt(cid, "summarise.1", lambda run: {"file": run.item}) == "completed"
+    record = records().agent(cid, "summarise")
+    assert record["status"] == "completed"
+    assert record["result"].startswith('[null,{"file":"b"')
+
+
+def test_a_duplicate_delivery_of_the_map_agent_queues_nothing_twice(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b"]))
+    assert attempt(cid, "summarise", summarise) == "mapped"
+    mark = len(sent)
+
+    assert attempt(cid, "summarise", summarise) == "duplicate"
+    assert queued_since(sent, mark) == []
+    assert attempt(cid, "summarise.0", summarise) == "completed"
+    assert attempt(cid, "summarise.0", summarise) == "duplicate"  # an item's redelivery is a duplicate too
+    assert records().agent(cid, "summarise")["map_settled"] == "1"
+
+
+def test_status_shows_the_map_agent_as_one_row_with_its_items_counted(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b", "c", "d"]))
+    attempt(cid, "summarise", summarise)
+    attempt(cid, "summarise.0", summarise)
+    attempt(cid, "summarise.1", summarise)
+    admitted = records().admit(
+        cid,
+        "summarise.2",
+        1,
+        task_id="t",
+        run="r",
+        lease_ms=60_000,
+        max_takeovers=3,
+        with_workflow=False,
+        history=100,
+        initialized=Dispatcher(components()).signal_values(
+            cid, SignalType.AGENT_INITIALIZED, "summarise.2", {}, f"{cid}.summarise.2.a1.initialized"
+        ),
+    )
+    assert admitted.verdict == "run"
+
+    status = coordination_status(cid)
+    assert [a.agent_id for a in status.agents] == ["plan", "summarise", "report"]
+    summary = next(a for a in status.agents if a.agent_id == "summarise")
+    assert summary.items is not None
+    assert summary.items.summary() == "×4 (2 done, 1 running, 1 queued)"
