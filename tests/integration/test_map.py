@@ -6,6 +6,7 @@ Integration level: real Redis, agent messages captured instead of published (``D
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from config.settings import reload_settings
-from coordination import Workflow, coordination_status
+from coordination import Workflow, cancel_coordination, coordination_status
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
@@ -282,3 +283,55 @@ def test_status_shows_the_map_agent_as_one_row_with_its_items_counted(sent: Sent
     summary = next(a for a in status.agents if a.agent_id == "summarise")
     assert summary.items is not None
     assert summary.items.summary() == "×4 (2 done, 1 running, 1 queued)"
+
+
+def test_cancelling_while_items_run_closes_the_map_agent_and_its_unstarted_items(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b", "c"]))
+    attempt(cid, "summarise", summarise)
+    attempt(cid, "summarise.0", summarise)
+
+    def cancelled_meanwhile(run: AgentRun) -> dict[str, Any]:
+        cancellation = cancel_coordination(cid, "enough")
+        assert cancellation.running == ["summarise.1"]  # this attempt: it finishes, nothing follows from it
+        return summarise(run)
+
+    assert attempt(cid, "summarise.1", cancelled_meanwhile) == "completed"
+
+    status = coordination_status(cid)
+    assert status.status == "cancelled"
+    assert {a.agent_id: a.status for a in status.agents} == {
+        "plan": "completed",
+        "summarise": "cancelled",
+        "report": "cancelled",
+    }
+    summary = status.agent("summarise")
+    assert summary.items is not None and summary.items.statuses == {"completed": 2, "cancelled": 1}
+    assert attempt(cid, "summarise.2", summarise) == "duplicate"  # its late message runs nothing
+
+
+def test_the_last_two_items_settled_at_once_complete_the_map_agent_exactly_once(sent: Sent) -> None:
+    for _round in range(10):
+        cid = fan_out().submit(check_agents=False)
+        attempt(cid, "plan", planner(["a", "b"]))
+        attempt(cid, "summarise", summarise)
+        together = threading.Barrier(2)
+
+        def at_once(run: AgentRun, together: threading.Barrier = together) -> dict[str, Any]:
+            together.wait(timeout=10)  # both attempts return (and settle) at the same moment
+            return summarise(run)
+
+        threads = [
+            threading.Thread(target=attempt, args=(cid, item, at_once)) for item in ("summarise.0", "summarise.1")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert records().agent(cid, "summarise")["status"] == "completed"
+        assert [agent for c, agent, _ in sent if c == cid].count("report") == 1
+        completed = [
+            s for s in components().signals.get_signal_history(cid) if s.signal_type is SignalType.AGENT_COMPLETED
+        ]
+        assert [s.sender_agent_id for s in completed].count("summarise") == 1
