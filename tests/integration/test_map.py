@@ -6,12 +6,15 @@ Integration level: real Redis, agent messages captured instead of published (``D
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from config.settings import reload_settings
 from coordination import Workflow, cancel_coordination, coordination_status
@@ -335,3 +338,26 @@ def test_the_last_two_items_settled_at_once_complete_the_map_agent_exactly_once(
             s for s in components().signals.get_signal_history(cid) if s.signal_type is SignalType.AGENT_COMPLETED
         ]
         assert [s.sender_agent_id for s in completed].count("summarise") == 1
+
+
+def test_the_fan_out_example_of_docs_workflows_runs(sent: Sent) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
+    section = text[text.index("## Fan-out over a result (map)") :]
+    declared = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))  # type: ignore[union-attr]
+    (block,) = re.findall(r"```python\n(.*?)```", section[: section.index("\n## ", 10)], re.S)
+    scope: dict[str, Any] = {"__name__": "docs_workflows_map"}
+    exec(compile(block, "docs/workflows.md", "exec"), scope)
+    functions = {
+        "plan": planner(["a.py", "b.py"]),
+        "summarise": scope["summarise"].agent_function,
+        "report": scope["report"].agent_function,
+    }
+
+    cid = Workflow(name="docs-map", **declared).submit(check_agents=False)
+    while sent:
+        _cid, agent_id, number = sent.pop(0)
+        execute_attempt(functions[agent_id.split(".")[0]], cid, agent_id, number, task_id=f"t-{agent_id}-{number}")
+
+    status = coordination_status(cid)
+    assert status.status == "completed", status.error
+    assert records().agent(cid, "report")["result"].startswith('{"files":["a.py","b.py"]')
