@@ -6,6 +6,7 @@ Integration level: real Redis, agent messages captured instead of published (``D
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import uuid
@@ -15,15 +16,19 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
+from starlette.testclient import TestClient
 
 from config.settings import reload_settings
 from coordination import Workflow, cancel_coordination, coordination_status
+from coordination.cli.render import agents_table
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Records, Send
 from coordination.pipeline.runtime import AgentRun, execute_attempt
 from coordination.store.connection import reset_clients
+from coordination.web.app import create_app
 
 pytestmark = pytest.mark.redis
 
@@ -361,3 +366,23 @@ def test_the_fan_out_example_of_docs_workflows_runs(sent: Sent) -> None:
     status = coordination_status(cid)
     assert status.status == "completed", status.error
     assert records().agent(cid, "report")["result"].startswith('{"files":["a.py","b.py"]')
+
+
+def test_coord_status_and_the_web_view_show_the_map_agent_as_one_row_with_a_count(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b", "c"]))
+    attempt(cid, "summarise", summarise)
+    attempt(cid, "summarise.0", summarise)
+
+    console = Console(width=200, record=True)
+    console.print(agents_table(coordination_status(cid)))
+    lines = console.export_text().splitlines()
+    rows = [line for line in lines if "summarise" in line]
+    assert len(rows) == 1 and "summarise ×3 (1 done, 2 queued)" in rows[0], lines
+
+    credentials = ("operator", "map-test")
+    web = TestClient(create_app([credentials], queues=["map-q"]))
+    auth = {"Authorization": "Basic " + base64.b64encode(":".join(credentials).encode()).decode()}
+    page = web.get(f"/c/{cid}/live", headers=auth).text
+    assert page.count('data-agent="summarise') == 1
+    assert "×3 (1 done, 2 queued)" in page
