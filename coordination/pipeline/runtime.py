@@ -466,6 +466,8 @@ def _expand(
     settled = dispatcher.expand(spec, coordination_id, agent_id, attempt, run_token, items)
     if not settled.first:
         return AttemptOutcome("duplicate", detail="another delivery of this attempt expanded it first")
+    if items and not settled.sends:
+        return AttemptOutcome("cancelled", detail=f"coordination {settled.coordination_status}: no item queued")
     return AttemptOutcome("mapped", detail=f"{len(items)} item(s) queued")
 
 

@@ -386,3 +386,35 @@ def test_coord_status_and_the_web_view_show_the_map_agent_as_one_row_with_a_coun
     page = web.get(f"/c/{cid}/live", headers=auth).text
     assert page.count('data-agent="summarise') == 1
     assert "×3 (1 done, 2 queued)" in page
+
+
+def test_a_map_agent_admitted_just_before_its_coordination_was_cancelled_queues_no_item(sent: Sent) -> None:
+    workflow = fan_out()
+    cid = workflow.submit(check_agents=False)
+    attempt(cid, "plan", planner(["a", "b"]))
+    dispatcher = Dispatcher(components())
+    admitted = records().admit(
+        cid,
+        "summarise",
+        1,
+        task_id="t",
+        run="run-1",
+        lease_ms=60_000,
+        max_takeovers=3,
+        with_workflow=False,
+        history=100,
+        initialized=dispatcher.signal_values(
+            cid, SignalType.AGENT_INITIALIZED, "summarise", {}, f"{cid}.summarise.a1.initialized"
+        ),
+    )
+    assert admitted.verdict == "run"
+    cancel_coordination(cid, "stop")
+    mark = len(sent)
+
+    settled = dispatcher.expand(workflow.spec, cid, "summarise", 1, "run-1", ["a", "b"])
+
+    assert settled.sends == [] and queued_since(sent, mark) == []
+    assert records().agent(cid, "summarise")["status"] == "cancelled"
+    assert records().agent(cid, "summarise.0") == {}
+    # Expanding again (a resend of the same call) changes nothing.
+    assert dispatcher.expand(workflow.spec, cid, "summarise", 1, "run-1", ["a", "b"]).first is False
