@@ -455,7 +455,10 @@ def _expand(
     if resolved is None:  # (validated at submission; a stored workflow from elsewhere could still lack it)
         return f"map over {fan_out.over}: no such upstream agent"
     upstream, path = resolved
-    raw = dispatcher.records.agent(coordination_id, upstream).get("result")
+    record = dispatcher.records.agent(coordination_id, upstream)
+    raw = record.get("result")
+    if raw is None and record.get("status") == "skipped":
+        return f"map over {fan_out.over}: {upstream} was skipped, so it has no result to map over"
     try:
         items = items_at(
             None if raw is None else jsonutil.loads(raw), path, max_items=fan_out.max_items, where=fan_out.over

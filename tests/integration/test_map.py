@@ -27,6 +27,7 @@ from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Records, Send
 from coordination.pipeline.runtime import AgentRun, execute_attempt
+from coordination.planning import Plan
 from coordination.store.connection import reset_clients
 from coordination.web.app import create_app
 
@@ -418,3 +419,24 @@ def test_a_map_agent_admitted_just_before_its_coordination_was_cancelled_queues_
     assert records().agent(cid, "summarise.0") == {}
     # Expanding again (a resend of the same call) changes nothing.
     assert dispatcher.expand(workflow.spec, cid, "summarise", 1, "run-1", ["a", "b"]).first is False
+
+
+def test_an_upstream_agent_that_was_skipped_fails_the_map_agent_saying_so(sent: Sent) -> None:
+    cid = fan_out().submit(check_agents=False)
+    dispatcher = Dispatcher(components())
+    settled = dispatcher.apply(
+        fan_out().spec,
+        cid,
+        "plan",
+        1,
+        Plan("skipped", "not needed"),
+        result=None,
+        quality=None,
+        error="",
+        decision="skip",
+        mode="mark",
+    )
+    assert settled.first and sent[-1] == (cid, "summarise", 1)
+
+    assert attempt(cid, "summarise", summarise) == "failed"
+    assert "plan was skipped, so it has no result to map over" in records().agent(cid, "summarise")["error"]
