@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from config.settings import get_settings
 from coordination.archive.engine import get_engine, is_not_migrated, location
 from coordination.archive.tables import (
     agent_logs,
@@ -31,6 +32,7 @@ from coordination.models.fan_out import item_counts, split_item_id
 from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
 from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView, MapItems, approval_views
+from coordination.store.keys import archive_namespace
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -78,9 +80,15 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
         ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
+    settings = get_settings()
+    mine = archive_namespace(settings.namespace, settings.pipeline_namespace)  # not another deployment's
     with _connection() as connection:
         row = (
-            connection.execute(select(coordinations).where(coordinations.c.coordination_id == coordination_id))
+            connection.execute(
+                select(coordinations).where(
+                    coordinations.c.coordination_id == coordination_id, coordinations.c.namespace == mine
+                )
+            )
             .mappings()
             .first()
         )

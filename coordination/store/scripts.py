@@ -43,6 +43,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "keys_probe": ("keys_lib",),
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
+    "signal_append": ("keys_lib", "signal_lib"),
     **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
     **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
     **dict.fromkeys(
@@ -64,7 +65,9 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
 }
 
 # Scripts that only read, or are idempotent by construction, run without a reply guard.
-_UNGUARDED = frozenset({"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init"})
+_UNGUARDED = frozenset(
+    {"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init", "signal_append"}
+)
 
 _WRAPPER_HEAD = """
 local __reply_key = KEYS[#KEYS]

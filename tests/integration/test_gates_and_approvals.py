@@ -322,6 +322,36 @@ def test_an_approval_nobody_gives_in_time_does_what_on_timeout_declares(
     assert late.value.field in ("gate", "coordination_id")
 
 
+def test_a_branch_target_whose_own_dependency_timed_out_while_dormant_is_routed_once_woken(sent: Sent) -> None:
+    """``fix`` waits for a gate that times out before the rejection wakes it: the time-out is routed then."""
+    workflow = Workflow(
+        name="gated",
+        agents={"a": {}, "b": {"depends_on": ["a"]}, "fix": {"start": "on_branch"}},
+        dependencies=[
+            {"id": "wait", "agent": "b", "type": "approval", "target": "release-approval", "on_reject": "branch:fix"},
+            {
+                "id": "fix-gate",
+                "agent": "fix",
+                "type": "quality_gate",
+                "target": "fix-ok",
+                "timeout": 1,
+                "on_timeout": "skip",
+            },
+        ],
+    )
+    cid = workflow.submit(check_agents=False)
+    run_agent(cid, "a")
+    assert poll(now=now_ms() + 2000).timed_out == 1  # fix's gate times out while fix is dormant
+    assert agent_status(cid, "fix") == "dormant"
+
+    approve(cid, "release-approval", by="bob", reject=True)  # wakes fix, whose gate already timed out
+    assert agent_status(cid, "fix") == "waiting"
+    poll(now=now_ms() + 100)
+
+    assert agent_status(cid, "fix") == "skipped"  # its on_timeout, instead of waiting for ever
+    assert records().status(cid) == "completed"
+
+
 def test_a_rejection_whose_router_stopped_is_routed_by_beat_after_the_grace(
     sent: Sent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
