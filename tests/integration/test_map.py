@@ -23,6 +23,7 @@ from config.settings import reload_settings
 from coordination import Workflow, cancel_coordination, coordination_status
 from coordination.cli.render import agents_table
 from coordination.models.signals import SignalType
+from coordination.pipeline.background import writer_for
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Records, Send
@@ -50,6 +51,9 @@ def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
 
     monkeypatch.setattr(Dispatcher, "publish", capture)
     yield messages
+    # Write the last "sent" marks now, so that the background writer's thread is not writing them while the clients
+    # are reset below (it would find its connection closed under it).
+    writer_for(records()).flush_marks()
     monkeypatch.undo()
     reload_settings()
     reset_clients()
