@@ -208,7 +208,12 @@ def _map_items(definition: Any, agents: Sequence[Any]) -> tuple[set[str], dict[s
         if found is not None:
             grouped.setdefault(found[0], []).append(agent)
     rows = {agent["agent_id"] for members in grouped.values() for agent in members}
-    return rows, {
+    empty = {  # a map agent over an empty list completed with no item at all
+        agent["agent_id"]: MapItems(count=0)
+        for agent in agents
+        if agent["agent_id"] in map_agents and agent["agent_id"] not in grouped and agent["result"] == []
+    }
+    return rows, empty | {
         parent: MapItems(
             count=len(members),
             statuses=item_counts([member["status"] for member in members]),

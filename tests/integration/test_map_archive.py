@@ -91,3 +91,28 @@ def test_item_attempts_are_archived_and_the_archived_status_shows_one_map_agent_
     archived = coordination_status(cid)
     assert archived.source == "archive"
     assert archived.model_dump(exclude={"source"}) == live.model_dump(exclude={"source"})
+
+
+def test_a_map_agent_over_an_empty_list_reads_back_the_same_from_the_archive(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages: list[tuple[str, str, int]] = []
+    monkeypatch.setattr(
+        Dispatcher, "publish", lambda self, task, item, task_id=None: messages.append((item.agent_id, item.attempt))
+    )
+    cid = submit(WorkflowSpec.model_validate(WORKFLOW))
+    while messages:
+        agent_id, attempt = messages.pop(0)
+        execute_attempt(lambda run: {"files": []}, cid, agent_id, attempt, task_id=f"task-{uuid.uuid4().hex[:8]}")
+    live = read_status(cid)
+    assert live is not None and live.status == "completed"
+    assert live.agent("each").result == [] and live.agent("each").items is not None
+    assert live.agent("each").items.count == 0
+
+    assert archive_once().ok
+    set_env(monkeypatch, retention_seconds="1")
+    time.sleep(1.1)
+    assert expire_archived() == [cid]
+    archived = coordination_status(cid)
+    assert archived.source == "archive"
+    assert archived.model_dump(exclude={"source"}) == live.model_dump(exclude={"source"})
