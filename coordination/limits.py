@@ -48,3 +48,6 @@ MAX_APPROVERS_LENGTH: Final = 200
 MAX_APPROVER_NAME_LENGTH: Final = 128
 #: Longest note of a verdict (``note=``, ``--note``; printable only, and newlines).
 MAX_APPROVAL_NOTE_LENGTH: Final = 2000
+
+#: Most items one fan-out (an agent's ``map: {max_items: N}``) may declare: each item is an attempt of its own.
+MAX_MAP_ITEMS: Final = 10_000

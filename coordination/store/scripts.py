@@ -44,8 +44,8 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
     "signal_append": ("keys_lib", "signal_lib"),
-    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "agent_lib")),
-    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "agent_lib")),
+    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
+    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
     **dict.fromkeys(
         (
             "signal_emit",
@@ -58,8 +58,9 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
             "approval_verdict",
             "pipeline_submit",
             "agent_settle",
+            "map_expand",
         ),
-        ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
+        ("keys_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     ),
 }
 
