@@ -49,6 +49,8 @@ MAX_APPROVER_NAME_LENGTH: Final = 128
 #: Longest note of a verdict (``note=``, ``--note``; printable only, and newlines).
 MAX_APPROVAL_NOTE_LENGTH: Final = 2000
 
+#: Most items one fan-out (an agent's ``map: {max_items: N}``) may declare: each item is an attempt of its own.
+MAX_MAP_ITEMS: Final = 10_000
 #: Most limits one agent (or the workflow's default) may declare.
 MAX_LIMITS_PER_AGENT: Final = 16
 #: Longest limit key (``llm:gpt-x``, after its template is filled in), in characters.

@@ -123,13 +123,19 @@ class BackgroundWriter:
         while True:
             self.wake.wait(max(0.0, next_renewal - time.monotonic()))
             self.wake.clear()
-            if self.marks:
-                time.sleep(MARK_BATCH_S)  # let the marks of attempts finishing meanwhile join this write
-                self.flush_marks()
-            if time.monotonic() >= next_renewal:
-                lease_seconds = get_settings().lease_seconds
-                self.renew_leases(lease_seconds)
-                next_renewal = time.monotonic() + lease_seconds / 3
+            # Nothing may end this thread: without it, the process's running attempts lose their leases and
+            # are run again elsewhere. Store errors are handled inside; anything else is logged and retried.
+            try:
+                if self.marks:
+                    time.sleep(MARK_BATCH_S)  # let the marks of attempts finishing meanwhile join this write
+                    self.flush_marks()
+                if time.monotonic() >= next_renewal:
+                    lease_seconds = get_settings().lease_seconds
+                    self.renew_leases(lease_seconds)
+                    next_renewal = time.monotonic() + lease_seconds / 3
+            except Exception:
+                logger.exception("background writer: unexpected error; trying again in a second")
+                time.sleep(1.0)
 
 
 _lock = threading.Lock()

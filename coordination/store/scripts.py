@@ -46,9 +46,12 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "signal_append": ("keys_lib", "signal_lib"),
     # limits_lib comes before agent_lib wherever agent_lib is used (agent_lib releases the limits it closes).
     **dict.fromkeys(
-        ("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "limits_lib", "signal_lib", "agent_lib")
+        ("agent_start", "agent_renew", "agents_sent"),
+        ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib"),
     ),
-    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "limits_lib", "signal_lib", "agent_lib")),
+    **dict.fromkeys(
+        ("agent_recover", "coordination_end"), ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib")
+    ),
     "limits_use_tokens": ("keys_lib", "limits_lib"),
     **dict.fromkeys(
         (
@@ -62,8 +65,9 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
             "approval_verdict",
             "pipeline_submit",
             "agent_settle",
+            "map_expand",
         ),
-        ("keys_lib", "limits_lib", "signal_lib", "agent_lib", "deps_lib"),
+        ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     ),
 }
 

@@ -90,3 +90,19 @@ def probe_seen(name: str) -> list[int]:
 def probe_starts(name: str) -> list[float]:
     """When each ``e2e-limited`` attempt of the probe started (time.time(), in start order)."""
     return [float(value) for value in sync_client().lrange(f"{get_settings().namespace}:probe:{name}:starts", 0, -1)]
+
+
+@agent("e2e-list")
+def list_items(run: Any) -> dict[str, Any]:
+    """Return input["items"] under "work.items": what an ``e2e-item`` map agent runs over."""
+    count_run(run)
+    return {"work": {"items": list((run.input or {}).get("items", []))}}
+
+
+@agent("e2e-item")
+def one_item(run: Any) -> dict[str, Any]:
+    """Run for one item of a map agent: count the run (per item id), note the worker process, echo the item."""
+    count_run(run)
+    sync_client().set(f"{get_settings().namespace}:pid:{run.coordination_id}:{run.agent_id}", os.getpid(), ex=600)
+    time.sleep(float((run.input or {}).get("item_sleep", 0)))
+    return {"item": run.item, "index": run.index, "of": run.map_count}

@@ -9,7 +9,6 @@ here instead of going to a broker.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -689,24 +688,6 @@ def test_reading_an_archive_that_was_never_migrated_says_how_to_fix_it(
     report = archive_once()
     assert not report.ok and "coord db upgrade" in (report.error or "")
     assert migrate.current_revision() is None
-
-
-def test_the_example_in_docs_archive_md_runs(
-    archive: Archive, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cid = run_pipeline(monkeypatch)
-    set_env(monkeypatch, retention_seconds="1")
-    time.sleep(1.1)
-    # The first archive run of the example comes before its expiry call; expiry needs that run's commit.
-    example = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "archive.md").read_text(), re.S)
-    assert example is not None
-
-    exec(compile(example.group(1), "docs/archive.md", "exec"), {})
-
-    output = capsys.readouterr().out
-    assert "'ok': True" in output
-    assert "coordination_finished from system" in output
-    assert read_status(cid) is None and coordination_status(cid).source == "archive"
 
 
 # -- one backend's own behaviour -------------------------------------------------------------------------------

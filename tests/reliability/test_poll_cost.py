@@ -98,6 +98,7 @@ def test_a_poll_runs_the_same_commands_with_10_and_10000_waiting_coordinations(
         "keys_lib",
         "limits_lib",
         "signal_lib",
+        "map_lib",
         "agent_lib",
         "deps_lib",
     }:

@@ -116,6 +116,10 @@ local function agents_close_unstarted(cid, status, reason)
       agent_not_due(cid, id)
       limits_release(cid, id)  -- a deferred attempt's tickets
       closed[#closed + 1] = id
+    elseif current == 'running' and map_running(key) then
+      -- An expanded map agent (map_lib): it is closed with its unstarted items; its running items finish.
+      for _, item in ipairs(map_close(cid, id, status, reason, status)) do running[#running + 1] = item end
+      closed[#closed + 1] = id
     elseif current == 'running' then
       running[#running + 1] = id
     end
