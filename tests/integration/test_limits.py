@@ -301,3 +301,33 @@ def test_beat_resends_a_deferred_attempt_whose_message_did_not_come_back(sent: S
     )
     # Beat's message (any task id) may now start it.
     assert execute_attempt(lambda r: None, waiter, "call", 1, task_id="beats-message").status == "completed"
+
+
+def test_the_items_of_a_map_agent_run_under_its_limits(sent: Sent) -> None:
+    workflow = Workflow(
+        name="mapped",
+        agents={
+            "plan": {},
+            "call": {
+                "depends_on": ["plan"],
+                "map": {"over": "plan.files", "max_items": 5},
+                "limits": [{"key": "llm:items", "concurrency": 1}],
+            },
+        },
+    )
+    cid = workflow.submit(check_agents=False)
+    execute_attempt(lambda r: {"files": ["a", "b"]}, cid, "plan", 1, task_id="t-plan")
+    # The expansion runs no function: it takes nothing of the limit it leaves to its items.
+    assert execute_attempt(lambda r: None, cid, "call", 1, task_id="t-call").status == "mapped"
+    assert _use("llm:items").running == 0
+    inside: list[str] = []
+
+    def first(run: AgentRun) -> None:
+        inside.append(execute_attempt(lambda r: None, cid, "call.1", 1, task_id="t-1").status)
+
+    assert execute_attempt(first, cid, "call.0", 1, task_id="t-0").status == "completed"
+    assert inside == ["deferred"]  # the second item waited for the first: one at a time
+    resent = next(item for item in sent if item.agent_id == "call.1" and item.countdown > 0)
+    assert execute_attempt(lambda r: None, cid, "call.1", 1, task_id=TASK_IDS[cid]).status == "completed"
+    assert resent.attempt == 1
+    assert coordination_status(cid).status == "completed"
