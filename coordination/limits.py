@@ -51,3 +51,11 @@ MAX_APPROVAL_NOTE_LENGTH: Final = 2000
 
 #: Most items one fan-out (an agent's ``map: {max_items: N}``) may declare: each item is an attempt of its own.
 MAX_MAP_ITEMS: Final = 10_000
+#: Most limits one agent (or the workflow's default) may declare.
+MAX_LIMITS_PER_AGENT: Final = 16
+#: Longest limit key (``llm:gpt-x``, after its template is filled in), in characters.
+MAX_LIMIT_KEY_LENGTH: Final = 128
+#: Largest N of a rate limit (``rate: "N/m"``): the store keeps one entry per start within the window.
+MAX_RATE_COUNT: Final = 100_000
+#: Largest N of a token limit (``tokens: "N/m"``) and of one ``run.use_tokens(n)``.
+MAX_TOKEN_COUNT: Final = 1_000_000_000_000

@@ -2,7 +2,8 @@
 
 Each agent is a plain function of ``run``; it returns a small result dict. ``model-gen`` scores the
 ``model-quality`` gate that ``test-gen`` waits for; a routing rule retries ``model-gen`` when its quality is below
-0.8; ``packager`` also waits for the ``artifact-store`` resource and a person's ``release-approval``. The gate,
+0.8; ``packager`` also waits for the ``artifact-store`` resource and a person's ``release-approval``. The two
+generators share the ``codegen:llm`` limit (one at a time; tokens reported with ``run.use_tokens``). The gate,
 the resource and the approval are the coordination's own: marking them for one run never releases another.
 """
 
@@ -41,6 +42,7 @@ def generate_models(run: Any) -> dict[str, Any]:
 def generate_validators(run: Any) -> dict[str, Any]:
     """Generate validators for the models model-gen produced."""
     _work(run)
+    run.use_tokens(1800)  # what the model call cost (counted against codegen:llm's token limit)
     models = run.state.get("generated_models", {}) or {}
     run.state.set(
         "generated_validators", {name: f"validators/{name.lower()}.py" for name in models}, changed_by=run.agent_id
@@ -52,6 +54,7 @@ def generate_validators(run: Any) -> dict[str, Any]:
 def generate_tests(run: Any) -> dict[str, Any]:
     """Generate tests once the models pass the quality gate."""
     _work(run)
+    run.use_tokens(2400)
     models = run.state.get("generated_models", {}) or {}
     return {"summary": f"Generated {len(models) * 3} tests", "quality_score": 0.88}
 

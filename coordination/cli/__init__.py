@@ -14,6 +14,7 @@
     coord resource mark CID ID [--unavailable]   what a coordination's dependencies wait for (--global: the
     coord gate set CID ID SCORE                  namespace's, for dependencies declared scope: global)
     coord approve CID GATE --by NAME [--reject]  a verdict on an approval gate
+    coord limits [--json]                        each limit key's use: running, started, tokens, waiting
     coord check                                  services, workers and a canary task through the queue
     coord db upgrade                             create or migrate the archive
     coord bench core|pipeline                    benchmarks
@@ -28,7 +29,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from coordination.cli import clean, commands, conditions, graph, listing, logs, ui
+from coordination.cli import clean, commands, conditions, graph, limits, listing, logs, ui
 from coordination.cli.benchmarks import BenchUnavailableError, load_bench
 from coordination.cli.common import console, err_console, guarded
 from coordination.cli.safe import safe
@@ -46,6 +47,7 @@ app.command()(commands.history)
 app.command()(commands.cancel)
 app.command()(conditions.approve)
 app.command()(logs.logs)
+app.command()(limits.limits)
 app.command()(listing.ls)
 app.command()(graph.graph)
 app.command()(ui.ui)

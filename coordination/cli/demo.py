@@ -35,10 +35,12 @@ from coordination.pipeline.conditions import mark_resource
 WORKFLOW = Path("examples") / "codegen.yaml"
 RESOURCE = "artifact-store"
 APPROVAL = "release-approval"
+#: The limit the example's generators share (one model call at a time), and the agents under it.
+LIMIT_KEY, LIMITED = "codegen:llm", ("validator-gen", "test-gen")
 #: Who the demo approves as, and why (shown by coord status, history and the web view, and archived).
 APPROVER, APPROVAL_NOTE = "coord demo", "approved by the demo itself after a short pause"
 #: How far each status's bar is filled (a running agent's bar pulses instead).
-PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "retrying": 30, "running": 50}
+PROGRESS = {"waiting": 0, "dormant": 0, "queued": 10, "deferred": 10, "retrying": 30, "running": 50}
 
 
 @dataclass
@@ -265,9 +267,26 @@ def _run_pipeline(setup: _Setup, options: DemoOptions, root: Path) -> Any:
     if decisions:
         console.print(render.decisions_table(decisions))
     console.print(render.summary_line(status))
+    _report_limit(status)
     if not status.finished:
         console.print(f"[red]not finished after {options.timeout:g} s[/]")
     return status
+
+
+def _report_limit(status: Any) -> None:
+    """Show that the generators' shared limit held: they never ran at once, and what ``coord limits`` shows."""
+    from coordination.cli.limits import limits_table
+    from coordination.pipeline.components import components
+    from coordination.pipeline.limit_usage import limit_uses
+    from coordination.pipeline.records import now_ms
+
+    first, second = (agent for name in LIMITED for agent in status.agents if agent.agent_id == name)
+    if not all(agent.started_at and agent.finished_at for agent in (first, second)):
+        return
+    overlapped = first.started_at < second.finished_at and second.started_at < first.finished_at
+    verdict = "[red]ran at the same time[/]" if overlapped else "[green]never ran at the same time[/]"
+    console.print(f"Limit {LIMIT_KEY} (concurrency 1): {LIMITED[0]} and {LIMITED[1]} {verdict}; coord limits:")
+    console.print(limits_table([use for use in limit_uses(components().keys, now_ms()) if use.key == LIMIT_KEY]))
 
 
 def _agent_line(agent: Any, waiting_for: list[str]) -> str:

@@ -17,6 +17,7 @@ STATUS_STYLE = {
     "completed": "green",
     "running": "yellow",
     "queued": "cyan",
+    "deferred": "dim cyan",
     "retrying": "magenta",
     "waiting": "dim",
     "dormant": "dim",
@@ -78,7 +79,7 @@ def agents_table(status: CoordinationStatus) -> Table:
         name = agent.agent_id if agent.items is None else f"{agent.agent_id} {agent.items.summary()}"
         row: list[Text] = [
             safe(name),
-            styled(agent.status),
+            styled(agent.status) if not agent.waiting_on else styled(agent.status) + plain(f" on {agent.waiting_on}"),
             Text(str(agent.attempts if agent.items is None else agent.items.attempts)),
             Text(_offset(agent.started_at, status.created_at)),
             Text(duration(agent.duration_ms)),

@@ -32,8 +32,10 @@ class AgentStatus(BaseModel):
 
     agent_id: str
     status: str = Field(
-        description="waiting, dormant, queued, running, retrying, completed, failed, skipped, timed_out, cancelled"
+        description="waiting, dormant, queued, deferred (over a limit: waiting_on names it), running, retrying, "
+        "completed, failed, skipped, timed_out, cancelled"
     )
+    waiting_on: str | None = Field(None, description="The limit key a deferred attempt waits for.")
     attempts: int = 0
     queued_at: datetime | None = None
     started_at: datetime | None = None

@@ -20,11 +20,14 @@ from coordination.errors import WorkflowError
 from coordination.ids import is_valid_id, validate_id
 from coordination.limits import (
     MAX_APPROVERS_LENGTH,
+    MAX_CONCURRENCY,
     MAX_INTERVAL_MS,
+    MAX_LIMITS_PER_AGENT,
     MAX_MAP_ITEMS,
     MAX_RETRIES,
     MAX_ROUTING_WEIGHT,
     MAX_TIMEOUT_SECONDS,
+    MAX_TOKEN_COUNT,
 )
 from coordination.models.base import JsonObject, StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
@@ -38,6 +41,7 @@ from coordination.models.routing import (
     RoutingStrategy,
 )
 from coordination.planning import parse_default_action, topological_order
+from coordination.rate_limits import parse_rate, resolved_limits, template_fields
 from coordination.validation import input_error
 
 MAX_WORKFLOW_NAME = 64
@@ -80,6 +84,42 @@ def _as_declared(value: object, seed_model: type[BaseModel], declared: type[Base
     return value
 
 
+class LimitSpec(StrictModel):
+    """A limit on a key the agent names, shared by every worker and coordination of the namespace.
+
+    ``key`` may be a template over the input data (``"tenant:{input.tenant}"``); ``concurrency`` is how many
+    attempts may run at once, ``rate`` how many may start per second, minute or hour (``"60/m"``), ``tokens`` how
+    many tokens (``run.use_tokens(n)``) may be used per period (``"90000/m"``). At least one of the three.
+    """
+
+    key: str
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    rate: str | None = None
+    tokens: str | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key_template(cls, value: str) -> str:
+        template_fields(value, "key")
+        return value
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_rate(value, "rate"))
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_rate(value, "tokens", maximum=MAX_TOKEN_COUNT))
+
+    @model_validator(mode="after")
+    def _something_limited(self) -> LimitSpec:
+        if self.concurrency is None and self.rate is None and self.tokens is None:
+            raise WorkflowError("concurrency", "a limit needs at least one of concurrency, rate or tokens")
+        return self
+
+
 class MapSpec(StrictModel):
     """Fan-out over a result: the agent runs once per item of a list in an upstream agent's result.
 
@@ -118,6 +158,7 @@ class AgentSpec(StrictModel):
     resources: DeclaredResourceAllocation = Field(default_factory=DeclaredResourceAllocation)
     priority: int = Field(default=50, ge=0, le=100)
     start: Literal["auto", "on_branch"] = "auto"
+    limits: list[LimitSpec] = Field(default_factory=list, max_length=MAX_LIMITS_PER_AGENT)
     map: MapSpec | None = None
 
     @field_validator("task")
@@ -258,6 +299,7 @@ class WorkflowSpec(StrictModel):
     dependencies: list[DependencySpec] = Field(default_factory=list)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     shared_intelligence: DeclaredSharedIntelligence = Field(default_factory=DeclaredSharedIntelligence)
+    limits: list[LimitSpec] = Field(default_factory=list, max_length=MAX_LIMITS_PER_AGENT)
 
     @field_validator("shared_intelligence", mode="before")
     @classmethod
@@ -405,6 +447,24 @@ class WorkflowSpec(StrictModel):
                         )
                     )
         return expanded
+
+    def has_limits(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` runs under any limit (its own, or the workflow's, which apply to every agent)."""
+        return bool(self.limits or self.agents[agent_id].limits)
+
+    def resolved_limits(self, agent_id: str, input_data: Any) -> list[dict[str, Any]]:
+        """The limits ``agent_id`` runs under, with their keys filled in from ``input_data`` (as the store reads them).
+
+        The workflow's ``limits`` apply to every agent; an agent's own limit on a key replaces the workflow's on
+        that (filled-in) key.
+
+        Raises:
+            InvalidInputError: names the limit's field (``agents.<id>.limits[0].key``, ``limits[0].rate``).
+        """
+        own = resolved_limits(self.agents[agent_id].limits, input_data, f"agents.{agent_id}.limits")
+        mine = {item["key"] for item in own}
+        shared = resolved_limits(self.limits, input_data, "limits")
+        return [item for item in shared if item["key"] not in mine] + own
 
     def task_name(self, agent_id: str) -> str:
         """The registered ``@agent`` name that runs ``agent_id`` (an item of a map agent runs the agent's task)."""

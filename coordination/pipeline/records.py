@@ -71,8 +71,10 @@ class Admission:
     """The verdict on one delivery, with what an admitted attempt reads first, fetched in the same round trip.
 
     Attributes:
-        verdict: 'run' | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone' (see ``agent_start.lua``).
-        detail: expired leases taken over so far ('run'), or why the delivery was refused.
+        verdict: 'run' | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone' | 'deferred' (over a limit;
+            see ``agent_start.lua``).
+        detail: expired leases taken over so far ('run'), ``wait_ms/kind/limit key`` ('deferred'), or why the
+            delivery was refused.
         context_json: the agent's distributed context (None if it has none).
         input_json: the input the coordination was submitted with (None if absent).
         workflow_json: the stored workflow declaration, when it was asked for (None otherwise).
@@ -164,10 +166,12 @@ class Records:
         with_workflow: bool,
         history: int,
         initialized: list[str],
+        deferred_task_id: str = "",
     ) -> Admission:
         """Admit one delivery (one round trip): give it the attempt's lease and read what it needs first.
 
         ``initialized`` holds the ``agent_initialized`` signal's values, emitted when the delivery is admitted.
+        ``deferred_task_id``: the task id the caller re-sends the message under if a limit defers the attempt.
         """
         verdict, detail, context, input_json, workflow, completed = script("agent_start")(
             sync_client(),
@@ -184,6 +188,7 @@ class Records:
                 "1" if with_workflow else "0",
                 history,
                 *initialized,
+                deferred_task_id,
             ],
         )
         return Admission(

@@ -28,10 +28,12 @@ from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.leases import holding
-from coordination.pipeline.records import Admission, MapItem, Records
+from coordination.pipeline.limit_usage import Deferral, use_tokens
+from coordination.pipeline.records import Admission, MapItem, Records, Send, now_ms
 from coordination.pipeline.routing import orchestrator_for, routing_reason
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
+from coordination.rate_limits import check_token_count
 from coordination.state import ThreadSafeState
 from coordination.store.keys import coordination_state_namespace
 
@@ -185,6 +187,20 @@ class AgentRun:
         """
         self._condition(mark_resource, resource_id, available, global_scope)
 
+    def use_tokens(self, tokens: int) -> None:
+        """Record ``tokens`` used by this attempt against the token limits of this agent's limit keys.
+
+        Attempts of the agent's keys start only while the tokens used within the declared period stay below the
+        limit (``tokens: "90000/m"``); every limit key counts the tokens (``coord limits``). Without limits this
+        does nothing (no round trip).
+
+        Raises:
+            InvalidInputError: ``tokens`` is not a whole number from 1 to 10**12 (field ``tokens``).
+        """
+        count = check_token_count(tokens)
+        if self._spec.has_limits(self._spec.owner_of(self.agent_id) or self.agent_id):
+            use_tokens(self._parts.keys, self.coordination_id, self.agent_id, count, now_ms())
+
     def _condition(
         self, change: Callable[..., ConditionChange], target: str, value: bool | float, global_scope: bool
     ) -> None:
@@ -210,7 +226,7 @@ class AttemptOutcome:
 
     Attributes:
         status: the attempt's outcome (completed, failed, timed_out, retrying, skipped, cancelled), or why the
-            delivery did not run it (duplicate, stale, cancelled, gone).
+            delivery did not run it (duplicate, stale, cancelled, gone, deferred: over a limit, sent again later).
         ran: the agent function ran in this delivery.
         decision: the routing decision, if one was made.
         error: the agent's error (``Type: message``), if it raised.
@@ -254,6 +270,7 @@ def execute_attempt(
     if cached is not None and cached.owner_of(agent_id) is None:
         raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
     run_token = uuid.uuid4().hex
+    deferred_task_id = str(uuid.uuid4())  # the message's task id if a limit defers the attempt
     # One round trip admits the delivery, takes the lease, announces the start and reads what the attempt needs
     # (and the workflow, if this process has not seen the coordination yet): the first steps are latency.
     admission = records.admit(
@@ -273,8 +290,16 @@ def execute_attempt(
             {"agent_id": agent_id, "attempt": attempt, "ready": True},
             f"{coordination_id}.{agent_id}.a{attempt}.initialized",
         ),
+        deferred_task_id=deferred_task_id,
     )
     verdict = admission.verdict
+    if verdict == "deferred":
+        spec = cached or (
+            remember_workflow(coordination_id, admission.workflow_json) if admission.workflow_json else None
+        )
+        if spec is None:
+            raise CoordinationNotFoundError(coordination_id, "in Redis with a stored workflow")
+        return _defer(dispatcher, spec, coordination_id, agent_id, attempt, admission.detail, deferred_task_id)
     if verdict not in ("run", "exhausted"):
         logger.info("%s/%s attempt %s not run: %s (%s)", coordination_id, agent_id, attempt, verdict, admission.detail)
         return AttemptOutcome(verdict, detail=admission.detail)
@@ -407,6 +432,29 @@ def execute_attempt(
         retry_in=plan.retry_delay,
         elapsed_ms=elapsed_ms,
     )
+
+
+def _defer(
+    dispatcher: Dispatcher,
+    spec: WorkflowSpec,
+    coordination_id: str,
+    agent_id: str,
+    attempt: int,
+    detail: str,
+    task_id: str,
+) -> AttemptOutcome:
+    """An attempt over one of its limits: send the same message again after the wait; it stays queued meanwhile.
+
+    Not an attempt: its number is unchanged and nothing ran. The message goes under ``task_id``, the one the
+    admission recorded: until it comes back, other messages of the attempt are duplicates. If this process dies
+    before sending, or the worker holding the message dies, beat re-sends it (the attempt is due in ``agents-due``
+    after the wait plus a lease).
+    """
+    deferral = Deferral.parse(detail)
+    task = spec.task_name(spec.owner_of(agent_id) or agent_id)  # (an item of a map agent runs its agent's task)
+    dispatcher.publish(task, Send(coordination_id, agent_id, attempt, deferral.countdown), task_id)
+    logger.debug("%s/%s attempt %s deferred: %s", coordination_id, agent_id, attempt, deferral.describe())
+    return AttemptOutcome("deferred", detail=deferral.describe())
 
 
 def _agent_run(

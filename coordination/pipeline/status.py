@@ -38,10 +38,14 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
     for agent_id in records.agent_ids(coordination_id):
         raw = records.agent(coordination_id, agent_id)
         started, finished = raw.get("started_ms"), raw.get("finished_ms")
+        status = raw.get("status", "unknown")
+        # A queued attempt that a limit held back is shown as deferred, with the limit key it waits for.
+        waiting_on = raw.get("waiting_on") if status in ("queued", "retrying") else None
         agents.append(
             AgentStatus(
                 agent_id=agent_id,
-                status=raw.get("status", "unknown"),
+                status="deferred" if waiting_on else status,
+                waiting_on=waiting_on or None,
                 attempts=int(raw.get("attempt", 0)),
                 queued_at=_time(raw.get("queued_ms")),
                 started_at=_time(started),

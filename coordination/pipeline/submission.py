@@ -123,6 +123,12 @@ def build_submission(
         raise WorkflowError(
             "agents", f"{len(order)} agents are too many for one coordination: {error.problem}"
         ) from error
+    # Limit keys are filled in from the input now, so a template naming a missing field is refused here.
+    limits = [
+        [agent_id, jsonutil.dumps(spec.resolved_limits(agent_id, input), f"agents.{agent_id}.limits")]
+        for agent_id in order
+        if spec.has_limits(agent_id)
+    ]
     document = {
         "cid": cid,
         "name": spec.name,
@@ -135,6 +141,7 @@ def build_submission(
         "signal": started,
         "history": parts.signals.max_history_size,
         "grace_ms": settings.dispatch_grace_seconds * 1000,
+        "limits": limits,
     }
     size = sum(len(text) for text in (workflow_json, input_json, *contexts.values()))
     if size > MAX_SUBMISSION_BYTES:

@@ -20,6 +20,12 @@ namespace of the ``ThreadSafeState`` the component was built on; ``C`` = a coord
     R:{N}:routing               stream routing history records (for the archive)
     R:{N}:coordinations         set    coordination ids seen in this namespace
     R:{N}:archive:cursors       hash   what the PostgreSQL archive already holds (stream id per source)
+    R:{N}:limits                set    limit keys in use (``coord limits``)
+    R:{N}:limit:K:info          hash   limit key K: its declared limits, token bucket (tat), counters
+    R:{N}:limit:K:leases        zset   "C/agent_id" -> lease end (ms): attempts running under K's concurrency
+    R:{N}:limit:K:starts        zset   start entries -> start time (ms): K's sliding rate window
+    R:{N}:limit:K:waiting       zset   "C/agent_id" -> ticket time (ms): deferred attempts, oldest first (FIFO)
+    R:{N}:limit:K:waiting-until zset   "C/agent_id" -> by when it must come back, else its ticket is dropped
     R:N:coord:{C}:...           per-coordination keys (see :class:`CoordinationKeys`)
     R:metrics                   stream flushed metrics (for reading back and archiving)
     R:store                     hash   the store's identity: generation (random, written at first use), created_ms
@@ -42,6 +48,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from coordination.ids import validate_id
+
+#: The records of one limit key (``Keys.limit``; ``keys_lib.lua``'s ``limit_key`` spells the same).
+LIMIT_PARTS = ("info", "leases", "starts", "waiting", "waiting-until")
 
 
 @dataclass(frozen=True)
@@ -281,6 +290,20 @@ class Keys:
         return f"{self._tagged}:archive:cursors"
 
     @property
+    def limit_keys(self) -> str:
+        """Set of the limit keys in use in this namespace (``coord limits`` lists them)."""
+        return f"{self._tagged}:limits"
+
+    def limit(self, limit_key: str, part: str) -> str:
+        """One of a limit key's records: ``info``, ``leases``, ``starts``, ``waiting`` or ``waiting-until``.
+
+        ``limit_key`` was checked at submission (``coordination.rate_limits.LIMIT_KEY``: it may hold ``:``).
+        """
+        if part not in LIMIT_PARTS:
+            raise ValueError(f"unknown limit record {part!r}")
+        return f"{self._tagged}:limit:{limit_key}:{part}"
+
+    @property
     def coordination_prefix(self) -> str:
         """Prefix of every per-coordination key (Lua scripts that span coordinations append ``{C}:...``)."""
         return f"{self.root}:{self.namespace}:coord:"
@@ -373,7 +396,12 @@ def key_patterns(root: str) -> list[re.Pattern[str]]:
         metrics_stream(root),
         store_identity(root),
     ]
-    return [re.compile(re.escape(name).replace(mark, "[A-Za-z0-9._-]+")) for name in names]
+    limit_mark = "LIMIT0MARK"
+    limits = [keys.limit(limit_mark, part) for part in LIMIT_PARTS]
+    return [re.compile(re.escape(name).replace(mark, "[A-Za-z0-9._-]+")) for name in names] + [
+        re.compile(re.escape(name).replace(mark, "[A-Za-z0-9._-]+").replace(limit_mark, "[A-Za-z0-9._:-]+"))
+        for name in limits
+    ]
 
 
 _PREFIXES = frozenset(

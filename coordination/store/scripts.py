@@ -44,8 +44,15 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
     "signal_append": ("keys_lib", "signal_lib"),
-    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
-    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
+    # limits_lib comes before agent_lib wherever agent_lib is used (agent_lib releases the limits it closes).
+    **dict.fromkeys(
+        ("agent_start", "agent_renew", "agents_sent"),
+        ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib"),
+    ),
+    **dict.fromkeys(
+        ("agent_recover", "coordination_end"), ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib")
+    ),
+    "limits_use_tokens": ("keys_lib", "limits_lib"),
     **dict.fromkeys(
         (
             "signal_emit",
@@ -60,7 +67,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
             "agent_settle",
             "map_expand",
         ),
-        ("keys_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
+        ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     ),
 }
 

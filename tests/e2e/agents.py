@@ -58,6 +58,40 @@ def patient(run: Any) -> dict[str, Any]:
     return {"summary": f"{run.agent_id} worked {seconds:g} s"}
 
 
+@agent("e2e-limited")
+def limited(run: Any) -> dict[str, Any]:
+    """Measure how many attempts run at once and when each starts (the limits tests read both).
+
+    input["probe"] names the measurement: ``<root>:probe:<name>:running`` counts attempts inside this function
+    (INCR on entry, DECR on exit), ``...:seen`` keeps the count each entry saw, ``...:starts`` each start time.
+    Sleeps input["sleep"] seconds (default 0.2).
+    """
+    settings = run.input or {}
+    probe = f"{get_settings().namespace}:probe:{settings['probe']}"
+    client = sync_client()
+    inside = int(client.incr(f"{probe}:running"))
+    try:
+        client.rpush(f"{probe}:seen", inside)
+        client.rpush(f"{probe}:starts", repr(time.time()))
+        client.expire(f"{probe}:seen", 600)
+        client.expire(f"{probe}:starts", 600)
+        time.sleep(float(settings.get("sleep", 0.2)))
+    finally:
+        client.decr(f"{probe}:running")
+        client.expire(f"{probe}:running", 600)
+    return {"summary": f"{run.agent_id} done", "inside": inside}
+
+
+def probe_seen(name: str) -> list[int]:
+    """How many attempts were inside ``e2e-limited`` as each of them entered."""
+    return [int(value) for value in sync_client().lrange(f"{get_settings().namespace}:probe:{name}:seen", 0, -1)]
+
+
+def probe_starts(name: str) -> list[float]:
+    """When each ``e2e-limited`` attempt of the probe started (time.time(), in start order)."""
+    return [float(value) for value in sync_client().lrange(f"{get_settings().namespace}:probe:{name}:starts", 0, -1)]
+
+
 @agent("e2e-list")
 def list_items(run: Any) -> dict[str, Any]:
     """Return input["items"] under "work.items": what an ``e2e-item`` map agent runs over."""

@@ -11,7 +11,7 @@ from config.settings import get_settings
 from coordination.archive.writer import archive_once
 from coordination.pipeline.components import components
 from coordination.store.connection import sync_client
-from coordination.store.keys import Keys, key_patterns
+from coordination.store.keys import LIMIT_PARTS, Keys, key_patterns
 from coordination.store.scripts import reply_key, script
 from tests.conftest import SESSION_ROOT
 from tests.integration.test_archive import (  # noqa: F401  (archive: a fixture, used by name)
@@ -66,6 +66,8 @@ def test_lua_builds_the_same_key_names_as_keys_py(redis_server: str) -> None:
         ck.approval_waiters("t-1"),
         ck.conditions,
         ck.approvals,
+        keys.limit_keys,
+        *(keys.limit("t-1", part) for part in LIMIT_PARTS),
     ]
 
 

@@ -96,6 +96,7 @@ def test_a_poll_runs_the_same_commands_with_10_and_10000_waiting_coordinations(
     monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: sent.append(item))
     for name in {path.stem for path in SCRIPTS.glob("*.lua")} - {
         "keys_lib",
+        "limits_lib",
         "signal_lib",
         "map_lib",
         "agent_lib",

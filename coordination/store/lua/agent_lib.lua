@@ -114,6 +114,7 @@ local function agents_close_unstarted(cid, status, reason)
       redis.call('HSET', key, 'status', status, 'finished_ms', NOW, 'error', reason)
       redis.call('HINCRBY', meta, 'open', -1)
       agent_not_due(cid, id)
+      limits_release(cid, id)  -- a deferred attempt's tickets
       closed[#closed + 1] = id
     elseif current == 'running' and map_running(key) then
       -- An expanded map agent (map_lib): it is closed with its unstarted items; its running items finish.

@@ -18,9 +18,11 @@ end
 if status == 'queued' or status == 'retrying' then
   if coordination ~= 'running' then
     agent_not_due(cid, agent)
+    limits_release(cid, agent)
     return {'none', attempt}
   end
   agent_due(cid, agent, NOW + requeue_ms)
+  limits_resent(cid, agent)
   return {'resend', attempt}
 end
 if status ~= 'running' then
@@ -40,6 +42,7 @@ if coordination ~= 'running' then
     'its worker was lost after the coordination ended (' .. coordination .. ')')
   redis.call('HINCRBY', coord_key(cid, 'meta'), 'open', -1)
   agent_not_due(cid, agent)
+  limits_release(cid, agent)
   return {'closed', attempt}
 end
 local takeovers = redis.call('HINCRBY', key, 'takeovers', 1)
@@ -48,5 +51,6 @@ if takeovers > max_takeovers then
   agent_due(cid, agent, NOW + lease_ms)
   return {'exhausted', attempt}
 end
+limits_release(cid, agent)  -- its worker is gone: the re-sent attempt takes its limits again when it starts
 agent_queue(cid, agent, tonumber(attempt), 0)
 return {'resend', attempt}

@@ -11,6 +11,7 @@ for i = 5, #ARGV, 3 do
   if redis.call('HGET', key, 'status') == 'running' and redis.call('HGET', key, 'run') == run then
     redis.call('HSET', key, 'lease_ms', NOW + lease_ms)
     agent_due(cid, agent, NOW + lease_ms)
+    limits_renew(cid, agent, NOW + lease_ms)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

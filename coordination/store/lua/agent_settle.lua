@@ -62,6 +62,7 @@ redis.call('HSET', key, 'status', outcome, 'finished_ms', NOW, 'error', p['error
   'traceback', p['traceback'], 'lease_ms', 0)
 if p['result'] ~= '' then redis.call('HSET', key, 'result', p['result']) end
 if p['quality'] ~= '' then redis.call('HSET', key, 'quality', p['quality']) end
+limits_release(cid, agent)  -- its concurrency leases and tickets (a retry takes them again)
 for _, r in ipairs(p['routing']) do
   redis.call('XADD', ns_key('routing'), 'MAXLEN', '~', p['routing_cap'], '*', unpack(r))
 end
@@ -103,6 +104,7 @@ for _, s in ipairs(p['skip']) do
   local other_status = redis.call('HGET', other_key, 'status')
   if other_status == 'waiting' or other_status == 'queued' then
     redis.call('HSET', other_key, 'status', 'skipped', 'finished_ms', NOW, 'error', s[2], 'decision', 'skip')
+    limits_release(cid, s[1])
     redis.call('HINCRBY', meta, 'open', -1)
     agent_not_due(cid, s[1])
     signal_emit_one(cid, s[3])

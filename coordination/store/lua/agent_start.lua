@@ -5,9 +5,16 @@
 -- leases the attempt is 'exhausted' (the caller then records it as failed, holding the lease to do so).
 -- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, cid, agent, attempt, task_id, run_token, lease_ms, max_takeovers, want_workflow ('1'|'0'),
---       history, then the agent_initialized signal's 8 values
+--       history, then the agent_initialized signal's 8 values, then (optional) the task id the caller will re-send
+--       the message under if the attempt is deferred
+-- An agent with limits (limits_lib) that is over one of them is 'deferred': it stays queued (its attempt number
+-- unchanged, 'waiting_on' naming the limit key), and the caller sends the message again after the wait under the
+-- task id it gave; until beat re-sends it, another message of the attempt is a 'duplicate' (so a deferred attempt
+-- never has more than one message going round). If the message does not come back within its wait plus a lease
+-- (the worker holding it died), beat re-sends it, as it does for a lost worker's attempt.
 -- Returns {verdict, detail, context_json|'', input_json|'', workflow_json|'', {completed agents...}}:
 --   verdict 'run' (detail: leases taken over so far) | 'exhausted' | 'stale' | 'duplicate' | 'cancelled' | 'gone'
+--   | 'deferred' (detail: "wait_ms/kind/limit key"; workflow_json as for 'run')
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, agent, attempt = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local task_id, run, lease_ms, max_takeovers = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -20,8 +27,19 @@ if not status then return {'stale', 'not an agent of this coordination', '', '',
 local current = tonumber(redis.call('HGET', key, 'attempt') or '0')
 if attempt ~= current then return {'stale', status, '', '', '', {}} end
 local verdict, detail = 'run', redis.call('HGET', key, 'takeovers') or '0'
+local function deferred(wait)
+  redis.call('HSET', key, 'waiting_on', wait[2], 'deferred_ms', NOW, 'defer_task', ARGV[21] or '')
+  redis.call('HINCRBY', key, 'deferrals', 1)
+  agent_due(cid, agent, NOW + wait[1] + lease_ms)
+  local workflow = ''
+  if ARGV[11] == '1' then workflow = redis.call('GET', coord_key(cid, 'workflow')) or '' end
+  return {'deferred', wait[1] .. '/' .. wait[3] .. '/' .. wait[2], '', '', workflow, {}}
+end
 if status == 'queued' or status == 'retrying' then
   if coordination ~= 'running' then return {'cancelled', 'coordination ' .. coordination, '', '', '', {}} end
+  local wait = limits_admit(cid, agent, NOW + lease_ms, task_id)
+  if wait == 'superseded' then return {'duplicate', 'a later message of this deferred attempt', '', '', '', {}} end
+  if wait then return deferred(wait) end
   redis.call('HSET', key, 'status', 'running', 'started_ms', NOW)
 elseif status == 'running' then
   if map_running(key) then return {'duplicate', 'its items run (map)', '', '', '', {}} end
@@ -29,6 +47,12 @@ elseif status == 'running' then
     return {'duplicate', 'running under a live lease', '', '', '', {}}
   end
   if coordination ~= 'running' then return {'cancelled', 'coordination ' .. coordination, '', '', '', {}} end
+  -- Taking over a lost worker's attempt starts it again: under its limits like any start.
+  local wait = limits_admit(cid, agent, NOW + lease_ms, '')
+  if wait then
+    redis.call('HSET', key, 'status', 'queued', 'run', '', 'task_id', '')
+    return deferred(wait)
+  end
   detail = tostring(redis.call('HINCRBY', key, 'takeovers', 1))
   if tonumber(detail) > max_takeovers then verdict = 'exhausted' end
 else

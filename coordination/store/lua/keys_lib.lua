@@ -54,3 +54,8 @@ end
 local function gate_field(id)
   return 'quality_gate_' .. id .. '_score'
 end
+
+-- One of a limit key's records (keys.py: Keys.limit): info | leases | starts | waiting | waiting-until.
+local function limit_key(key, part)
+  return NS .. ':limit:' .. key .. ':' .. part
+end

@@ -14,4 +14,6 @@ return {
   waiters_key('quality_gate', cid, target), resource_field(target), gate_field(target),
   waiters_key('resource_availability', cid, target, 'run'), waiters_key('quality_gate', cid, target, 'run'),
   waiters_key('approval', cid, target), coord_key(cid, 'conditions'), coord_key(cid, 'approvals'),
+  ns_key('limits'), limit_key(target, 'info'), limit_key(target, 'leases'), limit_key(target, 'starts'),
+  limit_key(target, 'waiting'), limit_key(target, 'waiting-until'),
 }

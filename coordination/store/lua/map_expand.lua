@@ -34,6 +34,9 @@ end
 
 local count = #p['items']
 redis.call('HSET', key, 'map_count', count, 'map_settled', 0, 'run', '', 'lease_ms', 0)
+-- The expansion ran no function: it frees what it took of the agent's limits, and each item runs under them.
+local limits = redis.call('HGET', key, 'limits')
+limits_release(cid, agent)
 if count == 0 then
   map_complete(cid, agent, p['signal'])
   agent_done(cid, agent, true, 'signal:' .. p['signal'][1], {})
@@ -42,6 +45,7 @@ else
   for i, item in ipairs(p['items']) do
     local id = map_item_id(agent, i - 1)
     redis.call('HSET', agent_key(cid, id), 'map_parent', agent, 'map_index', i - 1, 'item', item)
+    if limits then redis.call('HSET', agent_key(cid, id), 'limits', limits) end
     agent_queue(cid, id, 1, 0)
   end
 end

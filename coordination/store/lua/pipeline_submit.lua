@@ -9,7 +9,8 @@
 --   cid, name, workflow (JSON text), input (JSON text), auto [agent ids], dormant [agent ids],
 --   contexts [[agent id, context JSON text]...], history (signal stream cap), grace_ms,
 --   deps [[id, type, target, owner, threshold, require_success, timeout_ms, check_ms, metadata_json, scope]...],
---   signal (the coordination_started signal's 8 values)
+--   signal (the coordination_started signal's 8 values),
+--   limits [[agent id, resolved limits JSON text]...] (agents with limits only; read by limits_lib)
 -- Returns {'created', queued agents "cid/agent/attempt/countdown_ms"...} or {'exists'}.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local spec = cjson.decode(ARGV[4])
@@ -31,6 +32,9 @@ end
 for _, id in ipairs(spec['dormant']) do
   redis.call('RPUSH', agents, id)
   redis.call('HSET', agent_key(cid, id), 'status', 'dormant', 'attempt', 0)
+end
+for _, pair in ipairs(spec['limits'] or {}) do
+  redis.call('HSET', agent_key(cid, pair[1]), 'limits', pair[2])
 end
 
 local contexts, order = coord_key(cid, 'contexts'), coord_key(cid, 'context-order')
