@@ -201,7 +201,12 @@ class _Run:
         cursors, active, finished, seen, recent, due = pipe.execute()
         pipeline_ids = sorted(set(active) | set(finished))
         self.forget_stale_cursors(cursors, set(seen) | set(pipeline_ids), pipeline_ids)
-        unsettled = [cid for cid in pipeline_ids if not cursors.get(archive_cursor("rows", cid), "").startswith("F:")]
+        # (An active coordination is read even when its final records were archived: a re-run made it run again.)
+        unsettled = [
+            cid
+            for cid in pipeline_ids
+            if cid in active or not cursors.get(archive_cursor("rows", cid), "").startswith("F:")
+        ]
         self.archive_records(unsettled, cursors)
         # Also every coordination whose final records are not archived yet (the first run after it finished).
         polled = sorted(set(active) | set(recent) | set(due) | set(unsettled))

@@ -346,22 +346,25 @@ def execute_attempt(
         result.setdefault("execution_time_ms", round(elapsed_ms, 3))
 
     agent_spec = spec.agents[agent_id]
+    # Retries are counted within one run of the agent: after a re-run (coord retry) its attempt numbers go on
+    # from the earlier run's, and its retry budget starts afresh. (Only a later attempt needs the extra read.)
+    tries = attempt if attempt == 1 else attempt - records.first_attempt(coordination_id, agent_id) + 1
     state = routing_state(
         result,
         event="failed" if error else "completed",
-        attempt=attempt,
+        attempt=tries,
         completed=[*admission.completed, agent_id] if not error else admission.completed,
         priority=agent_spec.priority,
         error=error or None,
     )
     orchestrator = orchestrator_for(coordination_id, spec, agent_id, parts.state)
-    decision = orchestrator.route(state, current_task=agent_id, retry_count=attempt - 1, correlation_id=coordination_id)
+    decision = orchestrator.route(state, current_task=agent_id, retry_count=tries - 1, correlation_id=coordination_id)
     routing_entries = orchestrator.take_unpersisted()  # stored with the outcome, in the same round trip
     max_attempts = 1 + agent_spec.resources.max_retry_attempts
     plan = plan_after_attempt(
         decision["decision"],
         failed=bool(error),
-        attempt=attempt,
+        attempt=tries,
         max_attempts=max_attempts,
         next_task=decision.get("next_task"),
         parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),

@@ -1,0 +1,234 @@
+"""Re-running a finished coordination from where it broke, or from a named agent (``coord retry``).
+
+Integration level: real Redis, agent messages captured instead of published (``Dispatcher.publish``) and run with
+``execute_attempt``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from config.settings import reload_settings
+from coordination import (
+    CoordinationNotFoundError,
+    InvalidInputError,
+    Workflow,
+    approve,
+    coordination_status,
+    retry_coordination,
+)
+from coordination.models.signals import SignalType
+from coordination.pipeline.components import components
+from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.records import Records, Send
+from coordination.pipeline.runtime import AgentRun, execute_attempt
+from coordination.store.connection import reset_clients, sync_client
+
+pytestmark = pytest.mark.redis
+
+Sent = list[tuple[str, str, int]]
+
+
+@pytest.fixture
+def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
+    """A pipeline namespace of its own; the agent messages the pipeline sends, captured instead of published."""
+    monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"retry-{uuid.uuid4().hex[:8]}")
+    reload_settings()
+    reset_clients()
+    messages: Sent = []
+
+    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+        messages.append((item.coordination_id, item.agent_id, item.attempt))
+
+    monkeypatch.setattr(Dispatcher, "publish", capture)
+    yield messages
+    monkeypatch.undo()
+    reload_settings()
+    reset_clients()
+
+
+def records() -> Records:
+    return Records(components().keys)
+
+
+def agent(cid: str, agent_id: str) -> dict[str, str]:
+    return records().agent(cid, agent_id)
+
+
+def done(run: AgentRun) -> dict[str, Any]:
+    return {"summary": f"{run.agent_id} done in attempt {run.attempt}"}
+
+
+def broken(run: AgentRun) -> dict[str, Any]:
+    raise RuntimeError("the model timed out")
+
+
+def run_agent(cid: str, agent_id: str, attempt: int, function: Any = done) -> str:
+    return execute_attempt(function, cid, agent_id, attempt, task_id=f"{cid}-{agent_id}-{attempt}").status
+
+
+def chain(retries: int = 0, **extra_b: Any) -> Workflow:
+    """``a`` -> ``b`` -> ``c``; ``b`` has ``retries`` retries."""
+    return Workflow(
+        name="chain",
+        agents={
+            "a": {},
+            "b": {"depends_on": ["a"], "resources": {"max_retry_attempts": retries}, **extra_b},
+            "c": {"depends_on": ["b"]},
+        },
+    )
+
+
+def failed_at_b(sent: Sent) -> str:
+    cid = chain().submit(check_agents=False)
+    assert run_agent(cid, "a", 1) == "completed"
+    assert run_agent(cid, "b", 1, broken) == "failed"
+    assert records().status(cid) == "failed"
+    assert agent(cid, "c")["status"] == "skipped"
+    return cid
+
+
+def signals_of(cid: str, kind: SignalType) -> list[dict[str, str]]:
+    entries = sync_client().xrange(components().keys.coordination(cid).signals)
+    return [fields for _, fields in entries if fields["type"] == kind.value]
+
+
+def test_a_failed_coordination_runs_again_from_its_failed_agent_with_new_attempts(sent: Sent) -> None:
+    cid = failed_at_b(sent)
+    result_of_a = agent(cid, "a")["result"]
+
+    retried = retry_coordination(cid)
+
+    assert (retried.run, retried.agents, retried.started) == (2, ["b", "c"], ["b"])
+    assert sent[-1] == (cid, "b", 2)  # the attempt counter goes on
+    assert records().status(cid) == "running"
+    assert cid in sync_client().smembers(components().keys.active)
+    assert run_agent(cid, "b", 2) == "completed"
+    assert sent[-1] == (cid, "c", 1)  # c never ran: its first attempt
+    assert run_agent(cid, "c", 1) == "completed"
+    assert records().status(cid) == "completed"
+    # The upstream agent did not run again and kept its result; both runs of b are in the history.
+    assert (agent(cid, "a")["attempt"], agent(cid, "a")["result"]) == ("1", result_of_a)
+    assert [s["id"] for s in signals_of(cid, SignalType.AGENT_INITIALIZED) if s["sender"] == "b"] == [
+        f"{cid}.b.a1.initialized",
+        f"{cid}.b.a2.initialized",
+    ]
+    finished = [s["data"] for s in signals_of(cid, SignalType.COORDINATION_FINISHED)]
+    assert len(finished) == 2 and '"failed"' in finished[0] and '"completed"' in finished[1]
+    started = signals_of(cid, SignalType.COORDINATION_STARTED)
+    assert len(started) == 2 and json.loads(started[1]["data"])["run"] == 2
+    view = coordination_status(cid)
+    assert view.status == "completed"
+
+
+def test_a_message_of_the_earlier_run_is_refused_as_stale(sent: Sent) -> None:
+    cid = failed_at_b(sent)
+    retry_coordination(cid)
+
+    assert run_agent(cid, "b", 1, done) == "stale"  # a redelivered message of attempt 1
+    assert agent(cid, "b")["status"] == "queued"
+    assert run_agent(cid, "b", 2) == "completed"
+
+
+def test_a_rerun_agent_gets_its_retry_budget_afresh(sent: Sent) -> None:
+    cid = chain(retries=1).submit(check_agents=False)
+    run_agent(cid, "a", 1)
+    assert run_agent(cid, "b", 1, broken) == "retrying"
+    assert run_agent(cid, "b", 2, broken) == "failed"
+    retry_coordination(cid)
+
+    assert run_agent(cid, "b", 3, broken) == "retrying"  # one retry again, although this is its third attempt
+    assert sent[-1] == (cid, "b", 4)
+    assert run_agent(cid, "b", 4) == "completed"
+
+
+def test_from_an_agent_reruns_it_and_everything_downstream_even_after_success(sent: Sent) -> None:
+    cid = chain().submit(check_agents=False)
+    for agent_id in ("a", "b", "c"):
+        assert run_agent(cid, agent_id, 1) == "completed"
+    assert records().status(cid) == "completed"
+
+    retried = retry_coordination(cid, from_agent="b")
+
+    assert (retried.agents, retried.started) == (["b", "c"], ["b"])
+    assert agent(cid, "c")["status"] == "waiting" and "result" not in agent(cid, "c")
+    assert run_agent(cid, "b", 2) == "completed"
+    assert run_agent(cid, "c", 2) == "completed"
+    assert records().status(cid) == "completed"
+    assert agent(cid, "a")["attempt"] == "1"
+
+
+def test_a_cancelled_coordination_runs_its_unstarted_agents(sent: Sent) -> None:
+    from coordination import cancel_coordination
+
+    cid = chain().submit(check_agents=False)
+    run_agent(cid, "a", 1)
+    cancel_coordination(cid, "operator went home")
+    assert agent(cid, "b")["status"] == "cancelled"
+
+    retried = retry_coordination(cid)
+
+    assert retried.agents == ["b", "c"] and sent[-1] == (cid, "b", 2)
+    assert "error" not in records().meta(cid)
+    run_agent(cid, "b", 2), run_agent(cid, "c", 1)
+    assert records().status(cid) == "completed"
+
+
+def test_a_rejected_approval_is_asked_again_in_the_rerun(sent: Sent) -> None:
+    workflow = Workflow(
+        name="approved",
+        agents={"a": {}, "b": {"depends_on": ["a"]}},
+        dependencies=[{"id": "ok", "agent": "b", "type": "approval", "target": "release", "timeout": 60}],
+    )
+    cid = workflow.submit(check_agents=False)
+    run_agent(cid, "a", 1)
+    approve(cid, "release", by="ana", reject=True, note="not yet")
+    assert records().status(cid) == "failed"
+
+    retry_coordination(cid)
+
+    assert agent(cid, "b")["status"] == "waiting"  # waits for a new verdict
+    dependency = next(d for d in coordination_status(cid).dependencies if d.dependency_id == "ok")
+    assert dependency.status == "pending"
+    approve(cid, "release", by="ana")
+    assert sent[-1] == (cid, "b", 1)
+    assert run_agent(cid, "b", 1) == "completed"
+    assert records().status(cid) == "completed"
+
+
+def test_a_running_coordination_is_refused_and_nothing_changes(sent: Sent) -> None:
+    cid = chain().submit(check_agents=False)
+    before = records().meta(cid)
+
+    with pytest.raises(InvalidInputError) as refused:
+        retry_coordination(cid)
+
+    assert refused.value.field == "coordination_id" and "is running" in refused.value.problem
+    assert records().meta(cid) == before
+
+
+def test_a_completed_coordination_without_from_has_nothing_to_retry(sent: Sent) -> None:
+    cid = chain().submit(check_agents=False)
+    for agent_id in ("a", "b", "c"):
+        run_agent(cid, agent_id, 1)
+
+    with pytest.raises(InvalidInputError) as refused:
+        retry_coordination(cid)
+
+    assert "nothing to retry" in refused.value.problem
+    assert records().status(cid) == "completed"
+
+
+def test_unknown_coordination_and_unknown_agent(sent: Sent) -> None:
+    with pytest.raises(CoordinationNotFoundError):
+        retry_coordination("never-submitted-here")
+    cid = failed_at_b(sent)
+    with pytest.raises(InvalidInputError) as refused:
+        retry_coordination(cid, from_agent="nobody")
+    assert refused.value.field == "from_agent" and "nobody" in refused.value.problem
+    assert records().status(cid) == "failed"
