@@ -56,3 +56,11 @@ def patient(run: Any) -> dict[str, Any]:
         run.raise_if_cancelled()
         time.sleep(0.05)
     return {"summary": f"{run.agent_id} worked {seconds:g} s"}
+
+
+@agent("e2e-flaky")
+def flaky(run: Any) -> dict[str, Any]:
+    """Fail the first time this agent's function runs in a coordination, succeed every time after (coord retry)."""
+    if count_run(run) == 1:
+        raise RuntimeError("planned failure on the first run")
+    return {"summary": f"{run.agent_id} done in attempt {run.attempt}"}
