@@ -23,10 +23,6 @@ from coordination.pipeline.submission import verdict_signal_id
 from coordination.planning import plan_rerun
 from coordination.store.connection import sync_client
 
-#: Kinds of signal an agent's outcome recorded without an attempt of its own uses (skips, dependency time-outs,
-#: unknown tasks: ``<cid>.<agent>.a0.<kind>``); a re-run may emit them again.
-_UNATTEMPTED_KINDS = (SignalType.AGENT_FAILED, SignalType.AGENT_SKIPPED, SignalType.AGENT_COMPLETED)
-
 
 @dataclass(frozen=True)
 class Retry:
@@ -108,34 +104,31 @@ def retry_coordination(coordination_id: str, from_agent: str | None = None, part
         )
     runs = int(meta.get("runs") or 1)
 
-    forget = [f"{coordination_id}.finished"]
+    # Every signal id the re-run builds must be an id, like at submission (ids are never truncated); from this
+    # run on they end with ".r<run>" (signal_lib.lua).
+    suffix = f".r{runs + 1}"
+    validate_id(f"{coordination_id}.finished{suffix}", "coordination_id (in signal id <id>.finished.r<run>)")
     for agent_id in plan.agents:
-        # Every signal id the re-run builds must be an id, like at submission (ids are never truncated).
         last = attempts[agent_id] + 1 + spec.agents[agent_id].resources.max_retry_attempts
-        longest = f"{coordination_id}.{agent_id}.a{last}.agent_initialized"
+        longest = f"{coordination_id}.{agent_id}.a{last}.agent_initialized{suffix}"
         validate_id(longest, f"agents.{agent_id} (in signal id {longest[:40]}...)")
-        forget.extend(f"{coordination_id}.{agent_id}.a0.{kind.value}" for kind in _UNATTEMPTED_KINDS)
     chosen = set(plan.agents)
     verdicts: list[str] = []
     for dependency in spec.all_dependencies():
         if dependency.agent not in chosen:
             continue
-        for outcome in ("timeout", "failed"):
-            forget.extend(
-                f"{coordination_id}.{dependency.id}.{outcome}.r{n}" for n in range(dependency.max_retries + 1)
-            )
+        longest = f"{coordination_id}.{dependency.id}.timeout.r{dependency.max_retries}{suffix}"
+        validate_id(longest, f"dependencies.{dependency.id} (in signal id {longest[:40]}...)")
         if dependency.type is DependencyType.APPROVAL:
             verdicts.append(dependency.target)
-            forget.append(verdict_signal_id(coordination_id, dependency.target))
-    started_signal_id = f"{coordination_id}.started.r{runs + 1}"
-    validate_id(started_signal_id, "coordination_id (in signal id <id>.started.r<run>)")
+            verdict = verdict_signal_id(coordination_id, dependency.target) + suffix
+            validate_id(verdict, f"dependencies.{dependency.id}.target (in signal id {verdict[:40]}...)")
     document = {
         "cid": coordination_id,
         "runs": runs,
         "rerun": plan.agents,
         "dormant": plan.dormant,
         "failures": plan.failures,
-        "forget": forget,
         "verdicts": verdicts,
         "history": parts.signals.max_history_size,
         "grace_ms": get_settings().dispatch_grace_seconds * 1000,
@@ -150,7 +143,7 @@ def retry_coordination(coordination_id: str, from_agent: str | None = None, part
                 "agents": plan.agents,
                 "retried_from": status,
             },
-            started_signal_id,
+            f"{coordination_id}.started",  # stored as <id>.started.r<run>
         ),
     }
     retried, detail, more, sends = records.retry(document)

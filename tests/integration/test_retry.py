@@ -28,6 +28,7 @@ from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Records, Send
 from coordination.pipeline.runtime import AgentRun, execute_attempt
 from coordination.store.connection import reset_clients, sync_client
+from tests.integration.test_archive import archive  # noqa: F401  (the fixture: a migrated archive)
 
 pytestmark = pytest.mark.redis
 
@@ -116,7 +117,7 @@ def test_a_failed_coordination_runs_again_from_its_failed_agent_with_new_attempt
     assert (agent(cid, "a")["attempt"], agent(cid, "a")["result"]) == ("1", result_of_a)
     assert [s["id"] for s in signals_of(cid, SignalType.AGENT_INITIALIZED) if s["sender"] == "b"] == [
         f"{cid}.b.a1.initialized",
-        f"{cid}.b.a2.initialized",
+        f"{cid}.b.a2.initialized.r2",  # from the second run on, signal ids carry the run
     ]
     finished = [s["data"] for s in signals_of(cid, SignalType.COORDINATION_FINISHED)]
     assert len(finished) == 2 and '"failed"' in finished[0] and '"completed"' in finished[1]
@@ -232,3 +233,45 @@ def test_unknown_coordination_and_unknown_agent(sent: Sent) -> None:
         retry_coordination(cid, from_agent="nobody")
     assert refused.value.field == "from_agent" and "nobody" in refused.value.problem
     assert records().status(cid) == "failed"
+
+
+# -- the archive -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("archive")
+def test_the_archive_records_the_rerun_and_its_new_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coordination.archive.reader import archived_signals, archived_status
+    from coordination.archive.writer import archive_once
+    from tests.integration.test_archive import start_pipeline, work
+
+    cid, messages = start_pipeline(monkeypatch)
+
+    def fails_in_test_gen(run: AgentRun) -> dict[str, Any]:
+        if run.agent_id == "test-gen":
+            raise RuntimeError("no tests today")
+        return {"summary": "ok"}
+
+    work(messages, fails_in_test_gen)  # test-gen: its first attempt and three retries fail
+    assert archive_once().ok
+    before = archived_status(cid)
+    assert before is not None and before.status == "failed" and before.agent("test-gen").attempts == 4
+
+    retry_coordination(cid)
+    assert archive_once().ok
+    during = archived_status(cid)
+    assert during is not None and during.status == "running"  # archived again although it had finished
+    work(messages, done)
+    assert archive_once().ok
+
+    after = archived_status(cid)
+    assert after is not None and after.status == "completed" and after.finished_at is not None
+    assert [(a.agent_id, a.status, a.attempts) for a in after.agents] == [
+        ("model-gen", "completed", 1),
+        ("test-gen", "completed", 5),
+    ]
+    ends = [s.event_data["status"] for s in archived_signals(cid) if s.signal_type is SignalType.COORDINATION_FINISHED]
+    assert sorted(ends) == ["completed", "failed"]
+    attempts = {
+        s.event_data.get("attempt") for s in archived_signals(cid) if s.signal_type is SignalType.AGENT_INITIALIZED
+    }
+    assert {1, 2, 3, 4, 5} <= attempts  # both runs of test-gen, attempt by attempt

@@ -3,17 +3,16 @@
 -- counter, so their next attempt gets a new number (a message of an earlier attempt is 'stale' to agent_start);
 -- their dependencies are re-armed (a new clock from now, re-arms and releases forgotten, waiting in their waiter
 -- sets again); rejected verdicts of their approval gates are cleared (the gate is asked again); the coordination
--- becomes 'running' and active again with its run number bumped; the signal ids the re-run will emit again
--- (the coordination's end, outcomes recorded without an attempt, dependency time-outs, verdicts) are forgotten so
--- the new run's signals are not taken for re-emissions; a coordination_started signal announces the run; the
--- agents with nothing pending are queued. Completed agents that are not re-run keep their records, results and
+-- becomes 'running' and active again with its run number bumped (from then on every signal id of the
+-- coordination carries '.r<run>': signal_lib); a coordination_started signal announces the run; the agents with
+-- nothing pending are queued. Completed agents that are not re-run keep their records, results and
 -- contexts. Refused (nothing written) unless the coordination is finished and still at run `runs`, and none of
 -- the agents to re-run has an attempt running.
 -- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, plan_json, where plan_json holds:
 --   cid, runs (the run number the caller read; 1 when never re-run), rerun [agent ids in workflow order],
 --   dormant [those of them that go back to 'dormant'], failures (failed agents that are not re-run),
---   forget [signal ids], verdicts [approval gates whose rejection is cleared], history, grace_ms,
+--   verdicts [approval gates whose rejection is cleared], history, grace_ms,
 --   signal (the coordination_started signal's 8 values)
 -- Returns {'retried', run number, queued "cid/agent/attempt/countdown_ms"...} or {'refused', why, detail}:
 --   why 'gone' | 'status' (detail: the coordination's status) | 'moved' (detail: its run number now) |
@@ -60,12 +59,6 @@ for _, gate in ipairs(p['verdicts']) do
   if verdict ~= nil and verdict['verdict'] ~= 'approved' then
     redis.call('HDEL', coord_key(cid, 'approvals'), gate)
   end
-end
-
-local ids = coord_key(cid, 'signal-ids')
-local order = coord_key(cid, 'signal-order')
-for _, id in ipairs(p['forget']) do
-  if redis.call('HDEL', ids, id) == 1 then redis.call('LREM', order, 0, id) end
 end
 
 -- Re-arm the dependencies of the agents that run again: count them all first, so no agent looks ready half-way.
