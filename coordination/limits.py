@@ -48,3 +48,12 @@ MAX_APPROVERS_LENGTH: Final = 200
 MAX_APPROVER_NAME_LENGTH: Final = 128
 #: Longest note of a verdict (``note=``, ``--note``; printable only, and newlines).
 MAX_APPROVAL_NOTE_LENGTH: Final = 2000
+
+#: ``run.progress(fraction, message)``: the longest message, in characters.
+MAX_PROGRESS_MESSAGE_LENGTH: Final = 500
+#: ``run.stream(text)``: the longest chunk one call may send, in characters.
+MAX_STREAM_CHUNK_LENGTH: Final = 8192
+#: How much of an attempt's streamed text its record keeps (the end of it), in bytes of UTF-8.
+STREAM_TAIL_BYTES: Final = 4000
+#: Progress and stream events announced on the signal stream per attempt; later calls update the record only.
+MAX_PROGRESS_EVENTS: Final = 500

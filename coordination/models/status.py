@@ -32,6 +32,9 @@ class AgentStatus(BaseModel):
     traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
     task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
     result: dict[str, Any] | None = None
+    progress: float | None = Field(None, description="The running attempt's last run.progress fraction (0..1).")
+    progress_message: str | None = Field(None, description="The message of its last run.progress.")
+    output: str | None = Field(None, description="The end of the text its attempt streamed (run.stream), live only.")
 
 
 class DependencyView(BaseModel):

@@ -23,6 +23,7 @@ from coordination.ids import validate_id
 from coordination.models.context import AgentContext
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
+from coordination.pipeline import progress
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
@@ -100,6 +101,7 @@ class AgentRun:
     log: AttemptLog
     _parts: Components = field(repr=False)
     _spec: WorkflowSpec = field(repr=False)
+    _lease: str = field(default="", repr=False)  # the run token of the delivery that holds the attempt's lease
 
     @cached_property
     def context(self) -> AgentContext | None:
@@ -138,6 +140,40 @@ class AgentRun:
         """The recorded result of another agent of this coordination (None if it has none)."""
         raw = Records(self._parts.keys).agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
         return None if raw is None else dict(jsonutil.loads(raw))
+
+    def progress(self, fraction: float, message: str = "") -> bool:
+        """Report how far this attempt is (0..1, with an optional message): ``coord watch``, status, web view.
+
+        Live only (the archive keeps the result, not the progress); one round trip. Returns False, writing
+        nothing, when this attempt no longer holds its lease (another delivery took it over, or it was settled).
+
+        Raises:
+            InvalidInputError: ``fraction`` is not a finite number from 0 to 1, or ``message`` is not a text of
+                at most 500 characters.
+        """
+        value = progress.checked_fraction(fraction)
+        text = progress.checked_text(message, "message", progress.MAX_PROGRESS_MESSAGE_LENGTH)
+        return progress.announce(
+            self._parts, self.coordination_id, self.agent_id, self.attempt, self._lease, fraction=value, message=text
+        )
+
+    def stream(self, text: str) -> bool:
+        """Send a chunk of text as it is produced (e.g. a model's tokens): ``coord watch`` prints it live.
+
+        The agent's record keeps the end of the streamed text (4,000 bytes) for ``coord status`` and the web view;
+        the first 500 chunks of an attempt are also events on the signal stream. Nothing is archived: return the
+        final text as the result. Send chunks of some words, not single characters: each call is one round trip.
+        Returns False, writing nothing, when this attempt no longer holds its lease.
+
+        Raises:
+            InvalidInputError: ``text`` is not a text of at most 8,192 characters.
+        """
+        chunk = progress.checked_text(text, "text", progress.MAX_STREAM_CHUNK_LENGTH)
+        if not chunk:
+            return True
+        return progress.announce(
+            self._parts, self.coordination_id, self.agent_id, self.attempt, self._lease, text=chunk
+        )
 
     def signal(
         self, event_type: str | SignalType, data: dict[str, Any] | None = None, recipients: list[str] | None = None
@@ -309,6 +345,7 @@ def execute_attempt(
         log,
         parts,
         spec,
+        run_token,
     )
     started = time.perf_counter()
     result: dict[str, Any] | None = None

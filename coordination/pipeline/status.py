@@ -45,6 +45,9 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 traceback=raw.get("traceback") or None,
                 task_id=raw.get("task_id") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
+                progress=float(raw["progress"]) if raw.get("progress") else None,
+                progress_message=raw.get("progress_msg") or None,
+                output=raw.get("output") or None,
             )
         )
     dependencies = []

@@ -45,6 +45,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "lock_renew": (),
     **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "agent_lib")),
     **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "agent_lib")),
+    "agent_progress": ("keys_lib", "signal_lib"),
     # Re-running a finished coordination re-arms dependencies (deps_lib).
     "coordination_retry": ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
     **dict.fromkeys(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from coordination import Workflow, coordination_status, retry_coordination
+import time
+
+from coordination import Workflow, cancel_coordination, coordination_status, retry_coordination
 from coordination.pipeline.components import components
 from tests.e2e.agents import runs_of
 from tests.e2e.conftest import wait_finished
@@ -50,7 +52,7 @@ def test_coord_retry_runs_a_failed_coordination_again_from_its_failed_agent(pipe
     assert again.returncode == 2 and "nothing to retry" in again.stderr
 
 
-def test_retry_from_an_agent_reruns_it_and_downstream_and_refuses_a_running_one(pipeline_services):
+def test_retry_from_an_agent_reruns_it_and_downstream(pipeline_services):
     coordination_id = Workflow(
         name="again",
         agents={
@@ -58,9 +60,7 @@ def test_retry_from_an_agent_reruns_it_and_downstream_and_refuses_a_running_one(
             "second": {"task": "e2e-step", "depends_on": ["first"]},
             "third": {"task": "e2e-step", "depends_on": ["second"]},
         },
-    ).submit(input={"first": {"sleep": 4.0}})  # running while the CLI starts
-    refused = coord("retry", coordination_id)
-    assert refused.returncode == 2 and "is running" in refused.stderr
+    ).submit()
     assert wait_finished(coordination_id).status == "completed"
 
     retried = retry_coordination(coordination_id, from_agent="second")
@@ -70,3 +70,28 @@ def test_retry_from_an_agent_reruns_it_and_downstream_and_refuses_a_running_one(
     assert status.status == "completed"
     assert [runs_of(coordination_id, a) for a in ("first", "second", "third")] == [1, 2, 2]
     assert coordination_status(coordination_id).agent("second").attempts == 2
+
+
+def test_a_running_coordination_is_refused_then_retried_once_cancelled(pipeline_services):
+    coordination_id = Workflow(name="long", agents={"slow": {"task": "e2e-patient"}}).submit(
+        input={"slow": {"seconds": 60}}
+    )
+    refused = coord("retry", coordination_id)
+    assert refused.returncode == 2 and "is running" in refused.stderr
+    cancel_coordination(coordination_id, "too slow")
+    cancelled = wait_finished(coordination_id)
+    assert cancelled.status == "cancelled"
+    deadline = time.monotonic() + 20  # the running attempt stops at its next raise_if_cancelled()
+    while coordination_status(coordination_id).agent("slow").status == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    done = coord("retry", coordination_id)
+
+    assert done.returncode == 0, done.stderr
+    assert runs_of(coordination_id, "slow") >= 1
+    deadline = time.monotonic() + 20
+    while runs_of(coordination_id, "slow") < 2:  # the re-run started the agent again
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    cancel_coordination(coordination_id, "enough")

@@ -46,7 +46,8 @@ for _, agent in ipairs(p['rerun']) do
   if dormant[agent] then next_status = 'dormant' else open = open + 1 end
   local attempt = tonumber(redis.call('HGET', key, 'attempt') or '0')
   redis.call('HDEL', key, 'queued_ms', 'started_ms', 'finished_ms', 'task_id', 'run', 'lease_ms', 'takeovers',
-    'error', 'traceback', 'decision', 'result', 'quality')
+    'error', 'traceback', 'decision', 'result', 'quality', 'progress', 'progress_msg', 'progress_ms', 'output',
+    'progress_events', 'progress_attempt')
   redis.call('HSET', key, 'status', next_status, 'first_attempt', attempt + 1)
   redis.call('SREM', coord_key(cid, 'completed'), agent)
   redis.call('SREM', coord_key(cid, 'failed'), agent)
