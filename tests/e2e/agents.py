@@ -64,3 +64,15 @@ def flaky(run: Any) -> dict[str, Any]:
     if count_run(run) == 1:
         raise RuntimeError("planned failure on the first run")
     return {"summary": f"{run.agent_id} done in attempt {run.attempt}"}
+
+
+@agent("e2e-talker")
+def talker(run: Any) -> dict[str, Any]:
+    """Report progress and stream words (input[agent]["words"], default 4), pausing input[agent]["pause"] s between."""
+    settings = (run.input or {}).get(run.agent_id, {})
+    words = [f"word{index}" for index in range(int(settings.get("words", 4)))]
+    for index, word in enumerate(words):
+        time.sleep(float(settings.get("pause", 0.2)))
+        run.progress((index + 1) / len(words), f"wrote {word}")
+        run.stream(word + " ")
+    return {"summary": " ".join(words)}
