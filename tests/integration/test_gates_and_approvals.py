@@ -400,7 +400,7 @@ def test_the_coordination_page_shows_its_approvals_pending_then_decided_with_the
 
 def test_the_example_of_docs_workflows_runs(sent: Sent) -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    (block,) = [found for found in re.findall(r"```python\n(.*?)```", text, re.S) if "approve(" in found]
     scope: dict[str, Any] = {"__name__": "docs_workflows"}
     exec(compile(block, "docs/workflows.md", "exec"), scope)
     cid = scope["cid"]

@@ -275,3 +275,15 @@ def test_the_archive_records_the_rerun_and_its_new_end(monkeypatch: pytest.Monke
         s.event_data.get("attempt") for s in archived_signals(cid) if s.signal_type is SignalType.AGENT_INITIALIZED
     }
     assert {1, 2, 3, 4, 5} <= attempts  # both runs of test-gen, attempt by attempt
+
+
+def test_the_example_of_docs_workflows_runs(sent: Sent) -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
+    (block,) = [found for found in re.findall(r"```python\n(.*?)```", text, re.S) if "retry_coordination" in found]
+    scope: dict[str, Any] = {"__name__": "docs_workflows_retry"}
+    exec(compile(block, "docs/workflows.md", "exec"), scope)
+    assert records().status(scope["cid"]) == "cancelled"
+    assert sent[-1] == (scope["cid"], "draft", 2)  # the re-run's attempt of draft was sent
