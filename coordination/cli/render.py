@@ -69,7 +69,10 @@ def _offset(moment: datetime | None, origin: datetime | None) -> str:
 
 def agents_table(status: CoordinationStatus) -> Table:
     """One row per agent: status, attempts, start (from submission), duration, quality, routing decision."""
-    table = Table(title=safe(f"{status.coordination_id} ({status.workflow}): {status.status}"), title_justify="left")
+    run = f", run {status.runs}" if status.runs > 1 else ""  # re-run by coord retry
+    table = Table(
+        title=safe(f"{status.coordination_id} ({status.workflow}{run}): {status.status}"), title_justify="left"
+    )
     for name in ("agent", "status", "attempts", "started", "duration", "quality", "decision"):
         table.add_column(name, justify="right" if name in ("attempts", "started", "duration", "quality") else "left")
     errors = any(agent.error for agent in status.agents)

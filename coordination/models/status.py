@@ -108,6 +108,7 @@ class CoordinationStatus(BaseModel):
     signals: int = 0
     routing_decisions: int = 0
     source: Literal["redis", "archive"] = "redis"
+    runs: int = Field(1, description="How many times it ran: 2 after its first re-run (coord retry).")
 
     @property
     def finished(self) -> bool:

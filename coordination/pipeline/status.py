@@ -78,6 +78,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         approvals=approvals,
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
+        runs=int(meta.get("runs") or 1),
     )
 
 

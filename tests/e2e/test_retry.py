@@ -47,6 +47,11 @@ def test_coord_retry_runs_a_failed_coordination_again_from_its_failed_agent(pipe
     watched = coord("watch", coordination_id)
     assert watched.returncode == 0, watched.stderr
     assert watched.stdout.count("coordination_finished") == 2
+    history = coord("history", coordination_id, "--no-archive")
+    assert history.returncode == 0, history.stderr
+    assert history.stdout.count("coordination_finished") == 2 and "write attempt 1" in history.stdout
+    shown = coord("status", coordination_id)
+    assert f"{coordination_id} (retry-me, run 2): completed" in shown.stdout
 
     again = coord("retry", coordination_id)
     assert again.returncode == 2 and "nothing to retry" in again.stderr
