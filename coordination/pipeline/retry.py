@@ -95,7 +95,9 @@ def retry_coordination(coordination_id: str, from_agent: str | None = None, part
         records.completed_agents(coordination_id),
         from_agent,
     )
-    busy = [agent_id for agent_id in plan.agents if statuses[agent_id] in ("running", "queued", "retrying")]
+    # Any attempt still in flight (a cancel or an END lets running attempts finish) would settle into the new run:
+    # wait for it, whether or not its agent is re-run.
+    busy = [agent_id for agent_id in agent_ids if statuses[agent_id] in ("running", "queued", "retrying")]
     if busy:
         raise InvalidInputError(
             "coordination_id",

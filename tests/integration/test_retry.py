@@ -287,3 +287,24 @@ def test_the_example_of_docs_workflows_runs(sent: Sent) -> None:
     exec(compile(block, "docs/workflows.md", "exec"), scope)
     assert records().status(scope["cid"]) == "cancelled"
     assert sent[-1] == (scope["cid"], "draft", 2)  # the re-run's attempt of draft was sent
+
+
+def test_a_cancelled_coordination_whose_attempt_still_runs_is_refused_until_it_ends(sent: Sent) -> None:
+    from coordination import cancel_coordination
+
+    cid = chain().submit(check_agents=False)
+    refusals: list[InvalidInputError] = []
+
+    def cancelled_meanwhile(run: AgentRun) -> dict[str, Any]:
+        cancel_coordination(cid, "stop")
+        before = records().meta(cid)
+        with pytest.raises(InvalidInputError) as refused:
+            retry_coordination(cid)
+        refusals.append(refused.value)
+        assert records().meta(cid) == before
+        return {}
+
+    run_agent(cid, "a", 1, cancelled_meanwhile)
+
+    assert "'a'" in refusals[0].problem and "still running" in refusals[0].problem
+    assert retry_coordination(cid).agents == ["b", "c"]  # once it ended: a completed, the rest runs

@@ -7,7 +7,7 @@
 -- coordination carries '.r<run>': signal_lib); a coordination_started signal announces the run; the agents with
 -- nothing pending are queued. Completed agents that are not re-run keep their records, results and
 -- contexts. Refused (nothing written) unless the coordination is finished and still at run `runs`, and none of
--- the agents to re-run has an attempt running.
+-- its agents has an attempt in flight.
 -- KEYS: none (built through keys_lib)
 -- ARGV: NS, CP, NOW, plan_json, where plan_json holds:
 --   cid, runs (the run number the caller read; 1 when never re-run), rerun [agent ids in workflow order],
@@ -28,7 +28,8 @@ if not status then return {'refused', 'gone', ''} end
 if status == 'running' then return {'refused', 'status', status} end
 local runs = tonumber(redis.call('HGET', meta, 'runs') or '1')
 if runs ~= tonumber(p['runs']) then return {'refused', 'moved', tostring(runs)} end
-for _, agent in ipairs(p['rerun']) do
+-- An attempt still in flight (a cancel or an END lets running attempts finish) would settle into the new run.
+for _, agent in ipairs(redis.call('LRANGE', coord_key(cid, 'agents'), 0, -1)) do
   local current = redis.call('HGET', agent_key(cid, agent), 'status')
   if current == 'running' or current == 'queued' or current == 'retrying' then
     return {'refused', 'busy', agent}
