@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +39,7 @@ from bench.env import overridden_settings
 from bench.harness import Figure, Target, summary
 from bench.pipeline_names import SLOW_FIRST_AGENT
 from bench.pipeline_workers import ROOT, Worker
+from coordination.celery_processes import CeleryProcesses
 
 RECOVERY_KEY = "pipeline.faults.recovery_after_main_killed_s"
 LATENESS_KEY = "pipeline.faults.timeout_lateness_s"
@@ -127,36 +125,14 @@ def poll_cost_keys(plan: FaultPlan) -> list[str]:
 class _Beat:
     """``celery beat`` with the given environment; its schedule file and log in ``directory``."""
 
-    def __init__(self, environment: dict[str, str], directory: Path) -> None:
-        self.log_path = directory / "beat.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config.celery_app",
-                    "beat",
-                    "-l",
-                    "warning",
-                    "-s",
-                    str(directory / "beat-schedule"),
-                ],
-                env={**os.environ, **environment, "PYTHONPATH": str(ROOT)},
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    def __init__(self, app: Any, environment: dict[str, str], directory: Path) -> None:
+        self.processes = CeleryProcesses(
+            app, {**os.environ, **environment, "PYTHONPATH": str(ROOT)}, directory, cwd=ROOT
+        )
+        self.log_path = self.processes.start_beat().log_path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        self.processes.stop()
 
 
 @dataclass
@@ -186,7 +162,7 @@ class _FaultServices:
             with overridden_settings(**settings):
                 app.conf.task_default_queue = name
                 services = cls(app, name, {"COORD_NAMESPACE": root, **settings})
-                beat = _Beat(services.environment, Path(directory))
+                beat = _Beat(app, services.environment, Path(directory))
                 try:
                     yield services
                 finally:

@@ -7,9 +7,7 @@ figure and its baseline see the same worker, the same settings and the same conc
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -19,6 +17,7 @@ from typing import Any
 import redis
 
 from bench.env import unlink_in_batches
+from coordination.celery_processes import CeleryProcess, CeleryProcessError, CeleryProcesses
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +27,7 @@ class WorkerError(RuntimeError):
 
 
 class Worker:
-    """A ``celery -A config.celery_app worker`` subprocess consuming only ``queue``.
+    """A ``celery -A config.celery_app worker`` subprocess consuming only ``queue`` (``coordination.celery_processes``).
 
     Args:
         queue: the task queue (``COORD_TASK_QUEUE``) the worker consumes and the bench sends to.
@@ -47,42 +46,24 @@ class Worker:
         periodic: bool = False,
     ) -> None:
         self.queue = queue
-        self.queues = f"{queue},{queue}.periodic" if periodic else queue
-        self.node = f"{name or queue}@bench"
+        self.queues = [queue, f"{queue}.periodic"] if periodic else [queue]
+        self.name = name or queue
+        self.node = f"{self.name}@bench"
         self.concurrency = concurrency
         self.environment = {**os.environ, **environment, "PYTHONPATH": str(ROOT)}
-        self.log_path = Path(tempfile.mkstemp(prefix=f"{queue}-", suffix=".log")[1])
-        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{queue}-"))
+        self.log_path = self._workdir / f"{self.name}.log"
+        self._processes: CeleryProcesses | None = None
+        self._process: CeleryProcess | None = None
 
     def start(self) -> None:
         """Start the worker process (returns at once; see :meth:`wait_ready`)."""
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config.celery_app",
-                    "worker",
-                    "-Q",
-                    self.queues,
-                    "-c",
-                    str(self.concurrency),
-                    "-P",
-                    "prefork",
-                    "-n",
-                    self.node,
-                    "-l",
-                    "warning",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                env=self.environment,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        from config.celery_app import app
+
+        self._processes = CeleryProcesses(app, self.environment, self._workdir, cwd=ROOT)
+        self._process = self._processes.start_worker(
+            self.name, self.queues, concurrency=self.concurrency, pool="prefork", host="bench"
+        )
 
     def wait_ready(self, app: Any, ping_task: str, timeout: float = 60.0) -> str:
         """Return the id of a ping task sent to the worker's queue, once the worker ran it.
@@ -109,18 +90,17 @@ class Worker:
         Raises:
             WorkerError: the process exited or did not answer within ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            if app.control.inspect(destination=[self.node], timeout=0.5).ping():
-                return
-        raise WorkerError(f"the worker did not answer within {timeout:.0f} s; log: {self.log_path}\n{self.log_tail()}")
+        if self._processes is None or self._process is None:
+            raise WorkerError("the worker was not started")
+        try:
+            self._processes.wait_ready([self._process], timeout)
+        except CeleryProcessError as error:
+            raise WorkerError(f"{error}\nlog: {self.log_path}") from None
 
     def kill_main(self) -> None:
         """SIGKILL the worker's main process (its pool processes die with it: Celery sets their parent-death signal)."""
         if self._process is not None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(timeout=10)
+            self._process.kill()
 
     def check_alive(self) -> None:
         """Raise if the worker process has exited.
@@ -128,30 +108,23 @@ class Worker:
         Raises:
             WorkerError: it has, with the end of its log.
         """
-        if self._process is not None and self._process.poll() is not None:
-            raise WorkerError(f"the worker exited with code {self._process.returncode}:\n{self.log_tail()}")
+        if self._process is not None:
+            try:
+                self._process.raise_if_exited()
+            except CeleryProcessError as error:
+                raise WorkerError(str(error)) from None
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the worker's log."""
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "" if self._process is None else self._process.log_tail(lines)
 
     def stop(self, keep_log: bool = False) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL after 20 s; the log is deleted unless ``keep_log``."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        self._process = None
+        if self._processes is not None:
+            self._processes.stop()
+        self._processes = self._process = None
         if not keep_log:
-            self.log_path.unlink(missing_ok=True)
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 def delete_broker_keys(broker_url: str, queue: str, node: str) -> int:

@@ -49,6 +49,9 @@ MAX_APPROVER_NAME_LENGTH: Final = 128
 #: Longest note of a verdict (``note=``, ``--note``; printable only, and newlines).
 MAX_APPROVAL_NOTE_LENGTH: Final = 2000
 
+#: Most items one fan-out (an agent's ``map: {max_items: N}``) may declare: each item is an attempt of its own.
+MAX_MAP_ITEMS: Final = 10_000
+
 #: ``run.progress(fraction, message)``: the longest message, in characters.
 MAX_PROGRESS_MESSAGE_LENGTH: Final = 500
 #: ``run.stream(text)``: the longest chunk one call may send, in characters.

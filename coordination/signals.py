@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_FIELDS_PER_SIGNAL = 10
+# Where a signal's completing agents sit among the values _build returns (signal_emit.lua's layout).
+_COMPLETING = 8
 # XREAD BLOCK time of a subscription: well below the client's socket timeout (5 s by default in redis-py 8),
 # so an idle read never ends in a socket time-out error; an abandoned read also ends within this time.
 _BLOCK_MS = 1000
@@ -115,7 +116,7 @@ class _Emission:
     built: list[CoordinationSignal]
     keys: list[str]
     args: list[Any]
-    script: LuaScript = field(default_factory=lambda: script("signal_emit"))
+    script: LuaScript
 
     def finish(self, reply: list[str]) -> EmitOutcome:
         """Read the script's reply into the outcome and record the emission's metrics."""
@@ -148,7 +149,9 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
-        script("signal_emit")  # read (and hash) the Lua source now, not inside the first emission
+        # Read (and hash) the Lua sources now, not inside the first emission.
+        script("signal_emit")
+        script("signal_append")
 
     @property
     def max_history_size(self) -> int:
@@ -242,12 +245,13 @@ class SignalCoordinator:
 
     def _emission(self, coordination_id: str, specs: Sequence[Mapping[str, Any]]) -> _Emission:
         started = time.perf_counter()
-        built, keys, args = self._prepare(coordination_id, specs)
-        return _Emission(self, started, built, keys, args)
+        built, keys, args, completes = self._prepare(coordination_id, specs)
+        # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
+        return _Emission(self, started, built, keys, args, script("signal_emit" if completes else "signal_append"))
 
     def _prepare(
         self, coordination_id: str, specs: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[CoordinationSignal], list[str], list[Any]]:
+    ) -> tuple[list[CoordinationSignal], list[str], list[Any], bool]:
         validate_id(coordination_id, "coordination_id")
         if not specs:
             raise InvalidInputError("signals", "must contain at least one signal")
@@ -256,11 +260,13 @@ class SignalCoordinator:
         moment = _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
         built: list[CoordinationSignal] = []
         flat: list[Any] = []
+        completes = False
         for index, spec in enumerate(specs):
             where = f"signals[{index}]." if len(specs) > 1 else ""
             signal, values = self._build(coordination_id, spec, where, moment)
             built.append(signal)
             flat.extend(values)
+            completes = completes or bool(values[_COMPLETING])
         keys: list[str] = []  # the script builds its keys through keys_lib
         args: list[Any] = [
             self._keys.namespace_prefix,
@@ -272,7 +278,7 @@ class SignalCoordinator:
             len(built),
             *flat,
         ]
-        return built, keys, args
+        return built, keys, args, completes
 
     def _build(
         self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment

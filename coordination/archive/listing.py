@@ -39,10 +39,11 @@ def archived_coordinations(
     before: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> list[ArchivedCoordination]:
-    """Archived coordinations of one pipeline namespace, newest first.
+    """Archived coordinations of one deployment's pipeline namespace, newest first.
 
     Args:
-        namespace: the pipeline namespace (``settings.pipeline_namespace``) the coordinations ran in.
+        namespace: the archive namespace of the pipeline namespace the coordinations ran in
+            (:func:`~coordination.store.keys.archive_namespace`).
         statuses: keep only these statuses (empty: all).
         workflow: keep only this workflow name.
         since: created at or after this moment.

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from coordination.archive.tables import coordinations
-from coordination.store.keys import Keys
+from coordination.store.keys import Keys, archive_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +28,19 @@ LOST_REASON = (
 
 
 def mark_lost(engine: Engine, client: Any, keys: Keys) -> list[str]:
-    """Mark ``lost`` the archived running coordinations of ``keys``' namespace that Redis no longer has."""
+    """Mark ``lost`` the archived running coordinations of ``keys``' namespace that Redis no longer has.
+
+    Only this deployment's (its root and pipeline namespace): another deployment archiving into the same database
+    keeps its coordinations in a store this one cannot see.
+    """
     with engine.connect() as connection:
         running = list(
             connection.execute(
                 select(coordinations.c.coordination_id)
-                .where(coordinations.c.namespace == keys.namespace, coordinations.c.status == "running")
+                .where(
+                    coordinations.c.namespace == archive_namespace(keys.root, keys.namespace),
+                    coordinations.c.status == "running",
+                )
                 .limit(CHECK_LIMIT)
             ).scalars()
         )

@@ -5,7 +5,7 @@ The same queries on PostgreSQL and SQLite; both give aware UTC datetimes and dec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from config.settings import get_settings
 from coordination.archive.engine import get_engine, is_not_migrated, location
 from coordination.archive.tables import (
     agent_logs,
@@ -27,9 +28,11 @@ from coordination.archive.tables import (
 )
 from coordination.errors import ArchiveUnavailableError, InvalidInputError
 from coordination.ids import validate_id
+from coordination.models.fan_out import item_counts, split_item_id
 from coordination.models.logs import LogLine
 from coordination.models.signals import CoordinationSignal, SignalType
-from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView, approval_views
+from coordination.models.status import AgentStatus, CoordinationStatus, DependencyView, MapItems, approval_views
+from coordination.store.keys import archive_namespace
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -77,9 +80,15 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
         ArchiveUnavailableError: the archive database is unreachable or not migrated.
     """
     validate_id(coordination_id, "coordination_id")
+    settings = get_settings()
+    mine = archive_namespace(settings.namespace, settings.pipeline_namespace)  # not another deployment's
     with _connection() as connection:
         row = (
-            connection.execute(select(coordinations).where(coordinations.c.coordination_id == coordination_id))
+            connection.execute(
+                select(coordinations).where(
+                    coordinations.c.coordination_id == coordination_id, coordinations.c.namespace == mine
+                )
+            )
             .mappings()
             .first()
         )
@@ -107,6 +116,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
             .select_from(routing_decisions)
             .where(routing_decisions.c.coordination_id == coordination_id)
         ).scalar_one()
+    item_rows, items_of = _map_items(row["definition"], agents)
     # A dependency has one event per status it went through; the latest settlement describes it.
     latest: dict[str, Any] = {}
     for event in sorted(events, key=lambda e: (e["status"] != "pending", e["resolved_at"] or _EPOCH)):
@@ -120,6 +130,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
         error=row["error"],
         agents=[
             AgentStatus(
+                items=items_of.get(agent["agent_id"]),
                 agent_id=agent["agent_id"],
                 status=agent["status"],
                 attempts=agent["attempts"],
@@ -139,6 +150,7 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
                 result=agent["result"],
             )
             for agent in agents
+            if agent["agent_id"] not in item_rows
         ],
         dependencies=[
             DependencyView(
@@ -177,6 +189,38 @@ def archived_status(coordination_id: str) -> CoordinationStatus | None:
         routing_decisions=max(int(row["decisions"]), int(decisions)),
         source="archive",
     )
+
+
+def _map_items(definition: Any, agents: Sequence[Any]) -> tuple[set[str], dict[str, MapItems]]:
+    """The rows of map agents' items (archived as ``<agent>.<i>`` rows), and each map agent's items counted.
+
+    A map agent is shown as one agent with its items counted, as in the live status.
+    """
+    declared = definition.get("agents") if isinstance(definition, dict) else None
+    map_agents = {
+        agent_id: spec for agent_id, spec in (declared or {}).items() if isinstance(spec, dict) and spec.get("map")
+    }
+    if not map_agents:
+        return set(), {}
+    grouped: dict[str, list[Any]] = {}
+    for agent in agents:
+        found = split_item_id(agent["agent_id"], map_agents)
+        if found is not None:
+            grouped.setdefault(found[0], []).append(agent)
+    rows = {agent["agent_id"] for members in grouped.values() for agent in members}
+    empty = {  # a map agent over an empty list completed with no item at all
+        agent["agent_id"]: MapItems(count=0)
+        for agent in agents
+        if agent["agent_id"] in map_agents and agent["agent_id"] not in grouped and agent["result"] == []
+    }
+    return rows, empty | {
+        parent: MapItems(
+            count=len(members),
+            statuses=item_counts([member["status"] for member in members]),
+            attempts=sum(int(member["attempts"]) for member in members),
+        )
+        for parent, members in grouped.items()
+    }
 
 
 def _scope_of(event: Any) -> str | None:

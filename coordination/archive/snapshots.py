@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from coordination.models.fan_out import item_id
 from coordination.pipeline.records import FINISHED
 from coordination.store.keys import Keys, archive_cursor
 
@@ -113,4 +114,27 @@ def read_snapshots(client: Any, keys: Keys, coordination_ids: Iterable[str]) -> 
             snapshot.agent_records[name] = dict(record)
         elif record:
             snapshot.dependency_records[name] = {"id": name, **record}
+    _read_map_items(client, keys, list(found.values()))
     return found
+
+
+def _read_map_items(client: Any, keys: Keys, snapshots: list[Snapshot]) -> None:
+    """Add the items of map agents (``<agent>.<i>`` records) after their agent: archived, expired with the rest.
+
+    One more round trip, only when some coordination has an expanded map agent.
+    """
+    pipe = client.pipeline(transaction=False)
+    plan: list[tuple[Snapshot, str]] = []
+    for snapshot in snapshots:
+        ck = keys.coordination(snapshot.coordination_id)
+        listed: list[str] = []
+        for agent in snapshot.agents:
+            listed.append(agent)
+            count = snapshot.agent_records.get(agent, {}).get("map_count")
+            for index in range(int(count) if count else 0):
+                listed.append(item_id(agent, index))
+                pipe.hgetall(ck.agent(listed[-1]))
+                plan.append((snapshot, listed[-1]))
+        snapshot.agents = listed
+    for (snapshot, name), record in zip(plan, pipe.execute() if plan else [], strict=True):
+        snapshot.agent_records[name] = dict(record)

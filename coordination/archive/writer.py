@@ -40,7 +40,13 @@ from coordination.pipeline.components import components
 from coordination.pipeline.progress import LIVE_ONLY_SIGNALS
 from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import STORE_ERRORS, sync_client
-from coordination.store.keys import Keys, archive_cursor, coordination_state_namespace, metrics_stream
+from coordination.store.keys import (
+    Keys,
+    archive_cursor,
+    archive_namespace,
+    coordination_state_namespace,
+    metrics_stream,
+)
 
 __all__ = ["RUN_BUDGET_S", "ArchiveReport", "archive_once", "expire_archived"]
 
@@ -224,7 +230,7 @@ class _Run:
                 archive_cursor("routing"),
                 cursors.get(archive_cursor("routing")),
                 "routing_decisions",
-                lambda entry, fields: build.routing_row(keys.namespace, entry, fields),
+                lambda entry, fields: build.routing_row(archive_namespace(self.root, keys.namespace), entry, fields),
                 trim=True,
             ),
             _Stream(
@@ -289,12 +295,13 @@ class _Run:
 
     def state_stream(self, keys: Keys, cid: str | None, cursors: dict[str, str]) -> _Stream:
         field_name = archive_cursor("state", keys.namespace)
+        namespace = archive_namespace(self.root, keys.namespace)
         return _Stream(
             keys.state_log,
             field_name,
             cursors.get(field_name),
             "state_changes",
-            lambda entry, fields: build.state_change_row(keys.namespace, cid, entry, fields),
+            lambda entry, fields: build.state_change_row(namespace, cid, entry, fields),
         )
 
     def archive_records(self, coordination_ids: list[str], cursors: dict[str, str]) -> None:
@@ -331,7 +338,12 @@ class _Run:
         cid = snapshot.coordination_id
         try:
             coordination = build.coordination_row(
-                self.keys.namespace, cid, snapshot.meta, snapshot.signals_sent, definition, input_json
+                archive_namespace(self.root, self.keys.namespace),
+                cid,
+                snapshot.meta,
+                snapshot.signals_sent,
+                definition,
+                input_json,
             )
             agents = [
                 build.agent_row(cid, agent, position, snapshot.agent_records.get(agent, {}))

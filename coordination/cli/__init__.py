@@ -23,12 +23,14 @@
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from coordination.cli import clean, commands, conditions, graph, listing, logs, retry, ui
+from coordination.cli.benchmarks import BenchUnavailableError, load_bench
 from coordination.cli.common import console, err_console, guarded
 from coordination.cli.safe import safe
 
@@ -114,23 +116,23 @@ def check() -> None:
 @guarded
 def bench_core(json_path: JsonPath = None, quick: Quick = False) -> None:
     """Benchmark the coordination core (signals, routing, contexts, dependencies, memory)."""
-    from bench.core import main as run_core
-
-    raise typer.Exit(run_core(json_path, quick))
+    raise typer.Exit(_bench("core").main(json_path, quick))
 
 
 @bench_app.command("pipeline")
 @guarded
 def bench_pipeline(json_path: JsonPath = None, quick: Quick = False) -> None:
     """Benchmark the distributed pipeline through real workers (latency per hop, throughput)."""
+    raise typer.Exit(_bench("pipeline").main(json_path, quick))
+
+
+def _bench(name: str) -> ModuleType:
+    """``bench.<name>`` from the checkout, or exit 1 saying how to get the suite."""
     try:
-        from bench.pipeline import main as run_pipeline
-    except ImportError as error:
-        err_console.print(
-            Text.assemble(("error:", "red"), " ", safe(f"the pipeline benchmark is not available ({error})"))
-        )
+        return load_bench(name)
+    except BenchUnavailableError as error:
+        err_console.print(Text.assemble(("error:", "red"), " ", safe(str(error))))
         raise typer.Exit(1) from None
-    raise typer.Exit(run_pipeline(json_path, quick))
 
 
 def main() -> None:

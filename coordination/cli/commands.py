@@ -241,7 +241,7 @@ def cancel(
     if not done.cancelled:
         console.print(safe(f"{coordination_id} had already finished: {done.status}"))
         return
-    console.print(safe(f"{coordination_id} cancelled ({done.status}: cancelled: {reason.strip()})"))
+    console.print(safe(f"{coordination_id} cancelled: {reason.strip()}"))
     if done.skipped:
         console.print(safe(f"cancelled before they started: {', '.join(done.skipped)}"))
     if done.running:

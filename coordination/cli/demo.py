@@ -24,10 +24,11 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.text import Text
 
+from coordination.celery_processes import CeleryProcesses
 from coordination.cli import render
 from coordination.cli.common import console, hide_password
 from coordination.cli.safe import safe
-from coordination.cli.services import ServiceProcesses, child_environment, find_worker
+from coordination.cli.services import child_environment, find_worker
 from coordination.pipeline.approvals import approve
 from coordination.pipeline.conditions import mark_resource
 
@@ -58,7 +59,7 @@ class _Setup:
 
     workdir: Path
     embedded: Any = None
-    processes: ServiceProcesses | None = None
+    processes: CeleryProcesses | None = None
     archive_url: str | None = None
     coordination_id: str | None = None
     finished: bool = False
@@ -224,11 +225,14 @@ def _choose_worker(setup: _Setup, options: DemoOptions, root: Path, overrides: d
     queue = f"coord-demo-{suffix}"
     extra = {"COORD_TASK_QUEUE": queue}
     _configure(extra)
-    setup.processes = ServiceProcesses(child_environment({**overrides, **extra}, root), setup.workdir, root)
+    # Processes in a session of their own: a Ctrl-C in the terminal reaches only the demo, which stops them in order.
+    environment = child_environment({**overrides, **extra}, root)
+    setup.processes = CeleryProcesses(app, environment, setup.workdir, cwd=root, new_session=True)
     started = time.monotonic()
-    setup.processes.start_worker(f"demo-{suffix}", f"{queue},{queue}.periodic", concurrency=2, pool=options.pool)
+    worker = setup.processes.start_worker(f"demo-{suffix}", [queue, f"{queue}.periodic"], pool=options.pool)
     setup.processes.start_beat()
-    node = setup.processes.wait_for_worker(app, f"demo-{suffix}")
+    setup.processes.wait_ready()
+    node = worker.node
     concurrency = 1 if options.pool == "solo" else 2
     console.print(
         f"Worker: started {node} ({options.pool} pool, concurrency {concurrency}) and beat on queue {queue!r} "

@@ -83,10 +83,12 @@ def agents_table(status: CoordinationStatus) -> Table:
     if progressing:
         table.add_column("progress", overflow="fold")
     for agent in status.agents:
+        # A map agent is one row: its items as a count (summarise ×12 (10 done, 1 running, 1 queued)).
+        name = agent.agent_id if agent.items is None else f"{agent.agent_id} {agent.items.summary()}"
         row: list[Text] = [
-            safe(agent.agent_id),
+            safe(name),
             styled(agent.status),
-            Text(str(agent.attempts)),
+            Text(str(agent.attempts if agent.items is None else agent.items.attempts)),
             Text(_offset(agent.started_at, status.created_at)),
             Text(duration(agent.duration_ms)),
             Text("" if agent.quality is None else f"{agent.quality:.2f}"),

@@ -11,7 +11,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from coordination.models.fan_out import count_summary
 from coordination.models.statuses import FINISHED_COORDINATION
+
+
+class MapItems(BaseModel):
+    """The items of an agent declared with ``map:`` (fan-out over a result): how many, and where they are."""
+
+    count: int = Field(description="Items in the list the agent runs over.")
+    statuses: dict[str, int] = Field(default_factory=dict, description="Items per status (completed, running...).")
+    attempts: int = Field(0, description="Attempts of all items together (retries included).")
+
+    def summary(self) -> str:
+        """``×12 (10 done, 1 running, 1 queued)``."""
+        return count_summary(self.count, self.statuses)
 
 
 class AgentStatus(BaseModel):
@@ -31,7 +44,10 @@ class AgentStatus(BaseModel):
     error: str | None = None
     traceback: str | None = Field(None, description="Formatted traceback of the last failed attempt, if kept.")
     task_id: str | None = Field(None, description="Celery task id of the last delivery (its Flower page).")
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | list[Any] | None = Field(
+        None, description="The agent's result; for a map agent the list of its items' results, in item order."
+    )
+    items: MapItems | None = Field(None, description="A map agent's items (None for an agent without map:).")
     progress: float | None = Field(None, description="The running attempt's last run.progress fraction (0..1).")
     progress_message: str | None = Field(None, description="The message of its last run.progress.")
     output: str | None = Field(None, description="The end of the text its attempt streamed (run.stream), live only.")

@@ -21,6 +21,7 @@ from coordination.ids import is_valid_id, validate_id
 from coordination.limits import (
     MAX_APPROVERS_LENGTH,
     MAX_INTERVAL_MS,
+    MAX_MAP_ITEMS,
     MAX_RETRIES,
     MAX_ROUTING_WEIGHT,
     MAX_TIMEOUT_SECONDS,
@@ -28,6 +29,7 @@ from coordination.limits import (
 from coordination.models.base import JsonObject, StrictModel
 from coordination.models.context import ResourceAllocation, SharedIntelligence
 from coordination.models.dependencies import DependencyType
+from coordination.models.fan_out import resolve_over, split_item_id
 from coordination.models.routing import (
     ConditionalRule,
     ParallelizationHint,
@@ -78,6 +80,26 @@ def _as_declared(value: object, seed_model: type[BaseModel], declared: type[Base
     return value
 
 
+class MapSpec(StrictModel):
+    """Fan-out over a result: the agent runs once per item of a list in an upstream agent's result.
+
+    ``over`` is ``<upstream agent>.<path>`` (dot-separated keys into that agent's result); the upstream agent must
+    be one of this agent's ``depends_on`` (directly: its result must exist when this agent becomes ready).
+    ``max_items`` bounds the list: a longer one fails the agent before any item runs.
+    """
+
+    over: str = Field(max_length=512)
+    max_items: int = Field(ge=1, le=MAX_MAP_ITEMS)
+
+    @field_validator("over")
+    @classmethod
+    def _over_has_a_path(cls, value: str) -> str:
+        agent, dot, path = value.partition(".")
+        if not dot or not agent or not path or "" in path.split(".") or not value.isprintable():
+            raise ValueError("must be '<upstream agent>.<path in its result>' (keys joined by '.')")
+        return value
+
+
 class AgentSpec(StrictModel):
     """One agent of a workflow.
 
@@ -96,6 +118,7 @@ class AgentSpec(StrictModel):
     resources: DeclaredResourceAllocation = Field(default_factory=DeclaredResourceAllocation)
     priority: int = Field(default=50, ge=0, le=100)
     start: Literal["auto", "on_branch"] = "auto"
+    map: MapSpec | None = None
 
     @field_validator("task")
     @classmethod
@@ -277,6 +300,8 @@ class WorkflowSpec(StrictModel):
                         f"agents.{agent_id}.depends_on",
                         f"the dependency id {derived[:40]!r}... it stands for is over 128 characters; use shorter ids",
                     )
+            if agent_spec.map is not None:
+                self._check_map(agent_id, agent_spec, agent_spec.map)
         seen: set[str] = set()
         for index, dependency in enumerate(self.dependencies):
             where = f"dependencies[{index}]"
@@ -302,6 +327,31 @@ class WorkflowSpec(StrictModel):
                     raise WorkflowError(f"routing.parallel[{index}]", f"unknown agent {agent!r}")
         topological_order(self.upstream(), "agents")
         return self
+
+    def _check_map(self, agent_id: str, agent_spec: AgentSpec, fan_out: MapSpec) -> None:
+        """The upstream agent of a ``map`` exists and is awaited directly; item ids are valid and unambiguous."""
+        where = f"agents.{agent_id}.map"
+        resolved = resolve_over(fan_out.over, self.agents)
+        if resolved is None:
+            upstream = fan_out.over.partition(".")[0]
+            raise WorkflowError(f"{where}.over", f"names no agent of this workflow ({upstream!r}...)")
+        upstream, _path = resolved
+        if upstream == agent_id:
+            raise WorkflowError(f"{where}.over", "an agent cannot map over its own result")
+        if upstream not in agent_spec.depends_on:
+            raise WorkflowError(
+                f"{where}.over", f"{upstream!r} must be in agents.{agent_id}.depends_on (its result must exist first)"
+            )
+        # Item ids ('<agent>.<index>', at most 5 more characters) always fit: the agent id already fits in the id
+        # of its depends_on dependency ('<agent>.after.<upstream>', at least 8 more).
+        for other in self.agents:
+            prefix, dot, index = other.rpartition(".")
+            if other != agent_id and dot and prefix == agent_id and index.isdigit():
+                raise WorkflowError(f"agents.{other}", f"clashes with the ids of the items of map agent {agent_id!r}")
+
+    def map_agents(self) -> dict[str, MapSpec]:
+        """Map agent id -> its ``map`` declaration."""
+        return {agent_id: spec.map for agent_id, spec in self.agents.items() if spec.map is not None}
 
     def _check_kind_fields(self, where: str, dependency: DependencySpec) -> None:
         """Fields that only some dependency types take, and the agents a declared default branches to."""
@@ -357,8 +407,19 @@ class WorkflowSpec(StrictModel):
         return expanded
 
     def task_name(self, agent_id: str) -> str:
-        """The registered ``@agent`` name that runs ``agent_id``."""
+        """The registered ``@agent`` name that runs ``agent_id`` (an item of a map agent runs the agent's task)."""
+        if agent_id not in self.agents:
+            found = split_item_id(agent_id, self.map_agents())
+            if found is not None:
+                agent_id = found[0]
         return self.agents[agent_id].task or agent_id
+
+    def owner_of(self, agent_id: str) -> str | None:
+        """The declared agent that runs ``agent_id``: itself, or the map agent of an item id; None if neither."""
+        if agent_id in self.agents:
+            return agent_id
+        found = split_item_id(agent_id, self.map_agents())
+        return None if found is None else found[0]
 
     def order(self) -> list[str]:
         """Agents in dependency order."""

@@ -119,7 +119,7 @@ class Dispatcher:
 
         def task_of(item: Send) -> str | None:
             spec = stored_workflow(self.records, item.coordination_id)
-            return None if spec is None or item.agent_id not in spec.agents else spec.task_name(item.agent_id)
+            return None if spec is None or spec.owner_of(item.agent_id) is None else spec.task_name(item.agent_id)
 
         return self.send(sends, task_of)
 
@@ -269,11 +269,58 @@ class Dispatcher:
         }
         if outcome == "retrying":
             document["retry"] = {"attempt": attempt + 1, "countdown_ms": round((plan.retry_delay or 0) * 1000)}
+        owner = spec.owner_of(agent_id)
+        if owner is not None and owner != agent_id:
+            # An item of a map agent: the signal its map agent emits if this outcome completes or fails it.
+            document["map_signal"] = self._map_signal(coordination_id, owner, agent_id, outcome, error)
         settled = self.records.settle(document)
         if not settled.first:
             logger.info("%s/%s attempt %s was already settled; nothing done twice", coordination_id, agent_id, attempt)
             return settled
         self.send_for(spec, settled.sends, retry_task_id if outcome == "retrying" else None, agent_id)
+        return settled
+
+    def _map_signal(self, coordination_id: str, agent_id: str, item: str, outcome: str, error: str) -> list[str] | None:
+        if outcome in ("completed", "skipped"):
+            data: dict[str, Any] = {"agent_id": agent_id, "status": "completed", "last_item": item}
+            return self.signal_values(
+                coordination_id, SignalType.AGENT_COMPLETED, agent_id, data, f"{coordination_id}.{agent_id}.map.done"
+            )
+        if outcome in ("failed", "timed_out"):
+            data = {"agent_id": agent_id, "status": "failed", "error": f"item {item} failed: {error}"[:MAX_ERROR]}
+            return self.signal_values(
+                coordination_id, SignalType.AGENT_FAILED, agent_id, data, f"{coordination_id}.{agent_id}.map.failed"
+            )
+        return None
+
+    def expand(
+        self, spec: WorkflowSpec, coordination_id: str, agent_id: str, attempt: int, run: str, items: Sequence[Any]
+    ) -> Settled:
+        """Create map agent ``agent_id``'s items and send their first attempts, in one atomic step (once).
+
+        ``items`` is the list the agent maps over (already checked against ``max_items``); an empty list completes
+        the agent at once with the result ``[]``.
+        """
+        document: dict[str, Any] = {
+            "cid": coordination_id,
+            "agent": agent_id,
+            "attempt": attempt,
+            "run": run,
+            "items": [jsonutil.dumps(item, "map item") for item in items],
+            "history": self.parts.signals.max_history_size,
+            "grace_ms": get_settings().dispatch_grace_seconds * 1000,
+            "signal": self.signal_values(
+                coordination_id,
+                SignalType.AGENT_COMPLETED,
+                agent_id,
+                {"agent_id": agent_id, "status": "completed", "items": 0},
+                f"{coordination_id}.{agent_id}.map.done",
+            ),
+            "finished": self.finished_signal(coordination_id),
+        }
+        settled = self.records.expand(document)
+        if settled.first:
+            self.send_for(spec, settled.sends)
         return settled
 
 

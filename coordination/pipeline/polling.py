@@ -28,7 +28,7 @@ from coordination.models.signals import SignalType
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.records import Send, parse_sends
-from coordination.pipeline.routing import orchestrator_for
+from coordination.pipeline.routing import orchestrator_for, routing_reason
 from coordination.pipeline.spec_cache import workflow_of
 from coordination.planning import (
     Plan,
@@ -239,7 +239,7 @@ def handle_dependency_timeout(
         rearms_left=max_rearms - rearms_used,
         next_task=decision.get("next_task"),
         cause="" if status == "timeout" else error,
-        reasoning=decision.get("reasoning", ""),
+        reasoning=routing_reason(decision) or error,
     )
     keys = parts.keys
     if plan.outcome == "rearmed":

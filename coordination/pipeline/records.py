@@ -14,13 +14,26 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from coordination import jsonutil
+from coordination.errors import InvalidInputError
+from coordination.models.fan_out import item_id
 from coordination.models.statuses import FINISHED_COORDINATION, TERMINAL_AGENT
 from coordination.routing.history_format import FIELDS as ROUTING_FIELDS
 from coordination.store.connection import sync_client
 from coordination.store.keys import CoordinationKeys, Keys
 from coordination.store.scripts import script
 
-__all__ = ["FINISHED", "ROUTING_FIELDS", "TERMINAL", "Admission", "Ended", "Records", "Send", "Settled", "now_ms"]
+__all__ = [
+    "FINISHED",
+    "ROUTING_FIELDS",
+    "TERMINAL",
+    "Admission",
+    "Ended",
+    "MapItem",
+    "Records",
+    "Send",
+    "Settled",
+    "now_ms",
+]
 
 #: Agent statuses after which nothing more happens to the agent.
 TERMINAL = TERMINAL_AGENT
@@ -88,6 +101,16 @@ class Settled(NamedTuple):
     final: str
     coordination_status: str
     sends: list[Send]
+
+
+@dataclass(frozen=True)
+class MapItem:
+    """An item of a map agent, as its attempt reads it: the value, its 0-based index, the count, the context JSON."""
+
+    value: Any
+    index: int
+    count: int
+    context_json: str | None
 
 
 class Ended(NamedTuple):
@@ -180,6 +203,33 @@ class Records:
         if reply[0] != "first":
             return Settled(False, "", str(reply[2]), [])
         return Settled(True, str(reply[1]), str(reply[2]), parse_sends(reply[3:]))
+
+    def expand(self, document: dict[str, Any]) -> Settled:
+        """Create a map agent's items and queue them, once (see ``map_expand.lua`` for the document)."""
+        reply = script("map_expand")(sync_client(), [], [*self._head(), jsonutil.dumps(document, "map items")])
+        if reply[0] != "first":
+            return Settled(False, "", str(reply[2]), [])
+        return Settled(True, str(reply[1]), str(reply[2]), parse_sends(reply[3:]))
+
+    def map_item(self, coordination_id: str, item_id: str, agent_id: str) -> MapItem:
+        """What an item's attempt reads besides its admission (one round trip): its value, index, count, context."""
+        ck = self.coordination(coordination_id)
+        pipe = sync_client().pipeline(transaction=False)
+        pipe.hmget(ck.agent(item_id), "item", "map_index")
+        pipe.hget(ck.agent(agent_id), "map_count")
+        pipe.hget(ck.contexts, agent_id)
+        (item, index), count, context = pipe.execute()
+        if item is None or index is None or count is None:
+            raise InvalidInputError("agent_id", f"{item_id!r} is not an item of map agent {agent_id!r}")
+        return MapItem(jsonutil.loads(item), int(index), int(count), context)
+
+    def map_items(self, coordination_id: str, agent_id: str, count: int) -> list[dict[str, str]]:
+        """The records of a map agent's ``count`` items, in item order (one round trip)."""
+        ck = self.coordination(coordination_id)
+        pipe = sync_client().pipeline(transaction=False)
+        for index in range(count):
+            pipe.hgetall(ck.agent(item_id(agent_id, index)))
+        return [dict(raw) for raw in pipe.execute()]
 
     def end(
         self, coordination_id: str, final: str, reason: str, *, agent_status: str, history: int, finished: list[str]

@@ -54,3 +54,14 @@ def orchestrator_for(coordination_id: str, spec: WorkflowSpec, agent_id: str, st
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return built
+
+
+def routing_reason(decision: dict[str, Any]) -> str:
+    """The reasoning of a routing decision worth recording: none when no router answered.
+
+    An agent without routing rules gets the orchestrator's default decision, whose text ("No routers available,
+    ...") would stand where the planner's own reason (a dependency timed out, the agent raised) belongs.
+    """
+    if not decision.get("routers_evaluated"):
+        return ""
+    return str(decision.get("reasoning", ""))

@@ -21,15 +21,16 @@ from coordination.dependencies import DependencyResolver
 from coordination.errors import AttemptCancelledError, CoordinationNotFoundError, InvalidInputError
 from coordination.ids import validate_id
 from coordination.models.context import AgentContext
+from coordination.models.fan_out import MapInputError, items_at, resolve_over
 from coordination.models.signals import SignalType
-from coordination.models.workflow import WorkflowSpec
+from coordination.models.workflow import MapSpec, WorkflowSpec
 from coordination.pipeline import progress
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.leases import holding
-from coordination.pipeline.records import Records
-from coordination.pipeline.routing import orchestrator_for
+from coordination.pipeline.records import Admission, MapItem, Records
+from coordination.pipeline.routing import orchestrator_for, routing_reason
 from coordination.pipeline.spec_cache import cached_workflow, remember_workflow
 from coordination.planning import Plan, compute_backoff, plan_after_attempt, routing_state
 from coordination.state import ThreadSafeState
@@ -90,6 +91,9 @@ class AgentRun:
         input: the input the coordination was submitted with.
         state: versioned state shared by this coordination's agents (its own namespace).
         log: a logger for this attempt (``run.log.info(...)``): lines reach the worker log and ``coord logs``.
+        item: for an agent declared with ``map:``, the item of the list this attempt runs for (None otherwise).
+        index: the item's 0-based position in the list (None for an agent without ``map:``).
+        map_count: how many items the list has (None for an agent without ``map:``).
     """
 
     coordination_id: str
@@ -101,6 +105,9 @@ class AgentRun:
     log: AttemptLog
     _parts: Components = field(repr=False)
     _spec: WorkflowSpec = field(repr=False)
+    item: Any = None
+    index: int | None = None
+    map_count: int | None = None
     _lease: str = field(default="", repr=False)  # the run token of the delivery that holds the attempt's lease
 
     @cached_property
@@ -136,10 +143,13 @@ class AgentRun:
         if self.is_cancelled():
             raise AttemptCancelledError(f"coordination {self.coordination_id!r} has ended")
 
-    def result_of(self, agent_id: str) -> dict[str, Any] | None:
-        """The recorded result of another agent of this coordination (None if it has none)."""
+    def result_of(self, agent_id: str) -> Any:
+        """The recorded result of another agent of this coordination (None if it has none).
+
+        An agent's result is an object (a dict); a map agent's is the list of its items' results, in item order.
+        """
         raw = Records(self._parts.keys).agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
-        return None if raw is None else dict(jsonutil.loads(raw))
+        return None if raw is None else jsonutil.loads(raw)
 
     def progress(self, fraction: float, message: str = "") -> bool:
         """Report how far this attempt is (0..1, with an optional message): ``coord watch``, status, web view.
@@ -277,7 +287,7 @@ def execute_attempt(
     records = dispatcher.records
     settings = get_settings()
     cached = cached_workflow(coordination_id)
-    if cached is not None and agent_id not in cached.agents:
+    if cached is not None and cached.owner_of(agent_id) is None:
         raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
     run_token = uuid.uuid4().hex
     # One round trip admits the delivery, takes the lease, announces the start and reads what the attempt needs
@@ -334,27 +344,29 @@ def execute_attempt(
         )
         return AttemptOutcome("failed", error=reason, decision="error")
 
-    log = AttemptLog(agent_id, coordination_id, attempt)
-    run = AgentRun(
-        coordination_id,
-        agent_id,
-        attempt,
-        admission.context_json,
-        None if admission.input_json is None else jsonutil.loads(admission.input_json),
-        coordination_state(coordination_id),
-        log,
-        parts,
-        spec,
-        run_token,
-    )
+    owner = spec.owner_of(agent_id)
+    if owner is None:
+        raise InvalidInputError("agent_id", f"{agent_id!r} is not an agent of coordination {coordination_id!r}")
+    agent_spec = spec.agents[owner]
     started = time.perf_counter()
     result: dict[str, Any] | None = None
     error = ""
     trace = ""
     raised: BaseException | None = None
+    max_attempts = 1 + agent_spec.resources.max_retry_attempts
+    log = AttemptLog(agent_id, coordination_id, attempt)
+    if agent_spec.map is not None and owner == agent_id:
+        # The map agent's own attempt runs no function: it reads the list and queues one attempt per item.
+        expanded = _expand(dispatcher, spec, coordination_id, agent_id, attempt, run_token, agent_spec.map)
+        if isinstance(expanded, AttemptOutcome):
+            return expanded
+        error = expanded
+        max_attempts = 0  # the same upstream result gives the same error: no retry, routed as a failure
+    else:
+        run = _agent_run(admission, parts, spec, log, coordination_id, agent_id, owner, attempt, run_token)
     with holding(records, coordination_id, agent_id, run_token):
         try:
-            result = _normalise(function(run))
+            result = None if error else _normalise(function(run))
         except AttemptCancelledError as exc:  # the agent stopped because its coordination ended: nothing to route
             reason = f"cancelled: {exc}"
             logger.info("agent %s/%s attempt %s stopped: %s", coordination_id, agent_id, attempt, reason)
@@ -382,7 +394,6 @@ def execute_attempt(
     if result is not None:
         result.setdefault("execution_time_ms", round(elapsed_ms, 3))
 
-    agent_spec = spec.agents[agent_id]
     # Retries are counted within one run of the agent: after a re-run (coord retry) its attempt numbers go on
     # from the earlier run's, and its retry budget starts afresh. (Only a later attempt needs the extra read.)
     tries = attempt if attempt == 1 else attempt - records.first_attempt(coordination_id, agent_id) + 1
@@ -394,10 +405,10 @@ def execute_attempt(
         priority=agent_spec.priority,
         error=error or None,
     )
-    orchestrator = orchestrator_for(coordination_id, spec, agent_id, parts.state)
-    decision = orchestrator.route(state, current_task=agent_id, retry_count=tries - 1, correlation_id=coordination_id)
+    # An item is routed by its map agent's rules (items are not agents of the workflow).
+    orchestrator = orchestrator_for(coordination_id, spec, owner, parts.state)
+    decision = orchestrator.route(state, current_task=owner, retry_count=tries - 1, correlation_id=coordination_id)
     routing_entries = orchestrator.take_unpersisted()  # stored with the outcome, in the same round trip
-    max_attempts = 1 + agent_spec.resources.max_retry_attempts
     plan = plan_after_attempt(
         decision["decision"],
         failed=bool(error),
@@ -405,7 +416,7 @@ def execute_attempt(
         max_attempts=max_attempts,
         next_task=decision.get("next_task"),
         parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
-        reasoning=error or decision.get("reasoning", ""),
+        reasoning=error or routing_reason(decision),
         backoff=lambda n: compute_backoff(n, settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
     )
     settled = dispatcher.apply(
@@ -435,6 +446,73 @@ def execute_attempt(
         retry_in=plan.retry_delay,
         elapsed_ms=elapsed_ms,
     )
+
+
+def _agent_run(
+    admission: Admission,
+    parts: Components,
+    spec: WorkflowSpec,
+    log: AttemptLog,
+    coordination_id: str,
+    agent_id: str,
+    owner: str,
+    attempt: int,
+    lease: str = "",
+) -> AgentRun:
+    """What the agent function receives; an item of a map agent also gets its item, index and count."""
+    context_json = admission.context_json
+    item: MapItem | None = None
+    if owner != agent_id:
+        item = Records(parts.keys).map_item(coordination_id, agent_id, owner)
+        context_json = item.context_json  # an item runs with its map agent's context
+    return AgentRun(
+        coordination_id,
+        agent_id,
+        attempt,
+        context_json,
+        None if admission.input_json is None else jsonutil.loads(admission.input_json),
+        coordination_state(coordination_id),
+        log,
+        parts,
+        spec,
+        item=None if item is None else item.value,
+        index=None if item is None else item.index,
+        map_count=None if item is None else item.count,
+        _lease=lease,
+    )
+
+
+def _expand(
+    dispatcher: Dispatcher,
+    spec: WorkflowSpec,
+    coordination_id: str,
+    agent_id: str,
+    attempt: int,
+    run_token: str,
+    fan_out: MapSpec,
+) -> AttemptOutcome | str:
+    """Expand a map agent into its items; return what the delivery did, or the error that fails the agent."""
+    resolved = resolve_over(fan_out.over, spec.agents)
+    if resolved is None:  # (validated at submission; a stored workflow from elsewhere could still lack it)
+        return f"map over {fan_out.over}: no such upstream agent"
+    upstream, path = resolved
+    record = dispatcher.records.agent(coordination_id, upstream)
+    raw = record.get("result")
+    if raw is None and record.get("status") == "skipped":
+        return f"map over {fan_out.over}: {upstream} was skipped, so it has no result to map over"
+    try:
+        items = items_at(
+            None if raw is None else jsonutil.loads(raw), path, max_items=fan_out.max_items, where=fan_out.over
+        )
+    except MapInputError as exc:
+        logger.warning("map agent %s/%s cannot run: %s", coordination_id, agent_id, exc)
+        return str(exc)
+    settled = dispatcher.expand(spec, coordination_id, agent_id, attempt, run_token, items)
+    if not settled.first:
+        return AttemptOutcome("duplicate", detail="another delivery of this attempt expanded it first")
+    if items and not settled.sends:
+        return AttemptOutcome("cancelled", detail=f"coordination {settled.coordination_status}: no item queued")
+    return AttemptOutcome("mapped", detail=f"{len(items)} item(s) queued")
 
 
 def _normalise(value: Any) -> dict[str, Any]:

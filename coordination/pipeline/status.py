@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from coordination import jsonutil
 from coordination.ids import validate_id
-from coordination.models.status import AgentStatus, ApprovalView, CoordinationStatus, DependencyView, approval_views
+from coordination.models.fan_out import item_counts
+from coordination.models.status import (
+    AgentStatus,
+    ApprovalView,
+    CoordinationStatus,
+    DependencyView,
+    MapItems,
+    approval_views,
+)
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.records import Records
 from coordination.store.connection import sync_client
@@ -45,6 +53,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 traceback=raw.get("traceback") or None,
                 task_id=raw.get("task_id") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
+                items=_map_items(records, coordination_id, agent_id, raw),
                 progress=float(raw["progress"]) if raw.get("progress") else None,
                 progress_message=raw.get("progress_msg") or None,
                 output=raw.get("output") or None,
@@ -79,6 +88,18 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
         runs=int(meta.get("runs") or 1),
+    )
+
+
+def _map_items(records: Records, coordination_id: str, agent_id: str, raw: dict[str, str]) -> MapItems | None:
+    """A map agent's items by status (one more round trip, only for a map agent that was expanded)."""
+    if not raw.get("map_count"):
+        return None
+    items = records.map_items(coordination_id, agent_id, int(raw["map_count"]))
+    return MapItems(
+        count=len(items),
+        statuses=item_counts([item.get("status", "unknown") for item in items]),
+        attempts=sum(int(item.get("attempt", 0)) for item in items),
     )
 
 

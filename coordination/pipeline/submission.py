@@ -18,6 +18,7 @@ from coordination import jsonutil
 from coordination.errors import InvalidInputError, PayloadTooLargeError, WorkflowError
 from coordination.ids import validate_id
 from coordination.models.dependencies import Dependency, DependencyType
+from coordination.models.fan_out import item_id
 from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
@@ -158,6 +159,12 @@ def check_derived_ids(spec: WorkflowSpec, coordination_id: str, pipeline_namespa
         attempts = 1 + agent.resources.max_retry_attempts
         longest = f"{coordination_id}.{agent_id}.a{attempts}{_LONGEST_AGENT_SIGNAL}"
         validate_id(longest, f"agents.{agent_id} (in signal id {longest[:40]}...)")
+        if agent.map is not None:
+            # The signals of its last item, and its own (map.done / map.failed).
+            last = item_id(agent_id, agent.map.max_items - 1)
+            longest = f"{coordination_id}.{last}.a{attempts}{_LONGEST_AGENT_SIGNAL}"
+            validate_id(longest, f"agents.{agent_id}.map.max_items (in signal id {longest[:40]}...)")
+            validate_id(f"{coordination_id}.{agent_id}.map.failed", f"agents.{agent_id} (in a signal id)")
     for dependency in spec.all_dependencies():
         longest = f"{coordination_id}.{dependency.id}.timeout.r{dependency.max_retries}"
         validate_id(longest, f"dependencies.{dependency.id} (in signal id {longest[:40]}...)")

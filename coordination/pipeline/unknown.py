@@ -17,7 +17,7 @@ def fail_unregistered(message: AgentMessage, task_name: str, agent_modules: str)
     """Record the queued attempt of ``message`` as failed (the coordination fails); True if this call did it."""
     dispatcher = Dispatcher(components())
     spec = stored_workflow(dispatcher.records, message.coordination_id)
-    if spec is None or message.agent_id not in spec.agents:
+    if spec is None or spec.owner_of(message.agent_id) is None:
         return False
     reason = (
         f"no worker that received it has the task {task_name!r} registered: add the module defining "

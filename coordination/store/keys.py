@@ -390,6 +390,15 @@ def fixed_keys(builder: Keys | CoordinationKeys) -> list[str]:
     ]
 
 
+def archive_namespace(root: str, namespace: str) -> str:
+    """The namespace archive rows of ``namespace`` carry: ``<root>/<namespace>`` (not a key: ids have no ``/``).
+
+    The root (``COORD_NAMESPACE``) is part of it, so deployments that share one archive database never see, list or
+    mark ``lost`` each other's coordinations, and their state-change rows never collide.
+    """
+    return f"{root}/{namespace}"
+
+
 def coordination_state_namespace(pipeline_namespace: str, coordination_id: str) -> str:
     """The namespace of the state one pipeline coordination's agents share: ``<pipeline namespace>.<cid>``.
 

@@ -43,11 +43,12 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "keys_probe": ("keys_lib",),
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
-    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "agent_lib")),
-    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "agent_lib")),
+    "signal_append": ("keys_lib", "signal_lib"),
+    **dict.fromkeys(("agent_start", "agent_renew", "agents_sent"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
+    **dict.fromkeys(("agent_recover", "coordination_end"), ("keys_lib", "signal_lib", "map_lib", "agent_lib")),
     "agent_progress": ("keys_lib", "signal_lib"),
     # Re-running a finished coordination re-arms dependencies (deps_lib).
-    "coordination_retry": ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
+    "coordination_retry": ("keys_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     **dict.fromkeys(
         (
             "signal_emit",
@@ -60,13 +61,16 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
             "approval_verdict",
             "pipeline_submit",
             "agent_settle",
+            "map_expand",
         ),
-        ("keys_lib", "signal_lib", "agent_lib", "deps_lib"),
+        ("keys_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     ),
 }
 
 # Scripts that only read, or are idempotent by construction, run without a reply guard.
-_UNGUARDED = frozenset({"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init"})
+_UNGUARDED = frozenset(
+    {"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init", "signal_append"}
+)
 
 _WRAPPER_HEAD = """
 local __reply_key = KEYS[#KEYS]

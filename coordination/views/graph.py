@@ -81,7 +81,11 @@ def workflow_graph(spec: WorkflowSpec, status: CoordinationStatus | None = None)
         agent = spec.agents[agent_id]
         found = agent_status.get(agent_id)
         label = agent_id
-        if found is not None:
+        if agent.map is not None:
+            label = f"{agent_id} ×≤{agent.map.max_items}"  # a map agent: one node for all its items
+        if found is not None and found.items is not None:
+            label = f"{agent_id} {found.items.summary()}\n{found.status}"
+        elif found is not None:
             attempts = f" · {found.attempts} attempts" if found.attempts > 1 else ""
             label = f"{agent_id}\n{found.status}{attempts}"
         graph.nodes.append(

@@ -28,7 +28,7 @@ from coordination.archive.listing import archived_coordinations
 from coordination.errors import ArchiveUnavailableError, InvalidInputError, ServiceUnavailableError
 from coordination.models.statuses import COORDINATION_STATUSES
 from coordination.store.connection import sync_client
-from coordination.store.keys import Keys
+from coordination.store.keys import Keys, archive_namespace
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 1000
@@ -164,7 +164,9 @@ def list_coordinations(
         warnings.append(f"Redis not read ({redis_error}): showing the archive only")
     archived: list[CoordinationSummary] = []
     try:
-        archived = _archive_coordinations(settings.pipeline_namespace, query, known)
+        archived = _archive_coordinations(
+            archive_namespace(settings.namespace, settings.pipeline_namespace), query, known
+        )
     except ArchiveUnavailableError as error:
         if redis_error is not None:
             raise ServiceUnavailableError(

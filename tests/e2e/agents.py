@@ -58,6 +58,22 @@ def patient(run: Any) -> dict[str, Any]:
     return {"summary": f"{run.agent_id} worked {seconds:g} s"}
 
 
+@agent("e2e-list")
+def list_items(run: Any) -> dict[str, Any]:
+    """Return input["items"] under "work.items": what an ``e2e-item`` map agent runs over."""
+    count_run(run)
+    return {"work": {"items": list((run.input or {}).get("items", []))}}
+
+
+@agent("e2e-item")
+def one_item(run: Any) -> dict[str, Any]:
+    """Run for one item of a map agent: count the run (per item id), note the worker process, echo the item."""
+    count_run(run)
+    sync_client().set(f"{get_settings().namespace}:pid:{run.coordination_id}:{run.agent_id}", os.getpid(), ex=600)
+    time.sleep(float((run.input or {}).get("item_sleep", 0)))
+    return {"item": run.item, "index": run.index, "of": run.map_count}
+
+
 @agent("e2e-flaky")
 def flaky(run: Any) -> dict[str, Any]:
     """Fail the first time this agent's function runs in a coordination, succeed every time after (coord retry)."""

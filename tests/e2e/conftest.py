@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from config.settings import reload_settings
+from coordination.celery_processes import CeleryProcesses
 from coordination.store.connection import reset_clients
 from tests.conftest import forget_queue
 
@@ -41,97 +40,40 @@ def _environment(queue: str, namespace: str) -> dict[str, str]:
 
 
 class Services:
-    """Worker and beat processes of one test module."""
+    """Worker and beat processes of one test module (started through ``coordination.celery_processes``)."""
 
     def __init__(self, environment: dict[str, str], tmp: Path, suffix: str = "") -> None:
+        from config.celery_app import app
+
         self.environment = environment
         self.tmp = tmp
         self.suffix = suffix  # of the queue and namespace; worker names start with e2e-<suffix>
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.nodes: list[str] = []  # names of the workers started, to wait for these (not other tests' workers)
-        self.logs: list[Any] = []
+        self.launched = CeleryProcesses(app, environment, tmp, cwd=ROOT)
+        self.nodes: list[str] = []  # names of the workers to wait for (a test forgets one it knows has exited)
 
-    def _log(self, name: str):  # type: ignore[no-untyped-def]
-        handle = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (kept open for the process's lifetime)
-        self.logs.append(handle)
-        return handle
+    @property
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        """The processes started, in start order (the first worker first)."""
+        return [process.popen for process in self.launched.started]
 
     def start_worker(self, name: str, concurrency: int = 2, own_process_group: bool = False) -> subprocess.Popen[bytes]:
         """Start a worker consuming the agent and periodic queues; ``own_process_group``: a group a test can kill."""
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config.celery_app",
-                "worker",
-                "-n",
-                f"{name}@%h",
-                "-c",
-                str(concurrency),
-                "-l",
-                "warning",
-                "--without-mingle",
-                "--without-gossip",
-                "-Q",
-                f"{self.environment['COORD_TASK_QUEUE']},{self.environment['COORD_TASK_QUEUE']}.periodic",
-            ],
-            env=self.environment,
-            cwd=ROOT,
-            stdout=self._log(name),
-            stderr=subprocess.STDOUT,
-            start_new_session=own_process_group,
+        queue = self.environment["COORD_TASK_QUEUE"]
+        started = self.launched.start_worker(
+            name, [queue, f"{queue}.periodic"], concurrency=concurrency, new_session=own_process_group
         )
-        self.processes.append(process)
         self.nodes.append(name)
-        return process
+        return started.popen
 
     def start_beat(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config.celery_app",
-                "beat",
-                "-l",
-                "warning",
-                "-s",
-                str(self.tmp / "beat-schedule"),
-            ],
-            env=self.environment,
-            cwd=ROOT,
-            stdout=self._log("beat"),
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        return process
+        return self.launched.start_beat().popen
 
     def wait_for_workers(self, timeout: float = 30.0) -> None:
         """Wait until every worker this object started answers ``inspect ping`` (others on the broker do not count)."""
-        from config.celery_app import app
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            replies = app.control.inspect(timeout=0.5).ping() or {}
-            answering = {node.split("@")[0] for node in replies}
-            if answering.issuperset(self.nodes):
-                return
-        raise AssertionError(f"the workers {self.nodes} did not all answer in time")
+        self.launched.wait_ready([worker for worker in self.launched.workers if worker.name in self.nodes], timeout)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for handle in self.logs:
-            handle.close()
+        self.launched.stop()
 
 
 def _drop_schema(schema: str) -> None:

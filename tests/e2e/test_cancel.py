@@ -90,7 +90,7 @@ def test_coord_cancel_reports_what_it_did(pipeline_services):
 
     ran = coord("cancel", coordination_id, "--reason", "from the CLI")
     assert ran.returncode == 0, ran.stderr
-    assert f"{coordination_id} cancelled (cancelled: cancelled: from the CLI)" in ran.stdout
+    assert f"{coordination_id} cancelled: from the CLI" in ran.stdout
     assert "cancelled before they started: second, third" in ran.stdout
     assert "still running" in ran.stdout and "first" in ran.stdout
 

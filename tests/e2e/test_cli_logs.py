@@ -24,5 +24,7 @@ def test_the_traceback_of_a_failed_agent_is_shown_by_logs_and_status(pipeline_se
     assert "broken (attempt 1) failed:" in status.stdout
     assert 'raise RuntimeError(f"planned failure on attempt {run.attempt}")' in status.stdout
 
-    nothing = coord("logs", coordination_id, "nobody", "--no-archive")
-    assert nothing.returncode == 1 and "no log lines" in nothing.stderr
+    nobody = coord("logs", coordination_id, "nobody", "--no-archive")
+    assert nobody.returncode == 1 and "has no agent 'nobody'" in nobody.stderr
+    unknown = coord("logs", f"{coordination_id}-nope", "--no-archive")
+    assert unknown.returncode == 1 and "no coordination" in unknown.stderr.lower()

@@ -9,7 +9,6 @@ here instead of going to a broker.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import alembic.command
 import pytest
 import redis
 from sqlalchemy import CheckConstraint, create_engine, func, inspect, select, text
@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from config.settings import SettingsError, get_settings, reload_settings
 from coordination.archive import migrate, tables
 from coordination.archive.engine import BUSY_TIMEOUT_MS, create_archive_engine, get_engine, reset_engines
+from coordination.archive.lost import mark_lost
 from coordination.archive.reader import archived_history, archived_signals, archived_status
 from coordination.archive.writer import archive_once, expire_archived
 from coordination.errors import ArchiveUnavailableError, InvalidIdError
@@ -40,8 +41,9 @@ from coordination.pipeline.runtime import AgentRun, coordination_state, execute_
 from coordination.pipeline.status import read_status
 from coordination.pipeline.submission import submit
 from coordination.store.connection import sync_client
-from coordination.store.keys import metrics_stream
+from coordination.store.keys import Keys, archive_namespace, metrics_stream
 from coordination.store.scripts import REPLY_TTL_MS
+from coordination.views.listing import list_coordinations
 from coordination.views.status import coordination_status
 from tests.conftest import SESSION_ROOT
 
@@ -277,9 +279,60 @@ def test_a_pipeline_is_archived_while_it_runs_and_again_when_it_finishes(
     stream = sync_client().xrange(components().keys.coordination(cid).signals)
     assert count(tables.signals, coordination_id=cid) == len(stream) > 0
     assert [s.signal_id for s in archived_signals(cid)] == [fields["id"] for _id, fields in reversed(stream)]
-    state_namespace = coordination_state(cid).namespace
+    state_namespace = archive_namespace(get_settings().namespace, coordination_state(cid).namespace)
     assert count(tables.state_changes, namespace=state_namespace, coordination_id=cid) == 2
     assert count(tables.routing_decisions, coordination_id=cid) == 2
+
+
+def test_another_deployment_archiving_into_the_same_database_neither_sees_nor_marks_lost_our_coordinations(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, _messages = start_pipeline(monkeypatch)  # running, never finished
+    assert archive_once().ok
+    ours = get_settings()
+
+    set_env(monkeypatch, namespace=f"{ours.namespace}-other")  # same pipeline namespace, another deployment
+    other = get_settings()
+    assert other.pipeline_namespace == ours.pipeline_namespace
+    marked = mark_lost(get_engine(), sync_client(), Keys(other.namespace, other.pipeline_namespace))
+    listed = [summary.coordination_id for summary in list_coordinations().items]
+    seen = archived_status(cid)
+
+    assert marked == [] and cid not in listed and seen is None
+    set_env(monkeypatch, namespace=ours.namespace)
+    status = archived_status(cid)
+    assert status is not None and status.status == "running"
+    assert cid in [summary.coordination_id for summary in list_coordinations().items]
+
+
+def test_migration_0004_qualifies_the_namespaces_of_rows_archived_before_it(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = run_pipeline(monkeypatch)
+    assert archive_once().ok
+    settings = get_settings()
+    qualified = archive_namespace(settings.namespace, settings.pipeline_namespace)
+
+    def namespaces() -> tuple[str, set[str]]:
+        with get_engine().connect() as connection:
+            own = connection.execute(
+                select(tables.coordinations.c.namespace).where(tables.coordinations.c.coordination_id == cid)
+            ).scalar_one()
+            states = set(
+                connection.execute(
+                    select(tables.state_changes.c.namespace).where(tables.state_changes.c.coordination_id == cid)
+                ).scalars()
+            )
+        return own, states
+
+    alembic.command.downgrade(migrate.alembic_config(), "0003_approvals")  # rows as archived before 0004
+    reset_engines()
+    assert namespaces() == (settings.pipeline_namespace, {coordination_state(cid).namespace})
+
+    migrate.upgrade()
+    reset_engines()
+    assert namespaces() == (qualified, {archive_namespace(settings.namespace, coordination_state(cid).namespace)})
+    assert archived_status(cid) is not None
 
 
 def test_archiving_twice_writes_nothing_twice_even_when_the_cursors_were_lost(
@@ -385,7 +438,8 @@ def test_entries_the_database_cannot_store_do_not_block_the_archive(
         row = (
             connection.execute(
                 select(tables.state_changes).where(
-                    tables.state_changes.c.namespace == state.namespace, tables.state_changes.c.key == "no\ufffdte"
+                    tables.state_changes.c.namespace == archive_namespace(get_settings().namespace, state.namespace),
+                    tables.state_changes.c.key == "no\ufffdte",
                 )
             )
             .mappings()
@@ -634,24 +688,6 @@ def test_reading_an_archive_that_was_never_migrated_says_how_to_fix_it(
     report = archive_once()
     assert not report.ok and "coord db upgrade" in (report.error or "")
     assert migrate.current_revision() is None
-
-
-def test_the_example_in_docs_archive_md_runs(
-    archive: Archive, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cid = run_pipeline(monkeypatch)
-    set_env(monkeypatch, retention_seconds="1")
-    time.sleep(1.1)
-    # The first archive run of the example comes before its expiry call; expiry needs that run's commit.
-    example = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "archive.md").read_text(), re.S)
-    assert example is not None
-
-    exec(compile(example.group(1), "docs/archive.md", "exec"), {})
-
-    output = capsys.readouterr().out
-    assert "'ok': True" in output
-    assert "coordination_finished from system" in output
-    assert read_status(cid) is None and coordination_status(cid).source == "archive"
 
 
 # -- one backend's own behaviour -------------------------------------------------------------------------------

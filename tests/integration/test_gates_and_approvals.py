@@ -10,7 +10,6 @@ import base64
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -322,6 +321,46 @@ def test_an_approval_nobody_gives_in_time_does_what_on_timeout_declares(
     assert late.value.field in ("gate", "coordination_id")
 
 
+def test_a_time_out_without_routing_rules_is_recorded_as_the_cause_not_the_default_decisions_words(sent: Sent) -> None:
+    cid = gated(type="approval", target="release-approval", timeout=1).submit(check_agents=False)
+    run_agent(cid, "a")
+
+    poll(now=now_ms() + 2000)
+
+    assert records().agent(cid, "b")["error"] == "dependency 'wait' timed out"
+    assert "No routers" not in (coordination_status(cid).agent("b").error or "")
+
+
+def test_a_branch_target_whose_own_dependency_timed_out_while_dormant_is_routed_once_woken(sent: Sent) -> None:
+    """``fix`` waits for a gate that times out before the rejection wakes it: the time-out is routed then."""
+    workflow = Workflow(
+        name="gated",
+        agents={"a": {}, "b": {"depends_on": ["a"]}, "fix": {"start": "on_branch"}},
+        dependencies=[
+            {"id": "wait", "agent": "b", "type": "approval", "target": "release-approval", "on_reject": "branch:fix"},
+            {
+                "id": "fix-gate",
+                "agent": "fix",
+                "type": "quality_gate",
+                "target": "fix-ok",
+                "timeout": 1,
+                "on_timeout": "skip",
+            },
+        ],
+    )
+    cid = workflow.submit(check_agents=False)
+    run_agent(cid, "a")
+    assert poll(now=now_ms() + 2000).timed_out == 1  # fix's gate times out while fix is dormant
+    assert agent_status(cid, "fix") == "dormant"
+
+    approve(cid, "release-approval", by="bob", reject=True)  # wakes fix, whose gate already timed out
+    assert agent_status(cid, "fix") == "waiting"
+    poll(now=now_ms() + 100)
+
+    assert agent_status(cid, "fix") == "skipped"  # its on_timeout, instead of waiting for ever
+    assert records().status(cid) == "completed"
+
+
 def test_a_rejection_whose_router_stopped_is_routed_by_beat_after_the_grace(
     sent: Sent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -396,16 +435,3 @@ def test_the_coordination_page_shows_its_approvals_pending_then_decided_with_the
     assert 'data-status="rejected"' in decided
     assert "bob &lt;b&gt;" in decided and "&lt;script&gt;no&lt;/script&gt;" in decided
     assert "<script>no" not in decided and "coord approve" not in decided
-
-
-def test_the_example_of_docs_workflows_runs(sent: Sent) -> None:
-    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text(encoding="utf-8")
-    (block,) = [found for found in re.findall(r"```python\n(.*?)```", text, re.S) if "approve(" in found]
-    scope: dict[str, Any] = {"__name__": "docs_workflows"}
-    exec(compile(block, "docs/workflows.md", "exec"), scope)
-    cid = scope["cid"]
-    assert [(view.gate, view.status, view.decided_by) for view in coordination_status(cid).approvals] == [
-        ("release-approval", "approved", "alice")
-    ]
-    waits = {d.dependency_id: (d.status, d.scope) for d in coordination_status(cid).dependencies}
-    assert waits["good-build"] == ("resolved", "run") and waits["slot"] == ("resolved", "global")

@@ -244,6 +244,16 @@ def test_coord_ls_prints_the_page_as_json_and_refuses_an_unknown_status(world: W
     assert refused.exit_code == 2 and "status" in refused.output
 
 
+def test_coord_logs_of_a_coordination_that_wrote_none_says_so_and_a_wrong_id_is_an_error(world: World):
+    quiet = run_cli("logs", world.ids["new1"], "--no-archive")  # completed; its agents wrote no log line
+    assert quiet.exit_code == 0, quiet.output
+    assert "no log lines for" in quiet.stdout and "run.log" in quiet.stdout
+    no_agent = run_cli("logs", world.ids["new1"], "nobody", "--no-archive")
+    assert no_agent.exit_code == 1 and "has no agent 'nobody'" in no_agent.output
+    unknown = run_cli("logs", "never-submitted-1", "--no-archive")
+    assert unknown.exit_code == 1 and "never-submitted-1" in unknown.output
+
+
 def test_coord_ls_shows_a_hostile_error_as_text_not_markup(world: World):
     listed = run_cli("ls", "--status", "cancelled")
     assert listed.exit_code == 0, listed.output

@@ -153,7 +153,7 @@ async def test_clearing_a_coordination_deletes_its_signals(coordinator: SignalCo
 async def test_emit_many_stores_every_signal_in_one_round_trip(
     coordinator: SignalCoordinator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emit_script = script("signal_emit")
+    emit_script = script("signal_append")  # the batch completes no agent
     calls = []
     original = emit_script.run_async
 

@@ -94,7 +94,13 @@ def test_a_poll_runs_the_same_commands_with_10_and_10000_waiting_coordinations(
 ) -> None:
     sent: list[Send] = []
     monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: sent.append(item))
-    for name in {path.stem for path in SCRIPTS.glob("*.lua")} - {"keys_lib", "signal_lib", "agent_lib", "deps_lib"}:
+    for name in {path.stem for path in SCRIPTS.glob("*.lua")} - {
+        "keys_lib",
+        "signal_lib",
+        "map_lib",
+        "agent_lib",
+        "deps_lib",
+    }:
         sync_client().script_load(script(name).source)  # so no poll pays for loading a script (NOSCRIPT)
 
     polled: dict[int, tuple[Counter[str], PollReport]] = {}

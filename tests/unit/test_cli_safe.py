@@ -100,14 +100,3 @@ def test_status_history_and_signal_renderings_escape_what_agents_and_users_wrote
         assert code not in output
     if text.isprintable():
         assert text in output  # markup shown literally
-
-
-def test_the_example_in_docs_security_runs():
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "docs/security.md", "exec"), {"__name__": "docs_security"})

@@ -483,17 +483,6 @@ def test_the_seed_guide_complex_routing_snippet_runs() -> None:
         routing_orchestrator.clear_history()
 
 
-def test_the_examples_in_the_routing_doc_run() -> None:
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).parents[2] / "docs" / "routing.md").read_text(encoding="utf-8")
-    examples = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert examples
-    for example in examples:
-        exec(compile(example, "docs/routing.md", "exec"), {})
-
-
 # -- routers of one's own beside the built-in ones ------------------------------------------------------------
 
 

@@ -45,18 +45,32 @@ local function agent_ready(cid, agent)
   return true
 end
 
+-- A dependency of a dormant agent that timed out or failed was not routed (nothing waited for it then): now that
+-- the agent is woken and waits, put it back in the due set so that beat's next poll routes it (its on_timeout /
+-- on_reject default or the agent's routing), instead of the agent waiting for it for ever.
+local function agent_route_missed(cid, agent)
+  for _, id in ipairs(redis.call('SMEMBERS', coord_key(cid, 'deps'))) do
+    local owner, status, released = unpack(redis.call('HMGET', dep_key(cid, id), 'owner', 'status', 'released'))
+    if owner == agent and released ~= '1' and (status == 'timeout' or status == 'failed') then
+      redis.call('ZADD', ns_key('due'), NOW, cid .. '/' .. id)
+    end
+  end
+end
+
 -- Start a branch target or parallel member now. A dormant branch target is woken (counted open); an agent whose
 -- own dependencies are still pending is left waiting (it starts when they are met).
 local function agent_start_now(cid, agent)
   local key = agent_key(cid, agent)
   local status = redis.call('HGET', key, 'status')
-  if status == 'dormant' then
+  local woken = status == 'dormant'
+  if woken then
     redis.call('HINCRBY', coord_key(cid, 'meta'), 'open', 1)
     redis.call('HSET', key, 'status', 'waiting')
   elseif status ~= 'waiting' then
     return false
   end
   if tonumber(redis.call('HGET', coord_key(cid, 'agent-pending'), agent) or '0') > 0 then
+    if woken then agent_route_missed(cid, agent) end
     return false
   end
   agent_queue(cid, agent, agent_next_attempt(cid, agent), 0)
@@ -105,6 +119,10 @@ local function agents_close_unstarted(cid, status, reason)
       redis.call('HSET', key, 'status', status, 'finished_ms', NOW, 'error', reason)
       redis.call('HINCRBY', meta, 'open', -1)
       agent_not_due(cid, id)
+      closed[#closed + 1] = id
+    elseif current == 'running' and map_running(key) then
+      -- An expanded map agent (map_lib): it is closed with its unstarted items; its running items finish.
+      for _, item in ipairs(map_close(cid, id, status, reason, status)) do running[#running + 1] = item end
       closed[#closed + 1] = id
     elseif current == 'running' then
       running[#running + 1] = id

@@ -12,7 +12,8 @@
 --   signal (8 values of the outcome's own signal), retry {attempt, countdown_ms} (outcome 'retrying'),
 --   enqueue [agents to start now], skip [[agent, reason, 8 signal values]...], end {status, reason} (optional),
 --   finished (8 values of the coordination_finished signal; its data is filled in here),
---   logs [[ts, level, text]...] (the attempt's log lines), logs_cap (entries kept in the coordination's log stream)
+--   logs [[ts, level, text]...] (the attempt's log lines), logs_cap (entries kept in the coordination's log stream),
+--   map_signal (an item of a map agent: 8 values of the map agent's signal if this outcome completes or fails it)
 -- Returns {'first', final_status_or_'', coordination_status, queued "cid/agent/attempt/countdown_ms"...} or
 -- {'duplicate', agent_status, coordination_status}.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -38,6 +39,10 @@ if outcome == 'retrying' and coordination ~= 'running' then
   -- The coordination ended while this attempt ran: nothing starts after it, not even its retry.
   outcome = 'skipped'
   if coordination == 'cancelled' then outcome = 'cancelled' end
+end
+local map_parent = redis.call('HGET', key, 'map_parent')  -- an item of a map agent (map_lib)
+if map_parent and (outcome == 'failed' or outcome == 'timed_out') then
+  map_item_failed(cid, agent, p['error'], p['map_signal'])
 end
 local ending = p['end']
 if ending ~= nil and ending ~= cjson.null and coordination == 'running' then
@@ -82,7 +87,11 @@ else
     redis.call('HINCRBY', meta, 'failures', 1)
   elseif outcome == 'completed' or outcome == 'skipped' then
     -- A skipped agent counts as done for the agents that wait for it (the pipeline's SKIP decision).
-    agent_done(cid, agent, true, 'signal:' .. p['signal'][1], settled)
+    if not map_parent then
+      agent_done(cid, agent, true, 'signal:' .. p['signal'][1], settled)
+    elseif map_item_settled(cid, agent, p['map_signal']) then
+      agent_done(cid, map_parent, true, 'signal:' .. p['map_signal'][1], settled)
+    end
   end
 end
 

@@ -24,6 +24,7 @@ if status == 'queued' or status == 'retrying' then
   if coordination ~= 'running' then return {'cancelled', 'coordination ' .. coordination, '', '', '', {}} end
   redis.call('HSET', key, 'status', 'running', 'started_ms', NOW)
 elseif status == 'running' then
+  if map_running(key) then return {'duplicate', 'its items run (map)', '', '', '', {}} end
   if tonumber(redis.call('HGET', key, 'lease_ms') or '0') > NOW then
     return {'duplicate', 'running under a live lease', '', '', '', {}}
   end

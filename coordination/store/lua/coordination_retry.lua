@@ -48,7 +48,7 @@ for _, agent in ipairs(p['rerun']) do
   local attempt = tonumber(redis.call('HGET', key, 'attempt') or '0')
   redis.call('HDEL', key, 'queued_ms', 'started_ms', 'finished_ms', 'task_id', 'run', 'lease_ms', 'takeovers',
     'error', 'traceback', 'decision', 'result', 'quality', 'progress', 'progress_msg', 'progress_ms', 'output',
-    'progress_events', 'progress_attempt')
+    'progress_events', 'progress_attempt', 'map_count', 'map_settled')
   redis.call('HSET', key, 'status', next_status, 'first_attempt', attempt + 1)
   redis.call('SREM', coord_key(cid, 'completed'), agent)
   redis.call('SREM', coord_key(cid, 'failed'), agent)

@@ -45,3 +45,33 @@ local function signal_emit_one(cid, v)
   if new then signal_count(cid, {[v[2]] = 1}) end
   return entry, new
 end
+
+-- Emit a batch of signals from ARGV (the layout of signal_emit.lua: NS, CP, NOW, cid, max_history, ttl_ms, n, then
+-- 10 values per signal). `settle(agent, success, cause)` is called for each agent a new signal completes (nil:
+-- the batch completes none). Returns the stream entry ids, in order.
+local function signal_emit_batch(settle)
+  local cid, ttl, n = ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7])
+  SIGNAL_HISTORY = tonumber(ARGV[5])
+  local out, by_type = {}, {}
+  for i = 0, n - 1 do
+    local b = 8 + i * 10
+    local values = {ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]}
+    local entry, new = signal_append(cid, values)
+    out[#out + 1] = entry
+    if new then
+      by_type[values[2]] = (by_type[values[2]] or 0) + 1
+      if settle then
+        for agent in string.gmatch(ARGV[b + 8], '%S+') do settle(agent, ARGV[b + 9] == '1', 'signal:' .. values[1]) end
+      end
+    end
+  end
+  signal_count(cid, by_type)
+  redis.call('SADD', ns_key('coordinations'), cid)
+  if ttl > 0 then
+    for _, suffix in ipairs({'signals', 'signal-ids', 'signal-order', 'signal-metrics', 'completed', 'failed'}) do
+      redis.call('PEXPIRE', coord_key(cid, suffix), ttl)
+    end
+    redis.call('PEXPIRE', ns_key('coordinations'), ttl)
+  end
+  return out
+end

@@ -1,4 +1,4 @@
-"""The seed guide's "Performance Benchmarking Script", with only its imports changed, runs and passes."""
+"""The seed guide's section "Benchmarking": its benchmarking script, only its imports changed, runs and passes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "bench" / "seed_benchmark.py"
 
 
