@@ -308,3 +308,46 @@ def test_a_cancelled_coordination_whose_attempt_still_runs_is_refused_until_it_e
 
     assert "'a'" in refusals[0].problem and "still running" in refusals[0].problem
     assert retry_coordination(cid).agents == ["b", "c"]  # once it ended: a completed, the rest runs
+
+
+# -- with a map agent ----------------------------------------------------------------------------------------------
+
+
+def test_a_map_agent_that_failed_runs_again_from_its_upstream(sent: Sent) -> None:
+    from tests.integration.test_map import fan_out, planner
+    from tests.integration.test_map import summarise as per_item
+
+    cid = fan_out(max_items=2).submit(check_agents=False)
+    run_agent(cid, "plan", 1, planner(["a", "b", "c"]))
+    assert run_agent(cid, "summarise", 1, per_item) == "failed"  # 3 items, max_items is 2
+    assert records().status(cid) == "failed"
+
+    assert retry_coordination(cid, from_agent="plan").agents == ["plan", "summarise", "report"]
+    assert run_agent(cid, "plan", 2, planner(["a", "b"])) == "completed"
+    assert sent[-1] == (cid, "summarise", 2)
+    assert run_agent(cid, "summarise", 2, per_item) == "mapped"
+    assert sent[-2:] == [(cid, "summarise.0", 1), (cid, "summarise.1", 1)]
+    for item in ("summarise.0", "summarise.1"):
+        assert run_agent(cid, item, 1, per_item) == "completed"
+    assert run_agent(cid, "report", 1) == "completed"
+    assert records().status(cid) == "completed"
+
+
+def test_a_map_agent_whose_item_failed_expands_again_in_the_rerun(sent: Sent) -> None:
+    from tests.integration.test_map import fan_out, planner
+    from tests.integration.test_map import summarise as per_item
+
+    no_retries = {"depends_on": ["plan"], "map": {"over": "plan.work.files"}, "resources": {"max_retry_attempts": 0}}
+    cid = fan_out(summarise=no_retries).submit(check_agents=False)
+    run_agent(cid, "plan", 1, planner(["a", "b"]))
+    assert run_agent(cid, "summarise", 1, per_item) == "mapped"
+    assert run_agent(cid, "summarise.0", 1, per_item) == "completed"
+    assert run_agent(cid, "summarise.1", 1, broken) == "failed"
+    assert records().status(cid) == "failed"
+
+    assert retry_coordination(cid).agents == ["summarise", "report"]
+    assert run_agent(cid, "summarise", 2, per_item) == "mapped"  # its items are queued again
+    for _cid, item, number in sent[-2:]:
+        assert run_agent(cid, item, number, per_item) == "completed"
+    assert run_agent(cid, "report", 1) == "completed"
+    assert records().status(cid) == "completed"
