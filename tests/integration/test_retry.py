@@ -337,7 +337,11 @@ def test_a_map_agent_whose_item_failed_expands_again_in_the_rerun(sent: Sent) ->
     from tests.integration.test_map import fan_out, planner
     from tests.integration.test_map import summarise as per_item
 
-    no_retries = {"depends_on": ["plan"], "map": {"over": "plan.work.files"}, "resources": {"max_retry_attempts": 0}}
+    no_retries = {
+        "depends_on": ["plan"],
+        "map": {"over": "plan.work.files", "max_items": 5},
+        "resources": {"max_retry_attempts": 0},
+    }
     cid = fan_out(summarise=no_retries).submit(check_agents=False)
     run_agent(cid, "plan", 1, planner(["a", "b"]))
     assert run_agent(cid, "summarise", 1, per_item) == "mapped"
