@@ -83,6 +83,7 @@ from coordination.orchestrator import CoordinationOrchestrator
 from coordination.pipeline.approvals import Verdict, approve
 from coordination.pipeline.cancel import Cancellation, cancel_coordination
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
+from coordination.pipeline.retry import Retry, retry_coordination
 from coordination.routing import ConditionalRouter, ParallelRouter, PriorityRouter, StateAnalysisRouter
 from coordination.signals import SignalCoordinator
 from coordination.smart_routing import SmartRoutingOrchestrator
@@ -169,6 +170,7 @@ __all__ = [
     "QualityGateConfig",
     "ResourceAllocation",
     "ResourceAvailabilityConfig",
+    "Retry",
     "RoutingContext",
     "RoutingDecision",
     "RoutingHistoryRecord",
@@ -203,6 +205,7 @@ __all__ = [
     "coordination_status",
     "list_coordinations",
     "mark_resource",
+    "retry_coordination",
     "set_gate",
 ]
 

@@ -339,7 +339,10 @@ class DependencyResolver:
         status, _deadline, ready, *queued = script("deps_register")(sync_client(), [], args)
         if status == "pending":
             return None
-        return SettledDependency(coordination_id, dependency.dependency_id, str(status), ready or None, bool(queued))
+        attempt = int(str(queued[0]).split("/")[2]) if queued else 1
+        return SettledDependency(
+            coordination_id, dependency.dependency_id, str(status), ready or None, bool(queued), attempt
+        )
 
     def registration_fields(self, coordination_id: str, dependency: Dependency, owner: str | None) -> list[str]:
         """Validate a registration and return its stored fields, for scripts that register as part of a larger step.

@@ -59,3 +59,12 @@ MAX_LIMIT_KEY_LENGTH: Final = 128
 MAX_RATE_COUNT: Final = 100_000
 #: Largest N of a token limit (``tokens: "N/m"``) and of one ``run.use_tokens(n)``.
 MAX_TOKEN_COUNT: Final = 1_000_000_000_000
+
+#: ``run.progress(fraction, message)``: the longest message, in characters.
+MAX_PROGRESS_MESSAGE_LENGTH: Final = 500
+#: ``run.stream(text)``: the longest chunk one call may send, in characters.
+MAX_STREAM_CHUNK_LENGTH: Final = 8192
+#: How much of an attempt's streamed text its record keeps (the end of it), in bytes of UTF-8.
+STREAM_TAIL_BYTES: Final = 4000
+#: Progress and stream events announced on the signal stream per attempt; later calls update the record only.
+MAX_PROGRESS_EVENTS: Final = 500

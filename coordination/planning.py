@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from coordination.errors import WorkflowError
+from coordination.errors import InvalidInputError, WorkflowError
 
 
 def topological_order(depends_on: Mapping[str, Sequence[str]], field: str = "dependencies") -> list[str]:
@@ -258,3 +258,93 @@ def plan_after_dependency(
     if decision == "branch" and next_task:
         return Plan("skipped", f"{what}; branched to {next_task} by routing", enqueue=(next_task,))
     return Plan("failed", what, end="failed")
+
+
+# -- re-running a finished coordination ----------------------------------------------------------------------------
+
+#: Coordination statuses a re-run may start from (``lost`` coordinations have no records left in Redis to re-run).
+RERUNNABLE = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class RerunPlan:
+    """Which agents a re-run runs again (see :func:`plan_rerun`).
+
+    Attributes:
+        agents: the agents that run again, in workflow order: the roots and everything downstream of them.
+        roots: where the re-run starts: the agents that did not complete, or the ``--from`` agent.
+        dormant: branch targets among ``agents`` that are not roots: they wait again for a branch to wake them.
+        failures: agents that stay failed (not re-run): the coordination still ends ``failed`` because of them.
+    """
+
+    agents: list[str]
+    roots: list[str]
+    dormant: list[str]
+    failures: int
+
+
+def plan_rerun(
+    order: Sequence[str],
+    upstream: Mapping[str, Sequence[str]],
+    statuses: Mapping[str, str],
+    coordination_status: str,
+    branch_targets: Collection[str],
+    done: Collection[str],
+    from_agent: str | None = None,
+) -> RerunPlan:
+    """Choose the agents a re-run of a finished coordination runs again (pure).
+
+    Without ``from_agent`` the re-run starts at every agent that did not complete (failed, timed out, skipped,
+    cancelled, never started; branch targets never woken stay dormant); with it, at ``from_agent``. Everything
+    downstream of a root (through agent-completion dependencies) runs again too; completed agents upstream keep
+    their results.
+
+    Args:
+        order: the workflow's agents in dependency order.
+        upstream: agent -> the agents whose completion it waits for.
+        statuses: agent -> its current status.
+        coordination_status: the coordination's status.
+        branch_targets: agents declared ``start: on_branch``.
+        done: agents whose completion satisfies the agents waiting for them (completed, or skipped by routing).
+        from_agent: re-run from this agent (and everything downstream), even after a completed run.
+
+    Raises:
+        InvalidInputError: the coordination is running or lost; it completed and no ``from_agent`` was given
+            (nothing to retry); ``from_agent`` is not an agent of the workflow, or an agent it waits for did not
+            complete and is not re-run.
+    """
+    if coordination_status not in RERUNNABLE:
+        raise InvalidInputError(
+            "coordination_id",
+            f"is {coordination_status}; only a failed, cancelled or completed coordination can be re-run"
+            + (" (wait for it to finish, or cancel it first)" if coordination_status == "running" else ""),
+        )
+    if from_agent is not None:
+        if from_agent not in statuses or from_agent not in upstream:
+            raise InvalidInputError("from_agent", f"{from_agent!r} is not an agent of this coordination")
+        roots = [from_agent]
+    else:
+        if coordination_status == "completed":
+            raise InvalidInputError(
+                "coordination_id", "completed: nothing to retry (name an agent to re-run from: --from AGENT)"
+            )
+        # (A branch target no branch woke is still 'dormant': it is not a root.)
+        roots = [agent for agent in order if statuses.get(agent) not in ("completed", "dormant")]
+        if not roots:
+            raise InvalidInputError("coordination_id", f"{coordination_status}, but every agent completed")
+    chosen = set(roots)
+    for agent in order:  # dependency order: an agent's upstream is decided before it
+        if any(other in chosen for other in upstream.get(agent, ())):
+            chosen.add(agent)
+    agents = [agent for agent in order if agent in chosen]
+    for agent in agents:
+        for other in upstream.get(agent, ()):
+            if other not in chosen and other not in done:
+                raise InvalidInputError(
+                    "from_agent" if from_agent is not None else "coordination_id",
+                    f"{agent!r} waits for {other!r}, which is {statuses.get(other)} and would not run again "
+                    f"(re-run from {other!r}, or without --from)",
+                )
+    dormant = [agent for agent in agents if agent in branch_targets and agent not in roots]
+    failures = sum(1 for agent in order if agent not in chosen and statuses.get(agent) in ("failed", "timed_out"))
+    return RerunPlan(agents, roots, dormant, failures)

@@ -82,17 +82,20 @@ class SettledDependency:
     status: str
     ready_agent: str | None
     queued: bool = False
+    #: The number of the queued attempt (1, or the next one after a re-run: ``coord retry``).
+    attempt: int = 1
 
     @classmethod
-    def parse(cls, text: str, queued: frozenset[tuple[str, str]] = frozenset()) -> SettledDependency:
+    def parse(cls, text: str, queued: Mapping[tuple[str, str], int] | None = None) -> SettledDependency:
         """Parse the ``cid/id/status/owner`` descriptor returned by the Lua scripts."""
         cid, dep_id, status, owner = text.split("/", 3)
-        return cls(cid, dep_id, status, owner or None, (cid, owner) in queued)
+        attempt = (queued or {}).get((cid, owner))
+        return cls(cid, dep_id, status, owner or None, attempt is not None, attempt or 1)
 
 
 def parse_settled(settled: list[str], queued: list[str]) -> list[SettledDependency]:
     """Parse a script's settled-dependency descriptors and the ``cid/agent/attempt/countdown_ms`` attempts it queued."""
-    queued_agents = frozenset((item.split("/")[0], item.split("/")[1]) for item in queued)
+    queued_agents = {(parts[0], parts[1]): int(parts[2]) for parts in (item.split("/") for item in queued)}
     return [SettledDependency.parse(item, queued_agents) for item in settled]
 
 

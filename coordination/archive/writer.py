@@ -37,6 +37,7 @@ from coordination.archive.lost import mark_lost
 from coordination.archive.snapshots import Snapshot, read_snapshots
 from coordination.archive.tables import metadata
 from coordination.pipeline.components import components
+from coordination.pipeline.progress import LIVE_ONLY_SIGNALS
 from coordination.pipeline.runtime import coordination_state
 from coordination.store.connection import STORE_ERRORS, sync_client
 from coordination.store.keys import (
@@ -152,7 +153,7 @@ class _Stream:
     cursor_field: str
     cursor: str | None
     table: str
-    to_row: Callable[[str, dict[str, str]], build.Row]
+    to_row: Callable[[str, dict[str, str]], build.Row | None]  # None: an entry the archive does not keep
     trim: bool = False
 
 
@@ -207,7 +208,12 @@ class _Run:
         cursors, active, finished, seen, recent, due = pipe.execute()
         pipeline_ids = sorted(set(active) | set(finished))
         self.forget_stale_cursors(cursors, set(seen) | set(pipeline_ids), pipeline_ids)
-        unsettled = [cid for cid in pipeline_ids if not cursors.get(archive_cursor("rows", cid), "").startswith("F:")]
+        # (An active coordination is read even when its final records were archived: a re-run made it run again.)
+        unsettled = [
+            cid
+            for cid in pipeline_ids
+            if cid in active or not cursors.get(archive_cursor("rows", cid), "").startswith("F:")
+        ]
         self.archive_records(unsettled, cursors)
         # Also every coordination whose final records are not archived yet (the first run after it finished).
         polled = sorted(set(active) | set(recent) | set(due) | set(unsettled))
@@ -271,7 +277,10 @@ class _Run:
             field_name,
             cursors.get(field_name),
             "signals",
-            lambda entry, fields: build.signal_row(cid, entry, fields),
+            # Progress and streamed text are live only (the result is what is kept): passed over, cursor moved on.
+            lambda entry, fields: (
+                None if fields.get("type") in LIVE_ONLY_SIGNALS else build.signal_row(cid, entry, fields)
+            ),
         )
 
     def log_stream(self, cid: str, cursors: dict[str, str]) -> _Stream:
@@ -379,7 +388,9 @@ class _Run:
         for entry_id, fields in entries:
             last = entry_id
             try:
-                built.append(stream.to_row(entry_id, fields))
+                row = stream.to_row(entry_id, fields)
+                if row is not None:
+                    built.append(row)
             except (KeyError, ValueError, TypeError, AttributeError) as error:
                 # An entry we cannot read would block its stream forever; it is logged and passed over.
                 logger.error(

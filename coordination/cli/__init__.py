@@ -7,6 +7,7 @@
     coord status|watch|history CID               look at one
     coord logs CID [AGENT]                       run.log lines and tracebacks of failed attempts
     coord cancel CID [--reason TEXT]             end a running one (agents not started are skipped)
+    coord retry CID [--from AGENT]               run a finished one again from where it broke (or AGENT)
     coord ls [--status S] [--workflow W] ...     coordinations, newest first (Redis and the archive)
     coord graph FILE|CID [--format F] [-o OUT]   a workflow as DOT, Mermaid, SVG or PNG
     coord ui [--host H] [--port P]               the read-only web view (and /metrics)
@@ -29,7 +30,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from coordination.cli import clean, commands, conditions, graph, limits, listing, logs, ui
+from coordination.cli import clean, commands, conditions, graph, limits, listing, logs, retry, ui
 from coordination.cli.benchmarks import BenchUnavailableError, load_bench
 from coordination.cli.common import console, err_console, guarded
 from coordination.cli.safe import safe
@@ -45,6 +46,7 @@ app.command()(commands.status)
 app.command()(commands.watch)
 app.command()(commands.history)
 app.command()(commands.cancel)
+app.command()(retry.retry)
 app.command()(conditions.approve)
 app.command()(logs.logs)
 app.command()(limits.limits)

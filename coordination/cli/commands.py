@@ -180,8 +180,11 @@ def watch(coordination_id: Annotated[str, typer.Argument(help="The coordination 
 async def _follow(coordination_id: str) -> str:
     from coordination.models.signals import SignalType
     from coordination.pipeline.components import components
+    from coordination.pipeline.records import Records
 
-    stream = components().signals.subscribe_to_signals(coordination_id, "cli-watch", since="0")
+    parts = components()
+    stream = parts.signals.subscribe_to_signals(coordination_id, "cli-watch", since="0")
+    ends = 0
     try:
         async for signal in stream:
             console.print(render.signal_line(signal, width=max(40, console.width - 56)))
@@ -189,7 +192,11 @@ async def _follow(coordination_id: str) -> str:
             if error is not None:
                 console.print(error)
             if signal.signal_type is SignalType.COORDINATION_FINISHED:
-                return str(signal.event_data.get("status", ""))
+                # A re-run (coord retry) ends once per run: follow until the end of the current one.
+                ends += 1
+                meta = Records(parts.keys).meta(coordination_id)
+                if ends >= int(meta.get("runs") or 1) and meta.get("status") != "running":
+                    return str(signal.event_data.get("status", ""))
     finally:
         await stream.aclose()
     return ""

@@ -40,6 +40,8 @@ SIGNAL_STYLE = {
     "dependency_timeout": "red",
     "dependency_resolved": "cyan",
     "approval_verdict": "bold cyan",
+    "agent_progress": "yellow",
+    "agent_stream": "dim",
 }
 
 
@@ -68,12 +70,19 @@ def _offset(moment: datetime | None, origin: datetime | None) -> str:
 
 def agents_table(status: CoordinationStatus) -> Table:
     """One row per agent: status, attempts, start (from submission), duration, quality, routing decision."""
-    table = Table(title=safe(f"{status.coordination_id} ({status.workflow}): {status.status}"), title_justify="left")
+    run = f", run {status.runs}" if status.runs > 1 else ""  # re-run by coord retry
+    table = Table(
+        title=safe(f"{status.coordination_id} ({status.workflow}{run}): {status.status}"), title_justify="left"
+    )
     for name in ("agent", "status", "attempts", "started", "duration", "quality", "decision"):
         table.add_column(name, justify="right" if name in ("attempts", "started", "duration", "quality") else "left")
     errors = any(agent.error for agent in status.agents)
     if errors:
         table.add_column("error", overflow="fold")
+    # The progress of running attempts (run.progress), while there is any.
+    progressing = any(agent.progress is not None and agent.status == "running" for agent in status.agents)
+    if progressing:
+        table.add_column("progress", overflow="fold")
     for agent in status.agents:
         # A map agent is one row: its items as a count (summarise ×12 (10 done, 1 running, 1 queued)).
         name = agent.agent_id if agent.items is None else f"{agent.agent_id} {agent.items.summary()}"
@@ -88,6 +97,9 @@ def agents_table(status: CoordinationStatus) -> Table:
         ]
         if errors:
             row.append(safe(agent.error or ""))
+        if progressing:
+            shown = agent.progress is not None and agent.status == "running"
+            row.append(safe(f"{agent.progress:.0%} {agent.progress_message or ''}".strip() if shown else ""))
         table.add_row(*row)
     return table
 
@@ -167,8 +179,28 @@ def signal_line(signal: CoordinationSignal, width: int = 100) -> Text:
     line.append(clock(signal.timestamp) + "  ", style="dim")
     line.append(f"{kind:<23}", style=SIGNAL_STYLE.get(kind, ""))
     line.append(plain(f"{signal.sender_agent_id:<15}"))
-    line.append(plain(short_data(own_data(signal), width)))
+    data = signal.event_data or {}
+    if kind == "agent_progress":
+        line.append(progress_bar(data.get("fraction")))
+        line.append(plain(f" {data.get('message') or ''}"[:width]))
+    elif kind == "agent_stream":
+        line.append(plain(str(data.get("text", ""))[-width:]))  # escaped: a newline shows as \n, on one line
+    else:
+        line.append(plain(short_data(own_data(signal), width)))
     return line
+
+
+def progress_bar(fraction: object, cells: int = 20) -> Text:
+    """``[#######.............]  35%`` for a fraction from 0 to 1 (empty brackets when it is not a number)."""
+    value = fraction if isinstance(fraction, int | float) and not isinstance(fraction, bool) else None
+    if value is None:
+        return Text("[" + " " * cells + "]    ?")
+    filled = round(max(0.0, min(1.0, float(value))) * cells)
+    bar = Text("[")
+    bar.append("#" * filled, style="green")
+    bar.append("." * (cells - filled), style="dim")
+    bar.append(f"] {float(value) * 100:3.0f}%")
+    return bar
 
 
 def signal_error(signal: CoordinationSignal) -> Text | None:

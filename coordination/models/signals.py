@@ -33,6 +33,10 @@ class SignalType(str, Enum):
     DEPENDENCY_TIMEOUT = "dependency_timeout"
     #: A verdict on an approval gate (who, approved or rejected, note): ``approve(cid, gate, by=...)``.
     APPROVAL_VERDICT = "approval_verdict"
+    #: A running attempt's progress (``run.progress(fraction, message)``); live only, not archived.
+    AGENT_PROGRESS = "agent_progress"
+    #: A chunk of text a running attempt streams (``run.stream(text)``); live only, not archived.
+    AGENT_STREAM = "agent_stream"
 
 
 SIGNAL_TYPE_VALUES = frozenset(member.value for member in SignalType)

@@ -50,6 +50,9 @@ class AgentStatus(BaseModel):
         None, description="The agent's result; for a map agent the list of its items' results, in item order."
     )
     items: MapItems | None = Field(None, description="A map agent's items (None for an agent without map:).")
+    progress: float | None = Field(None, description="The running attempt's last run.progress fraction (0..1).")
+    progress_message: str | None = Field(None, description="The message of its last run.progress.")
+    output: str | None = Field(None, description="The end of the text its attempt streamed (run.stream), live only.")
 
 
 class DependencyView(BaseModel):
@@ -123,6 +126,7 @@ class CoordinationStatus(BaseModel):
     signals: int = 0
     routing_decisions: int = 0
     source: Literal["redis", "archive"] = "redis"
+    runs: int = Field(1, description="How many times it ran: 2 after its first re-run (coord retry).")
 
     @property
     def finished(self) -> bool:

@@ -130,7 +130,7 @@ class Dispatcher:
         """
         return self.send_any(
             [
-                Send(item.coordination_id, item.ready_agent, 1, 0.0)
+                Send(item.coordination_id, item.ready_agent, item.attempt, 0.0)
                 for item in settled
                 if item.queued and item.ready_agent
             ]

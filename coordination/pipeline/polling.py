@@ -169,7 +169,11 @@ def check_dependency(
         report.resolved += 1
         if queued:
             enqueued = dispatcher.start_unblocked(
-                [SettledDependency(coordination_id, dependency_id, "resolved", ready, True)]
+                [
+                    SettledDependency(
+                        coordination_id, dependency_id, "resolved", ready, True, int(str(queued[0]).split("/")[2])
+                    )
+                ]
             )
     elif status in ("timeout", "failed") and owner:
         report.timed_out += 1

@@ -247,6 +247,16 @@ class Records:
         )
         return Ended(bool(int(ended)), str(status), [str(a) for a in closed], [str(a) for a in running])
 
+    def retry(self, document: dict[str, Any]) -> tuple[bool, str, str, list[Send]]:
+        """Re-run a finished coordination (see ``coordination_retry.lua`` for the document).
+
+        Returns ``(True, run number, '', first attempts to send)`` or ``(False, why, detail, [])``.
+        """
+        reply = script("coordination_retry")(sync_client(), [], [*self._head(), jsonutil.dumps(document, "retry")])
+        if reply[0] != "retried":
+            return False, str(reply[1]), str(reply[2]), []
+        return True, str(reply[1]), "", parse_sends(reply[2:])
+
     def recover(
         self, coordination_id: str, agent_id: str, *, requeue_ms: int, max_takeovers: int, lease_ms: int, run: str
     ) -> tuple[str, int]:
@@ -277,6 +287,11 @@ class Records:
     def agent(self, coordination_id: str, agent_id: str) -> dict[str, str]:
         """One agent's record."""
         return dict(sync_client().hgetall(self.coordination(coordination_id).agent(agent_id)))
+
+    def first_attempt(self, coordination_id: str, agent_id: str) -> int:
+        """The number of the agent's first attempt in the coordination's current run (1 unless it was re-run)."""
+        value = sync_client().hget(self.coordination(coordination_id).agent(agent_id), "first_attempt")
+        return 1 if value is None else int(value)
 
     def status(self, coordination_id: str) -> str | None:
         """The coordination's status, None if Redis has no such coordination."""

@@ -24,6 +24,7 @@ from coordination.models.context import AgentContext
 from coordination.models.fan_out import MapInputError, items_at, resolve_over
 from coordination.models.signals import SignalType
 from coordination.models.workflow import MapSpec, WorkflowSpec
+from coordination.pipeline import progress
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
 from coordination.pipeline.dispatch import Dispatcher
@@ -109,6 +110,7 @@ class AgentRun:
     item: Any = None
     index: int | None = None
     map_count: int | None = None
+    _lease: str = field(default="", repr=False)  # the run token of the delivery that holds the attempt's lease
 
     @cached_property
     def context(self) -> AgentContext | None:
@@ -150,6 +152,40 @@ class AgentRun:
         """
         raw = Records(self._parts.keys).agent(self.coordination_id, validate_id(agent_id, "agent_id")).get("result")
         return None if raw is None else jsonutil.loads(raw)
+
+    def progress(self, fraction: float, message: str = "") -> bool:
+        """Report how far this attempt is (0..1, with an optional message): ``coord watch``, status, web view.
+
+        Live only (the archive keeps the result, not the progress); one round trip. Returns False, writing
+        nothing, when this attempt no longer holds its lease (another delivery took it over, or it was settled).
+
+        Raises:
+            InvalidInputError: ``fraction`` is not a finite number from 0 to 1, or ``message`` is not a text of
+                at most 500 characters.
+        """
+        value = progress.checked_fraction(fraction)
+        text = progress.checked_text(message, "message", progress.MAX_PROGRESS_MESSAGE_LENGTH)
+        return progress.announce(
+            self._parts, self.coordination_id, self.agent_id, self.attempt, self._lease, fraction=value, message=text
+        )
+
+    def stream(self, text: str) -> bool:
+        """Send a chunk of text as it is produced (e.g. a model's tokens): ``coord watch`` prints it live.
+
+        The agent's record keeps the end of the streamed text (4,000 bytes) for ``coord status`` and the web view;
+        the first 500 chunks of an attempt are also events on the signal stream. Nothing is archived: return the
+        final text as the result. Send chunks of some words, not single characters: each call is one round trip.
+        Returns False, writing nothing, when this attempt no longer holds its lease.
+
+        Raises:
+            InvalidInputError: ``text`` is not a text of at most 8,192 characters.
+        """
+        chunk = progress.checked_text(text, "text", progress.MAX_STREAM_CHUNK_LENGTH)
+        if not chunk:
+            return True
+        return progress.announce(
+            self._parts, self.coordination_id, self.agent_id, self.attempt, self._lease, text=chunk
+        )
 
     def signal(
         self, event_type: str | SignalType, data: dict[str, Any] | None = None, recipients: list[str] | None = None
@@ -350,9 +386,9 @@ def execute_attempt(
         if isinstance(expanded, AttemptOutcome):
             return expanded
         error = expanded
-        max_attempts = attempt  # the same upstream result gives the same error: no retry, routed as a failure
+        max_attempts = 0  # the same upstream result gives the same error: no retry, routed as a failure
     else:
-        run = _agent_run(admission, parts, spec, log, coordination_id, agent_id, owner, attempt)
+        run = _agent_run(admission, parts, spec, log, coordination_id, agent_id, owner, attempt, run_token)
     with holding(records, coordination_id, agent_id, run_token):
         try:
             result = None if error else _normalise(function(run))
@@ -383,22 +419,25 @@ def execute_attempt(
     if result is not None:
         result.setdefault("execution_time_ms", round(elapsed_ms, 3))
 
+    # Retries are counted within one run of the agent: after a re-run (coord retry) its attempt numbers go on
+    # from the earlier run's, and its retry budget starts afresh. (Only a later attempt needs the extra read.)
+    tries = attempt if attempt == 1 else attempt - records.first_attempt(coordination_id, agent_id) + 1
     state = routing_state(
         result,
         event="failed" if error else "completed",
-        attempt=attempt,
+        attempt=tries,
         completed=[*admission.completed, agent_id] if not error else admission.completed,
         priority=agent_spec.priority,
         error=error or None,
     )
     # An item is routed by its map agent's rules (items are not agents of the workflow).
     orchestrator = orchestrator_for(coordination_id, spec, owner, parts.state)
-    decision = orchestrator.route(state, current_task=owner, retry_count=attempt - 1, correlation_id=coordination_id)
+    decision = orchestrator.route(state, current_task=owner, retry_count=tries - 1, correlation_id=coordination_id)
     routing_entries = orchestrator.take_unpersisted()  # stored with the outcome, in the same round trip
     plan = plan_after_attempt(
         decision["decision"],
         failed=bool(error),
-        attempt=attempt,
+        attempt=tries,
         max_attempts=max_attempts,
         next_task=decision.get("next_task"),
         parallel_tasks=decision.get("metadata", {}).get("parallel_tasks", ()),
@@ -466,6 +505,7 @@ def _agent_run(
     agent_id: str,
     owner: str,
     attempt: int,
+    lease: str = "",
 ) -> AgentRun:
     """What the agent function receives; an item of a map agent also gets its item, index and count."""
     context_json = admission.context_json
@@ -486,6 +526,7 @@ def _agent_run(
         item=None if item is None else item.value,
         index=None if item is None else item.index,
         map_count=None if item is None else item.count,
+        _lease=lease,
     )
 
 

@@ -58,6 +58,9 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
                 task_id=raw.get("task_id") or None,
                 result=jsonutil.loads(raw["result"]) if raw.get("result") else None,
                 items=_map_items(records, coordination_id, agent_id, raw),
+                progress=float(raw["progress"]) if raw.get("progress") else None,
+                progress_message=raw.get("progress_msg") or None,
+                output=raw.get("output") or None,
             )
         )
     dependencies = []
@@ -88,6 +91,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
         approvals=approvals,
         signals=signals,
         routing_decisions=int(meta.get("decisions", 0)),
+        runs=int(meta.get("runs") or 1),
     )
 
 

@@ -53,6 +53,9 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
         ("agent_recover", "coordination_end"), ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib")
     ),
     "limits_use_tokens": ("keys_lib", "limits_lib"),
+    "agent_progress": ("keys_lib", "signal_lib"),
+    # Re-running a finished coordination re-arms dependencies (deps_lib).
+    "coordination_retry": ("keys_lib", "limits_lib", "signal_lib", "map_lib", "agent_lib", "deps_lib"),
     **dict.fromkeys(
         (
             "signal_emit",

@@ -17,6 +17,7 @@ from coordination.ids import validate_id
 from coordination.models.routing import RoutingHistoryRecord
 from coordination.models.signals import CoordinationSignal
 from coordination.pipeline.components import components
+from coordination.pipeline.progress import LIVE_ONLY_SIGNALS
 from coordination.routing import history_format
 from coordination.smart_routing import SmartRoutingOrchestrator
 
@@ -139,6 +140,8 @@ def read_history(coordination_id: str, *, use_archive: bool = True) -> History:
     history = History()
     signal_ids: set[str] = set()
     for signal in live_signals(coordination_id):
+        if signal.signal_type.value in LIVE_ONLY_SIGNALS:
+            continue  # progress and streamed text: `coord watch` shows them live; the history keeps the outcomes
         signal_ids.add(signal.signal_id)
         history.events.append(Event(signal.timestamp, "signal", signal_summary(signal), "redis", signal.signal_id))
     history.decisions = live_decisions(coordination_id)

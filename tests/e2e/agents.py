@@ -106,3 +106,23 @@ def one_item(run: Any) -> dict[str, Any]:
     sync_client().set(f"{get_settings().namespace}:pid:{run.coordination_id}:{run.agent_id}", os.getpid(), ex=600)
     time.sleep(float((run.input or {}).get("item_sleep", 0)))
     return {"item": run.item, "index": run.index, "of": run.map_count}
+
+
+@agent("e2e-flaky")
+def flaky(run: Any) -> dict[str, Any]:
+    """Fail the first time this agent's function runs in a coordination, succeed every time after (coord retry)."""
+    if count_run(run) == 1:
+        raise RuntimeError("planned failure on the first run")
+    return {"summary": f"{run.agent_id} done in attempt {run.attempt}"}
+
+
+@agent("e2e-talker")
+def talker(run: Any) -> dict[str, Any]:
+    """Report progress and stream words (input[agent]["words"], default 4), pausing input[agent]["pause"] s between."""
+    settings = (run.input or {}).get(run.agent_id, {})
+    words = [f"word{index}" for index in range(int(settings.get("words", 4)))]
+    for index, word in enumerate(words):
+        time.sleep(float(settings.get("pause", 0.2)))
+        run.progress((index + 1) / len(words), f"wrote {word}")
+        run.stream(word + " ")
+    return {"summary": " ".join(words)}

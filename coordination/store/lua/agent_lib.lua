@@ -31,12 +31,17 @@ local function agent_queue(cid, agent, attempt, countdown_ms, status)
   SENDS[#SENDS + 1] = cid .. '/' .. agent .. '/' .. attempt .. '/' .. countdown_ms
 end
 
+-- The number of an agent's next first attempt: 1, or after a re-run (coordination_retry) the one after its last.
+local function agent_next_attempt(cid, agent)
+  return tonumber(redis.call('HGET', agent_key(cid, agent), 'attempt') or '0') + 1
+end
+
 -- A dependency settlement made `agent` ready: queue its first attempt if it waits in a running coordination.
 -- (No-op for coordinations that are not pipeline coordinations: the resolver used on its own.)
 local function agent_ready(cid, agent)
   if meta_status(cid) ~= 'running' then return false end
   if redis.call('HGET', agent_key(cid, agent), 'status') ~= 'waiting' then return false end
-  agent_queue(cid, agent, 1, 0)
+  agent_queue(cid, agent, agent_next_attempt(cid, agent), 0)
   return true
 end
 
@@ -68,7 +73,7 @@ local function agent_start_now(cid, agent)
     if woken then agent_route_missed(cid, agent) end
     return false
   end
-  agent_queue(cid, agent, 1, 0)
+  agent_queue(cid, agent, agent_next_attempt(cid, agent), 0)
   return true
 end
 

@@ -3,8 +3,18 @@
 -- data_json, meta_json. SIGNAL_HISTORY (the stream cap) is set by the including script.
 local SIGNAL_HISTORY
 
+-- The id a signal is stored under: from a coordination's second run on (coord retry: meta 'runs'), '.r<run>' is
+-- appended, so a re-run's signals (its end, skips, time-outs, verdicts) are not taken for re-emissions of the
+-- earlier run's and the archive (one row per signal id) keeps both.
+local function signal_run_id(cid, id)
+  local runs = redis.call('HGET', coord_key(cid, 'meta'), 'runs')
+  if runs and runs ~= '1' then return id .. '.r' .. runs end
+  return id
+end
+
 -- Append one signal unless its id is already in the history; returns the stream entry id and whether it is new.
 local function signal_append(cid, v)
+  v[1] = signal_run_id(cid, v[1])
   local ids = coord_key(cid, 'signal-ids')
   local existing = redis.call('HGET', ids, v[1])
   if existing then return existing, false end
