@@ -9,7 +9,7 @@ from rich.text import Text
 
 from coordination.cli.common import console, fail, guarded
 from coordination.cli.safe import safe
-from coordination.errors import CoordinationNotFoundError
+from coordination.errors import ArchiveUnavailableError, CoordinationNotFoundError
 from coordination.models.logs import LogLine
 from coordination.models.status import CoordinationStatus
 
@@ -45,6 +45,10 @@ def logs(
             status = coordination_status(coordination_id)
         except CoordinationNotFoundError as error:
             raise fail(str(error)) from None
+        except ArchiveUnavailableError as error:  # not in Redis; whether the archive has it cannot be told
+            raise fail(
+                f"no coordination {coordination_id!r} in Redis, and the archive could not be read: {error}"
+            ) from None
         if agent_id is not None and agent_id not in [agent.agent_id for agent in status.agents]:
             raise fail(f"{coordination_id} has no agent {agent_id!r}")
         if tracebacks_only:
