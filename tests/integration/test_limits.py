@@ -204,6 +204,7 @@ def test_a_cancelled_coordination_gives_up_its_place_in_line(sent: Sent) -> None
 
     _attempt(holder_cid, holder)
     assert _record(waiter)["status"] == "cancelled"
+    assert "waiting_on" not in _record(waiter)  # (a re-run of the coordination starts it afresh)
     assert not _attempt(waiter, lambda r: None).ran  # its re-sent message comes back to nothing
 
 

@@ -181,7 +181,7 @@ end
 local function limits_release(cid, agent)
   local limits = limits_of(cid, agent)
   if not limits then return end
-  redis.call('HDEL', agent_key(cid, agent), 'defer_task')
+  redis.call('HDEL', agent_key(cid, agent), 'defer_task', 'waiting_on')
   local me = cid .. '/' .. agent
   for _, l in ipairs(limits) do
     redis.call('ZREM', limit_key(l['key'], 'leases'), me)
