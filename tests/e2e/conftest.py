@@ -28,7 +28,7 @@ def _environment(queue: str, namespace: str) -> dict[str, str]:
         # An archive schema of the module's own (never migrated unless a test does it, e.g. `coord demo`, and
         # dropped at the end), so no module archives into, or migrates, the shared database's public schema.
         "COORD_DATABASE_SCHEMA": namespace.replace("-", "_"),
-        "COORD_AGENT_MODULES": "tests.e2e.agents,examples.codegen",
+        "COORD_AGENT_MODULES": "tests.e2e.agents,examples.codegen,examples.review",
         "COORD_RETRY_BACKOFF_BASE_SECONDS": "0.4",
         "COORD_RETRY_BACKOFF_MAX_SECONDS": "2",
         "COORD_POLL_INTERVAL_SECONDS": "0.25",

@@ -44,9 +44,16 @@ else
   redis.call('HINCRBY', meta, 'open', count)
   for i, item in ipairs(p['items']) do
     local id = map_item_id(agent, i - 1)
-    redis.call('HSET', agent_key(cid, id), 'map_parent', agent, 'map_index', i - 1, 'item', item)
-    if limits then redis.call('HSET', agent_key(cid, id), 'limits', limits) end
-    agent_queue(cid, id, 1, 0)
+    local item_key = agent_key(cid, id)
+    -- A re-run (coordination_retry) expands again: an item of the earlier run keeps counting its attempts (so a
+    -- message of an earlier attempt is stale) with a fresh retry budget, and forgets that run's outcome.
+    local next_attempt = agent_next_attempt(cid, id)
+    redis.call('HDEL', item_key, 'queued_ms', 'started_ms', 'finished_ms', 'task_id', 'run', 'lease_ms', 'takeovers',
+      'error', 'traceback', 'decision', 'result', 'quality', 'progress', 'progress_msg', 'progress_ms', 'output',
+      'progress_events', 'progress_attempt')
+    redis.call('HSET', item_key, 'map_parent', agent, 'map_index', i - 1, 'item', item, 'first_attempt', next_attempt)
+    if limits then redis.call('HSET', item_key, 'limits', limits) end
+    agent_queue(cid, id, next_attempt, 0)
   end
 end
 
