@@ -136,16 +136,18 @@ def status(
     else:
         print_status(found)
     if found.source == "redis" and found.status not in FINISHED_COORDINATION:
-        _warn_without_workers()
+        _warn_without_workers(coordination_id)
     if found.status in UNSUCCESSFUL_COORDINATION:
         raise typer.Exit(1)
 
 
-def _warn_without_workers() -> None:
-    """Say so on stderr when no worker consumes the task queue (the coordination would not move)."""
+def _warn_without_workers(coordination_id: str) -> None:
+    """Say so on stderr when no worker consumes the coordination's queue (it would not move)."""
     from coordination.cli.workers import INSPECT_TIMEOUT_S, queue_consumers  # deferred: Celery costs every command
+    from coordination.pipeline.components import components
+    from coordination.pipeline.dispatch import Dispatcher
 
-    queue = get_settings().task_queue
+    queue = Dispatcher(components()).queue_of(coordination_id)
     consumers = queue_consumers(queue)
     if consumers is None:
         err_console.print(

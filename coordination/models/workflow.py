@@ -300,6 +300,16 @@ class WorkflowSpec(StrictModel):
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     shared_intelligence: DeclaredSharedIntelligence = Field(default_factory=DeclaredSharedIntelligence)
     limits: list[LimitSpec] = Field(default_factory=list, max_length=MAX_LIMITS_PER_AGENT)
+    queue: str | None = Field(
+        None,
+        description="The Celery queue its agents' messages go to, whoever sends them (default: the "
+        "COORD_TASK_QUEUE of the process that submits it, stored with the coordination).",
+    )
+
+    @field_validator("queue")
+    @classmethod
+    def _queue_is_an_id(cls, value: str | None) -> str | None:
+        return None if value is None else validate_id(value, "queue")
 
     @field_validator("shared_intelligence", mode="before")
     @classmethod

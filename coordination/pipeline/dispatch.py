@@ -95,6 +95,7 @@ class Dispatcher:
 
         app.send_task(
             agent_task(task),
+            queue=self.queue_of(item.coordination_id),
             # Keyword arguments: Flower's task list and search show them.
             kwargs={"coordination_id": item.coordination_id, "agent_id": item.agent_id, "attempt": item.attempt},
             countdown=item.countdown or None,
@@ -103,6 +104,16 @@ class Dispatcher:
             # subscribes to a result channel that nobody reads.
             ignore_result=True,
         )
+
+    def queue_of(self, coordination_id: str) -> str:
+        """The queue a coordination's agent messages go to: its workflow's (stored at submission), whoever sends.
+
+        No I/O on the paths that send (they read the workflow first); the settings' queue for a coordination
+        submitted before workflows carried their queue.
+        """
+        spec = stored_workflow(self.records, coordination_id)
+        queue = None if spec is None else spec.queue
+        return queue or get_settings().task_queue
 
     def send_for(
         self,

@@ -53,7 +53,11 @@ def cached_workflow(coordination_id: str) -> WorkflowSpec | None:
 
 def remember_workflow(coordination_id: str, workflow_json: str) -> WorkflowSpec:
     """Parse a coordination's stored workflow declaration, keep it in this process's cache, and return it."""
-    spec = WorkflowSpec.model_validate_json(workflow_json)
+    return keep_workflow(coordination_id, WorkflowSpec.model_validate_json(workflow_json))
+
+
+def keep_workflow(coordination_id: str, spec: WorkflowSpec) -> WorkflowSpec:
+    """Keep ``spec`` (exactly what was stored for the coordination) in this process's cache, and return it."""
     with _lock:
         _cache[coordination_id] = spec
         while len(_cache) > _CACHE_SIZE:

@@ -23,6 +23,7 @@ from coordination.models.signals import SignalType
 from coordination.models.workflow import WorkflowSpec
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.spec_cache import keep_workflow
 from coordination.store.keys import coordination_state_namespace
 
 #: Largest submission (workflow, input, contexts, dependencies) written in one step, in bytes of JSON.
@@ -56,7 +57,8 @@ def submit(
     sends = dispatcher.records.submit(document)
     if sends is None:
         raise InvalidInputError("coordination_id", f"{document['cid']!r} already exists")
-    dispatcher.send_for(spec, sends)
+    stored = keep_workflow(str(document["cid"]), WorkflowSpec.model_validate_json(document["workflow"]))
+    dispatcher.send_for(stored, sends)
     return str(document["cid"])
 
 
@@ -66,6 +68,9 @@ def build_submission(
     """Validate a submission completely and return the document ``pipeline_submit.lua`` writes."""
     settings = get_settings()
     cid = validate_id(coordination_id, "coordination_id") if coordination_id else new_coordination_id(spec)
+    if spec.queue is None:
+        # Stored with the coordination: a worker, beat or the CLI of another shell sends its agents there too.
+        spec = spec.model_copy(update={"queue": settings.task_queue})
     workflow_json = spec.model_dump_json()
     if WorkflowSpec.model_validate_json(workflow_json) != spec:
         # The worker re-reads the stored declaration: what it reads must be what was validated.
