@@ -258,8 +258,6 @@ def cancel(
 @guarded
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the archive's tables (Alembic) in the configured database and schema."""
-    from config.settings import get_settings
-
     try:
         from coordination.archive.migrate import upgrade
     except ImportError as error:
