@@ -135,8 +135,14 @@ def attempts_from_signals(signals: Iterable[CoordinationSignal], *, running: boo
         outcome = _ENDS[kind]
         if kind == "agent_failed":
             outcome = str(data.get("status") or "failed")
-        # A completed attempt's "reason" is its routing decision's, not an error.
-        error = None if outcome == "completed" else data.get("error") or data.get("reason") or None
+        # A completed attempt's "reason" is its routing decision's, not an error; so is that of a retry routing
+        # asked for after an attempt that raised nothing.
+        if outcome == "completed":
+            error = None
+        elif outcome == "retrying":
+            error = data.get("error") or None
+        else:
+            error = data.get("error") or data.get("reason") or None
         if outcome == "skipped" and isinstance(error, str) and error.startswith("cancelled"):
             outcome = "cancelled"
         attempts.append(
