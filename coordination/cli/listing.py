@@ -62,7 +62,13 @@ def page_table(page: CoordinationPage) -> Table | Text:
     errors = any(item.error for item in page.items)
     table = Table(title_justify="left")
     for name in ("coordination", "workflow", "status", "created (UTC)", "duration", "failures", "from"):
-        table.add_column(name, justify="right" if name in ("duration", "failures") else "left", overflow="fold")
+        # An id is never split over lines (it is copied and grepped); the other columns give way.
+        table.add_column(
+            name,
+            justify="right" if name in ("duration", "failures") else "left",
+            overflow="fold",
+            no_wrap=name == "coordination",
+        )
     if errors:
         table.add_column("error", overflow="fold")
     for item in page.items:

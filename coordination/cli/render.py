@@ -75,7 +75,11 @@ def agents_table(status: CoordinationStatus) -> Table:
         title=safe(f"{status.coordination_id} ({status.workflow}{run}): {status.status}"), title_justify="left"
     )
     for name in ("agent", "status", "attempts", "started", "duration", "quality", "decision"):
-        table.add_column(name, justify="right" if name in ("attempts", "started", "duration", "quality") else "left")
+        table.add_column(
+            name,
+            justify="right" if name in ("attempts", "started", "duration", "quality") else "left",
+            no_wrap=name == "agent",  # an agent id is read whole; the other columns give way
+        )
     errors = any(agent.error for agent in status.agents)
     if errors:
         table.add_column("error", overflow="fold")
