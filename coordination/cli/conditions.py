@@ -77,7 +77,7 @@ def resource_mark(
     _report(subject, len(change.settled), change.started)
 
 
-@gate_app.command("set")
+@gate_app.command("set", context_settings={"ignore_unknown_options": True})  # a score of -0.1 is an argument
 @guarded
 def gate_set(
     arguments: Annotated[

@@ -87,6 +87,12 @@ def test_gate_scores_that_are_not_numbers_from_0_to_1_are_refused(score, words, 
     assert line.startswith("error: score: ") and words in line
 
 
+def test_a_negative_score_without_the_double_dash_is_a_score_not_an_option(pipeline_namespace, store):
+    with store.unchanged():
+        line = assert_one_line_error(run("gate", "set", "c-1", "model-quality", "-0.1"))
+    assert line == "error: score: must be between 0 and 1, got -0.1"
+
+
 @pytest.mark.parametrize(("case", "file_name", "content", "field", "words"), BAD_FILES, ids=[c[0] for c in BAD_FILES])
 def test_submitting_a_bad_file_is_one_line_naming_the_file(
     case, file_name, content, field, words, tmp_path, pipeline_namespace, store
