@@ -99,6 +99,16 @@ def submit(
         if error.field == str(file):
             raise
         raise WorkflowError(f"{file}: {error.field}", error.problem) from None
+    if check_agents and not workflow.spec.modules:
+        # Nothing to import: whether the workers have its agents' tasks is only known when one runs.
+        err_console.print(
+            Text(
+                "warning: the workflow names no modules:, so its agents' tasks were not checked here; a worker "
+                "without one fails the coordination at once (see coord status)",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
     typer.echo(plain(coordination_id))
     if not wait:
         return

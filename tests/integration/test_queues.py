@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from config.celery_app import app
 from config.settings import reload_settings
 from coordination import Workflow, WorkflowError, approve
+from coordination.cli import app as cli
 from coordination.pipeline import spec_cache
 from coordination.pipeline.runtime import execute_attempt
 from coordination.store.connection import reset_clients
@@ -77,3 +79,15 @@ def test_a_workflow_may_name_its_queue_and_a_bad_name_is_refused(sent: Sent) -> 
     with pytest.raises(WorkflowError) as refused:
         Workflow(**{**APPROVAL, "queue": "no spaces"})
     assert "queue" in str(refused.value)
+
+
+def test_submitting_a_workflow_without_modules_warns_that_its_tasks_were_not_checked(sent: Sent, tmp_path) -> None:
+    path = tmp_path / "nomods.yaml"
+    path.write_text("name: nomods\nagents:\n  a: {task: nosuch}\n")
+
+    submitted = CliRunner().invoke(cli, ["submit", str(path)], env={"COLUMNS": "200"})
+
+    assert submitted.exit_code == 0, submitted.output
+    assert submitted.stdout.strip().startswith("nomods-")  # the id, alone on stdout
+    assert "names no modules:" in submitted.stderr and "not checked" in submitted.stderr
+    assert sent == [("a", "submitter-queue")]
