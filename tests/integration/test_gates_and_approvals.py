@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from config.settings import reload_settings
 from coordination import (
     InvalidInputError,
     Workflow,
@@ -28,34 +27,20 @@ from coordination.models.signals import SignalType
 from coordination.pipeline import approvals as approvals_module
 from coordination.pipeline import polling
 from coordination.pipeline.components import components
-from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.polling import poll
-from coordination.pipeline.records import Records, Send, now_ms
+from coordination.pipeline.records import Records, now_ms
 from coordination.pipeline.runtime import AgentRun, execute_attempt
-from coordination.store.connection import reset_clients, sync_client
+from coordination.store.connection import sync_client
 from coordination.web.app import create_app
+from tests.integration.captured import Sent, captured_sends
 
 pytestmark = pytest.mark.redis
-
-Sent = list[tuple[str, str, int]]
 
 
 @pytest.fixture
 def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     """A pipeline namespace of its own; the agent messages the pipeline sends, captured instead of published."""
-    monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"gates-{uuid.uuid4().hex[:8]}")
-    reload_settings()
-    reset_clients()
-    messages: Sent = []
-
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
-        messages.append((item.coordination_id, item.agent_id, item.attempt))
-
-    monkeypatch.setattr(Dispatcher, "publish", capture)
-    yield messages
-    monkeypatch.undo()
-    reload_settings()
-    reset_clients()
+    yield from captured_sends(monkeypatch, "gates")
 
 
 def records() -> Records:

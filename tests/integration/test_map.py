@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,44 +18,24 @@ import yaml
 from rich.console import Console
 from starlette.testclient import TestClient
 
-from config.settings import reload_settings
 from coordination import Workflow, cancel_coordination, coordination_status
 from coordination.cli.render import agents_table
 from coordination.models.signals import SignalType
-from coordination.pipeline.background import writer_for
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import Records, Send
+from coordination.pipeline.records import Records
 from coordination.pipeline.runtime import AgentRun, execute_attempt
 from coordination.planning import Plan
-from coordination.store.connection import reset_clients
 from coordination.web.app import create_app
+from tests.integration.captured import Sent, captured_sends
 
 pytestmark = pytest.mark.redis
-
-Sent = list[tuple[str, str, int]]
 
 
 @pytest.fixture
 def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     """A pipeline namespace of its own; the agent messages the pipeline sends, captured instead of published."""
-    monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"map-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("COORD_RETRY_BACKOFF_BASE_SECONDS", "0.01")
-    reload_settings()
-    reset_clients()
-    messages: Sent = []
-
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
-        messages.append((item.coordination_id, item.agent_id, item.attempt))
-
-    monkeypatch.setattr(Dispatcher, "publish", capture)
-    yield messages
-    # Write the last "sent" marks now, so that the background writer's thread is not writing them while the clients
-    # are reset below (it would find its connection closed under it).
-    writer_for(records()).flush_marks()
-    monkeypatch.undo()
-    reload_settings()
-    reset_clients()
+    yield from captured_sends(monkeypatch, "map", retry_backoff_base_seconds="0.01")
 
 
 def records() -> Records:

@@ -7,13 +7,11 @@ Integration level: real Redis, agent messages captured instead of published (``D
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from config.settings import reload_settings
 from coordination import (
     CoordinationNotFoundError,
     InvalidInputError,
@@ -24,33 +22,19 @@ from coordination import (
 )
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import components
-from coordination.pipeline.dispatch import Dispatcher
-from coordination.pipeline.records import Records, Send
+from coordination.pipeline.records import Records
 from coordination.pipeline.runtime import AgentRun, execute_attempt
-from coordination.store.connection import reset_clients, sync_client
+from coordination.store.connection import sync_client
+from tests.integration.captured import Sent, captured_sends
 from tests.integration.test_archive import archive  # noqa: F401  (the fixture: a migrated archive)
 
 pytestmark = pytest.mark.redis
-
-Sent = list[tuple[str, str, int]]
 
 
 @pytest.fixture
 def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     """A pipeline namespace of its own; the agent messages the pipeline sends, captured instead of published."""
-    monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"retry-{uuid.uuid4().hex[:8]}")
-    reload_settings()
-    reset_clients()
-    messages: Sent = []
-
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
-        messages.append((item.coordination_id, item.agent_id, item.attempt))
-
-    monkeypatch.setattr(Dispatcher, "publish", capture)
-    yield messages
-    monkeypatch.undo()
-    reload_settings()
-    reset_clients()
+    yield from captured_sends(monkeypatch, "retry")
 
 
 def records() -> Records:
