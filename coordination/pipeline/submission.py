@@ -57,9 +57,18 @@ def submit(
     sends = dispatcher.records.submit(document)
     if sends is None:
         raise InvalidInputError("coordination_id", f"{document['cid']!r} already exists")
-    stored = keep_workflow(str(document["cid"]), WorkflowSpec.model_validate_json(document["workflow"]))
+    # This process sends the first attempts: it knows the stored workflow (and its queue) without reading it back.
+    stored = keep_workflow(str(document["cid"]), as_stored(spec))
     dispatcher.send_for(stored, sends)
     return str(document["cid"])
+
+
+def as_stored(spec: WorkflowSpec) -> WorkflowSpec:
+    """``spec`` as it is stored: with its queue (the submitter's ``COORD_TASK_QUEUE`` unless it names one).
+
+    Stored with the coordination, so a worker, beat or the CLI of another shell sends its agents there too.
+    """
+    return spec if spec.queue is not None else spec.model_copy(update={"queue": get_settings().task_queue})
 
 
 def build_submission(
@@ -68,9 +77,7 @@ def build_submission(
     """Validate a submission completely and return the document ``pipeline_submit.lua`` writes."""
     settings = get_settings()
     cid = validate_id(coordination_id, "coordination_id") if coordination_id else new_coordination_id(spec)
-    if spec.queue is None:
-        # Stored with the coordination: a worker, beat or the CLI of another shell sends its agents there too.
-        spec = spec.model_copy(update={"queue": settings.task_queue})
+    spec = as_stored(spec)
     workflow_json = spec.model_dump_json()
     if WorkflowSpec.model_validate_json(workflow_json) != spec:
         # The worker re-reads the stored declaration: what it reads must be what was validated.
