@@ -178,17 +178,24 @@ def write_metrics(number: int, correlation_id: str) -> list[str]:
 
 
 def raw_dump() -> dict[str, bytes | None]:
-    """Every key of the session with its serialized value (DUMP), to tell whether anything changed.
+    """The test's keys with their serialized values (DUMP), to tell whether anything changed.
 
-    Script replies kept for resends (``:reply:`` keys, expiring within a minute) are left out.
+    The test's keys are those of its own pipeline namespace and the root's shared ones (``R:metrics``,
+    ``R:store``). Other namespaces of the session are left out: a thread an earlier test left behind may still
+    touch them (a subscriber's consumer group moves a stream's DUMP), which says nothing about the archive. Script
+    replies kept for resends (``:reply:`` keys, expiring within a minute) are left out too.
     """
+    namespace = get_settings().pipeline_namespace
     raw = redis.Redis.from_url(get_settings().redis_url.get_secret_value())
     try:
-        return {
-            key.decode(): raw.dump(key)
+        keys = [
+            key.decode()
             for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000)
             if b":reply:" not in key
-        }
+        ]
+        # Its namespace also prefixes its coordinations' state namespaces (``<namespace>.<cid>``).
+        ours = [key for key in keys if namespace in key or key.count(":") == 1]
+        return {key: raw.dump(key) for key in ours}
     finally:
         raw.close()
 
