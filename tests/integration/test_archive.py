@@ -188,11 +188,7 @@ def raw_dump() -> dict[str, bytes | None]:
     namespace = get_settings().pipeline_namespace
     raw = redis.Redis.from_url(get_settings().redis_url.get_secret_value())
     try:
-        keys = [
-            key.decode()
-            for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000)
-            if b":reply:" not in key
-        ]
+        keys = [key.decode() for key in raw.scan_iter(match=f"{SESSION_ROOT}:*", count=1000) if b":reply:" not in key]
         # Its namespace also prefixes its coordinations' state namespaces (``<namespace>.<cid>``).
         ours = [key for key in keys if namespace in key or key.count(":") == 1]
         return {key: raw.dump(key) for key in ours}
