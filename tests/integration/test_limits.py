@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from config.settings import get_settings, reload_settings
 from coordination import Workflow, cancel_coordination, coordination_status
 from coordination.cli import app as cli
+from coordination.pipeline import records as records_module
 from coordination.pipeline.components import components
 from coordination.pipeline.dispatch import Dispatcher
 from coordination.pipeline.limit_usage import LimitUse, limit_uses
@@ -130,6 +131,29 @@ def test_the_oldest_waiter_gets_the_free_slot_first_whichever_coordination_asks(
     assert _attempt(newer, lambda r: None).status == "deferred"
     assert _attempt(older, lambda r: None).status == "completed"
     assert _attempt(newer, lambda r: None).status == "completed"
+
+
+def test_two_waiters_deferred_in_the_same_millisecond_keep_their_order_of_arrival(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Equal ticket times used to order the line by member name: "a-newer/..." sorted before "z-older/...".
+    workflow = _workflow([{"key": "tied", "concurrency": 1}])
+    holder_cid = workflow.submit(check_agents=False)
+    older = workflow.submit(check_agents=False, coordination_id=f"z-older-{uuid.uuid4().hex[:8]}")
+    newer = workflow.submit(check_agents=False, coordination_id=f"a-newer-{uuid.uuid4().hex[:8]}")
+    sent.clear()
+
+    def holder(run: AgentRun) -> dict[str, Any]:
+        instant = now_ms()
+        with monkeypatch.context() as clock:
+            clock.setattr(records_module, "now_ms", lambda: instant)  # both deferrals in one millisecond
+            assert _attempt(older, lambda r: None).status == "deferred"
+            assert _attempt(newer, lambda r: None).status == "deferred"
+        return {}
+
+    assert _attempt(holder_cid, holder).status == "completed"
+    assert _attempt(newer, lambda r: None).status == "deferred"
+    assert _attempt(older, lambda r: None).status == "completed"
 
 
 def test_a_lost_workers_slot_frees_itself_when_its_lease_ends(sent: Sent) -> None:

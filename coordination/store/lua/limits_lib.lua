@@ -132,7 +132,15 @@ local function limits_admit(cid, agent, lease_until, task_id)
     for i, l in ipairs(limits) do
       local key = l['key']
       if held[i] then
-        redis.call('ZADD', limit_key(key, 'waiting'), 'NX', NOW, me)
+        local waiting = limit_key(key, 'waiting')
+        if not redis.call('ZSCORE', waiting, me) then
+          -- A ticket sorts after every earlier one, even in the same millisecond (equal scores would order the
+          -- line by member name, letting a newer waiter pass an older one).
+          local last = redis.call('ZRANGE', waiting, -1, -1, 'WITHSCORES')[2]
+          local ticket = NOW
+          if last and tonumber(last) >= ticket then ticket = tonumber(last) + 0.001 end
+          redis.call('ZADD', waiting, ticket, me)
+        end
         -- Beat re-sends a deferred attempt whose message is lost after its wait plus a lease: its ticket lasts a
         -- lease longer, so the re-sent message still finds its place in line.
         redis.call('ZADD', limit_key(key, 'waiting-until'), NOW + wait_ms + 2 * (lease_until - NOW), me)
