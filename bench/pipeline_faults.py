@@ -403,7 +403,7 @@ def _no_messages() -> Iterator[None]:
     from coordination.pipeline.dispatch import Dispatcher
 
     original = Dispatcher.publish
-    Dispatcher.publish = lambda self, task, item, task_id=None: None  # type: ignore[method-assign]
+    Dispatcher.publish = lambda self, task, queue, item, task_id=None: None  # type: ignore[method-assign]
     try:
         yield
     finally:

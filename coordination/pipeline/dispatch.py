@@ -45,6 +45,14 @@ _SIGNAL_OF_OUTCOME = {
 }
 
 
+def queue_for(spec: WorkflowSpec) -> str:
+    """The queue a coordination's agent messages go to: its stored workflow's, whoever sends them.
+
+    A coordination submitted before workflows carried their queue has none: the settings' queue then.
+    """
+    return spec.queue or get_settings().task_queue
+
+
 class Dispatcher:
     """Carries out plans for the coordinations of one namespace.
 
@@ -67,21 +75,23 @@ class Dispatcher:
     def send(
         self,
         sends: Sequence[Send],
-        task_of: Callable[[Send], str | None],
+        target_of: Callable[[Send], tuple[str, str] | None],
         retry_task_id: str | None = None,
         retrying_agent: str | None = None,
     ) -> list[str]:
         """Send the messages of queued attempts, then tell beat they were sent; return the agents sent.
 
-        ``task_of`` names each attempt's agent task (None: the coordination is gone; nothing is sent). The retry of
-        ``retrying_agent`` is sent under ``retry_task_id``.
+        ``target_of`` names each attempt's agent task and queue (None: the coordination is gone; nothing is sent).
+        The retry of ``retrying_agent`` is sent under ``retry_task_id``.
         """
         sent: list[Send] = []
         for item in sends:
-            task = task_of(item)
-            if task is None:
+            target = target_of(item)
+            if target is None:
                 continue
-            self.publish(task, item, retry_task_id if item.agent_id == retrying_agent and item.attempt > 1 else None)
+            task, queue = target
+            retry_id = retry_task_id if item.agent_id == retrying_agent and item.attempt > 1 else None
+            self.publish(task, queue, item, retry_id)
             sent.append(item)
         if self._report_sent_later:
             writer_for(self.records).mark_sent(sent)
@@ -89,13 +99,13 @@ class Dispatcher:
             self.records.mark_sent(sent, get_settings().requeue_after_seconds * 1000)
         return [item.agent_id for item in sent]
 
-    def publish(self, task: str, item: Send, task_id: str | None = None) -> None:
-        """Publish one attempt's Celery message (ids only, as keyword arguments)."""
+    def publish(self, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
+        """Publish one attempt's Celery message to ``queue`` (ids only, as keyword arguments)."""
         from config.celery_app import app  # (the Celery app imports this package's tasks: import it when sending)
 
         app.send_task(
             agent_task(task),
-            queue=self.queue_of(item.coordination_id),
+            queue=queue,
             # Keyword arguments: Flower's task list and search show them.
             kwargs={"coordination_id": item.coordination_id, "agent_id": item.agent_id, "attempt": item.attempt},
             countdown=item.countdown or None,
@@ -106,14 +116,9 @@ class Dispatcher:
         )
 
     def queue_of(self, coordination_id: str) -> str:
-        """The queue a coordination's agent messages go to: its workflow's (stored at submission), whoever sends.
-
-        No I/O on the paths that send (they read the workflow first); the settings' queue for a coordination
-        submitted before workflows carried their queue.
-        """
+        """The queue of a coordination's agent messages (see :func:`queue_for`), read from its stored workflow."""
         spec = stored_workflow(self.records, coordination_id)
-        queue = None if spec is None else spec.queue
-        return queue or get_settings().task_queue
+        return get_settings().task_queue if spec is None else queue_for(spec)
 
     def send_for(
         self,
@@ -123,16 +128,19 @@ class Dispatcher:
         retrying_agent: str | None = None,
     ) -> list[str]:
         """Send attempts of one coordination whose workflow is ``spec``."""
-        return self.send(sends, lambda item: spec.task_name(item.agent_id), retry_task_id, retrying_agent)
+        queue = queue_for(spec)
+        return self.send(sends, lambda item: (spec.task_name(item.agent_id), queue), retry_task_id, retrying_agent)
 
     def send_any(self, sends: Sequence[Send]) -> list[str]:
         """Send attempts of any coordinations (their workflows are read from the store when needed)."""
 
-        def task_of(item: Send) -> str | None:
+        def target_of(item: Send) -> tuple[str, str] | None:
             spec = stored_workflow(self.records, item.coordination_id)
-            return None if spec is None or spec.owner_of(item.agent_id) is None else spec.task_name(item.agent_id)
+            if spec is None or spec.owner_of(item.agent_id) is None:
+                return None
+            return spec.task_name(item.agent_id), queue_for(spec)
 
-        return self.send(sends, task_of)
+        return self.send(sends, target_of)
 
     def start_unblocked(self, settled: Iterable[SettledDependency]) -> list[str]:
         """Send the first attempts that settled dependencies queued, in whatever coordinations they belong to.

@@ -27,7 +27,7 @@ from coordination.models.workflow import MapSpec, WorkflowSpec
 from coordination.pipeline import progress
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.conditions import ConditionChange, mark_resource, set_gate
-from coordination.pipeline.dispatch import Dispatcher
+from coordination.pipeline.dispatch import Dispatcher, queue_for
 from coordination.pipeline.leases import holding
 from coordination.pipeline.limit_usage import Deferral, use_tokens
 from coordination.pipeline.records import Admission, MapItem, Records, Send, now_ms
@@ -491,7 +491,7 @@ def _defer(
     """
     deferral = Deferral.parse(detail)
     task = spec.task_name(spec.owner_of(agent_id) or agent_id)  # (an item of a map agent runs its agent's task)
-    dispatcher.publish(task, Send(coordination_id, agent_id, attempt, deferral.countdown), task_id)
+    dispatcher.publish(task, queue_for(spec), Send(coordination_id, agent_id, attempt, deferral.countdown), task_id)
     logger.debug("%s/%s attempt %s deferred: %s", coordination_id, agent_id, attempt, deferral.describe())
     return AttemptOutcome("deferred", detail=deferral.describe())
 

@@ -53,13 +53,13 @@ def submit(
     """
     parts = parts or components()
     dispatcher = Dispatcher(parts)
-    document = build_submission(parts, dispatcher, spec, input, coordination_id)
+    stored = as_stored(spec)
+    document = build_submission(parts, dispatcher, stored, input, coordination_id)
     sends = dispatcher.records.submit(document)
     if sends is None:
         raise InvalidInputError("coordination_id", f"{document['cid']!r} already exists")
     # This process sends the first attempts: it knows the stored workflow (and its queue) without reading it back.
-    stored = keep_workflow(str(document["cid"]), as_stored(spec))
-    dispatcher.send_for(stored, sends)
+    dispatcher.send_for(keep_workflow(str(document["cid"]), stored), sends)
     return str(document["cid"])
 
 

@@ -56,7 +56,7 @@ class ScriptStore(Store):
 def pipeline(pipeline_namespace: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """The test's own pipeline namespace (agent messages dropped, never published); yields its store view."""
     reset_clients()
-    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: None)
+    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, queue, item, task_id=None: None)
     yield ScriptStore(pipeline_namespace)
     reset_clients()
 

@@ -27,7 +27,7 @@ def pipeline(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", namespace)
     reload_settings()
     reset_clients()
-    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: None)
+    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, queue, item, task_id=None: None)
     yield namespace
     monkeypatch.undo()
     reload_settings()

@@ -30,7 +30,7 @@ def captured_sends(monkeypatch: pytest.MonkeyPatch, prefix: str, **settings: str
     reset_clients()
     messages: Sent = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     monkeypatch.setattr(Dispatcher, "publish", capture)

@@ -50,7 +50,9 @@ def test_an_approved_run_is_archived_read_back_the_same_and_expires_without_a_tr
     monkeypatch.setattr(
         Dispatcher,
         "publish",
-        lambda self, task, item, task_id=None: messages.append((item.coordination_id, item.agent_id, item.attempt)),
+        lambda self, task, queue, item, task_id=None: messages.append(
+            (item.coordination_id, item.agent_id, item.attempt)
+        ),
     )
     cid = Workflow(
         name="approved",

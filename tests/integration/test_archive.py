@@ -128,7 +128,7 @@ def start_pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[tuple[str
     """Submit the workflow; return its id and the agent messages that a worker would receive."""
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     monkeypatch.setattr(Dispatcher, "publish", capture)

@@ -46,7 +46,7 @@ def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     reset_clients()
     messages: Sent = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append(item)
         TASK_IDS[item.coordination_id] = task_id or f"task-{uuid.uuid4().hex[:8]}"
 
@@ -116,29 +116,13 @@ def test_an_attempt_over_a_concurrency_limit_is_deferred_not_run_and_runs_once_t
     assert (use.running, use.waiting, use.started_total, use.deferred_total) == (0, 0, 2, 1)
 
 
-def test_the_oldest_waiter_gets_the_free_slot_first_whichever_coordination_asks(sent: Sent) -> None:
-    workflow = _workflow([{"key": "shared", "concurrency": 1}])
-    holder_cid, older, newer = (workflow.submit(check_agents=False) for _ in range(3))
-    sent.clear()
-
-    def holder(run: AgentRun) -> dict[str, Any]:
-        assert _attempt(older, lambda r: None).status == "deferred"
-        assert _attempt(newer, lambda r: None).status == "deferred"
-        return {}
-
-    assert _attempt(holder_cid, holder).status == "completed"
-    # The slot is free, but the newer waiter comes back first: it waits behind the older one.
-    assert _attempt(newer, lambda r: None).status == "deferred"
-    assert _attempt(older, lambda r: None).status == "completed"
-    assert _attempt(newer, lambda r: None).status == "completed"
-
-
-def test_two_waiters_deferred_in_the_same_millisecond_keep_their_order_of_arrival(
-    sent: Sent, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("same_millisecond", [False, True], ids=["apart", "same-millisecond"])
+def test_the_oldest_waiter_gets_the_free_slot_first_whichever_coordination_asks(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch, same_millisecond: bool
 ) -> None:
-    # Equal ticket times used to order the line by member name: "a-newer/..." sorted before "z-older/...".
-    workflow = _workflow([{"key": "tied", "concurrency": 1}])
+    workflow = _workflow([{"key": "shared", "concurrency": 1}])
     holder_cid = workflow.submit(check_agents=False)
+    # Named so that the newer sorts first: equal ticket times used to order the line by member name.
     older = workflow.submit(check_agents=False, coordination_id=f"z-older-{uuid.uuid4().hex[:8]}")
     newer = workflow.submit(check_agents=False, coordination_id=f"a-newer-{uuid.uuid4().hex[:8]}")
     sent.clear()
@@ -146,14 +130,17 @@ def test_two_waiters_deferred_in_the_same_millisecond_keep_their_order_of_arriva
     def holder(run: AgentRun) -> dict[str, Any]:
         instant = now_ms()
         with monkeypatch.context() as clock:
-            clock.setattr(records_module, "now_ms", lambda: instant)  # both deferrals in one millisecond
+            if same_millisecond:
+                clock.setattr(records_module, "now_ms", lambda: instant)
             assert _attempt(older, lambda r: None).status == "deferred"
             assert _attempt(newer, lambda r: None).status == "deferred"
         return {}
 
     assert _attempt(holder_cid, holder).status == "completed"
+    # The slot is free, but the newer waiter comes back first: it waits behind the older one.
     assert _attempt(newer, lambda r: None).status == "deferred"
     assert _attempt(older, lambda r: None).status == "completed"
+    assert _attempt(newer, lambda r: None).status == "completed"
 
 
 def test_a_lost_workers_slot_frees_itself_when_its_lease_ends(sent: Sent) -> None:

@@ -55,7 +55,7 @@ def test_item_attempts_are_archived_and_the_archived_status_shows_one_map_agent_
     monkeypatch.setenv("COORD_RETRY_BACKOFF_BASE_SECONDS", "0.01")
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     monkeypatch.setattr(Dispatcher, "publish", capture)
@@ -98,7 +98,9 @@ def test_a_map_agent_over_an_empty_list_reads_back_the_same_from_the_archive(
 ) -> None:
     messages: list[tuple[str, str, int]] = []
     monkeypatch.setattr(
-        Dispatcher, "publish", lambda self, task, item, task_id=None: messages.append((item.agent_id, item.attempt))
+        Dispatcher,
+        "publish",
+        lambda self, task, queue, item, task_id=None: messages.append((item.agent_id, item.attempt)),
     )
     cid = submit(WorkflowSpec.model_validate(WORKFLOW))
     while messages:

@@ -85,7 +85,7 @@ def world(redis_server: str, postgres_server: str) -> Iterator[World]:
     queue = f"ops-q-{uuid.uuid4().hex[:8]}"
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     def work() -> None:
@@ -417,7 +417,9 @@ def test_coord_watch_prints_a_long_error_whole_instead_of_cutting_it(world: Worl
     monkeypatch.setattr(
         Dispatcher,
         "publish",
-        lambda self, task, item, task_id=None: messages.append((item.coordination_id, item.agent_id, item.attempt)),
+        lambda self, task, queue, item, task_id=None: messages.append(
+            (item.coordination_id, item.agent_id, item.attempt)
+        ),
     )
     long_error = "disk quota exceeded while writing " + "/very/long/path" * 20 + " [/x] END-OF-ERROR"
 

@@ -39,7 +39,7 @@ def sent(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tu
     reset_clients()
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     monkeypatch.setattr(Dispatcher, "publish", capture)

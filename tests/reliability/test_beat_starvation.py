@@ -219,7 +219,7 @@ def test_a_time_out_records_when_it_fired_not_when_its_poll_began(
 
     monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"stamp-{uuid.uuid4().hex[:8]}")
     reload_settings()
-    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: None)
+    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, queue, item, task_id=None: None)
     handle = polling.handle_dependency_timeout
 
     def slow_handling(*args: Any) -> list[str]:

@@ -70,7 +70,7 @@ def _names(commands: list[str]) -> list[str]:
 def test_an_agent_without_limits_touches_no_limit_key_and_limits_add_no_round_trip(
     private_store: PrivateRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: None)
+    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, queue, item, task_id=None: None)
     monkeypatch.setenv("COORD_PIPELINE_NAMESPACE", f"cost-{uuid.uuid4().hex[:8]}")
     reload_settings()
     plain = WorkflowSpec.model_validate({"name": "plain", "agents": {"call": {}}})

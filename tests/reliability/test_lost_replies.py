@@ -64,7 +64,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
     """The agent messages the pipeline sends (captured instead of published)."""
     messages: list[tuple[str, str, int]] = []
 
-    def capture(self: Dispatcher, task: str, item: Send, task_id: str | None = None) -> None:
+    def capture(self: Dispatcher, task: str, queue: str, item: Send, task_id: str | None = None) -> None:
         messages.append((item.coordination_id, item.agent_id, item.attempt))
 
     monkeypatch.setattr(Dispatcher, "publish", capture)

@@ -93,7 +93,7 @@ def test_a_poll_runs_the_same_commands_with_10_and_10000_waiting_coordinations(
     private_store: PrivateRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[Send] = []
-    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, item, task_id=None: sent.append(item))
+    monkeypatch.setattr(Dispatcher, "publish", lambda self, task, queue, item, task_id=None: sent.append(item))
     for name in {path.stem for path in SCRIPTS.glob("*.lua")} - {
         "keys_lib",
         "limits_lib",
