@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from coordination.models.signals import (
 from coordination.store.connection import (
     async_client,
     cancellation_requests,
+    dedicated_connection,
     raise_lost_cancellation,
     sync_client,
 )
@@ -55,18 +56,25 @@ _RECEIPTS_WINDOW_S = 0.05
 _background: set[asyncio.Task[Any]] = set()
 
 
+_SIGNAL_TYPES = {member.value: member for member in SignalType}
 _SPEC_FIELDS = frozenset({"event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id"})
 
 
 class _Moment:
-    """The emission time of one batch, in the three forms a stored signal needs."""
+    """The emission time of one batch, in the forms a stored signal and the script need."""
 
-    __slots__ = ("iso", "posix", "timestamp")
+    __slots__ = ("iso", "milliseconds", "posix", "timestamp")
 
-    def __init__(self, timestamp: datetime, posix: str) -> None:
-        self.timestamp = timestamp
-        self.iso = timestamp.isoformat()
-        self.posix = posix
+    def __init__(self, now: float) -> None:
+        self.timestamp = datetime.fromtimestamp(now, tz=UTC)
+        self.iso = self.timestamp.isoformat()
+        self.posix = repr(now)
+        self.milliseconds = int(now * 1000)
+
+    @classmethod
+    def now(cls) -> _Moment:
+        """The current time."""
+        return cls(time.time())
 
 
 @dataclass(frozen=True)
@@ -107,21 +115,40 @@ class EmitOutcome:
     settled: list[SettledDependency]
 
 
-@dataclass(frozen=True)
 class _Emission:
-    """A validated batch of signals and the script call that stores it (the core every emit method adapts)."""
+    """A validated batch of signals and the script call that stores it (the core every emit method adapts).
 
-    coordinator: SignalCoordinator
-    started: float
-    built: list[CoordinationSignal]
-    keys: list[str]
-    args: list[Any]
-    script: LuaScript
+    Only what the script needs is built before it runs; the signal models are built from ``fields`` once the
+    reply is back, so the command leaves for Redis (and reaches subscribers) sooner.
+    """
+
+    __slots__ = ("args", "coordinator", "fields", "keys", "script", "started")
+
+    def __init__(
+        self,
+        coordinator: SignalCoordinator,
+        started: float,
+        fields: list[dict[str, Any]],
+        args: list[Any],
+        script: LuaScript,
+    ) -> None:
+        self.coordinator = coordinator
+        self.started = started
+        self.fields = fields
+        self.keys: list[str] = []  # the script builds its keys through keys_lib
+        self.args = args
+        self.script = script
 
     def finish(self, reply: list[str]) -> EmitOutcome:
         """Read the script's reply into the outcome and record the emission's metrics."""
-        outcome = self.coordinator._finish(self.built, reply)
-        self.coordinator._record_emission(outcome.signals, self.started)
+        first = reply.index("|")
+        second = reply.index("|", first + 1)
+        signals = []
+        for fields, stream_id in zip(self.fields, reply[:first], strict=True):
+            fields["stream_id"] = stream_id
+            signals.append(prevalidated(CoordinationSignal, fields))
+        outcome = EmitOutcome(signals, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
+        self.coordinator._record_emission(signals, self.started)
         return outcome
 
 
@@ -214,15 +241,14 @@ class SignalCoordinator:
             InvalidInputError: the input is refused (the subclass and message name the field); nothing is stored.
             StoreUnavailableError: Redis could not be reached.
         """
-        spec = {
-            "event_type": event_type,
-            "event_data": event_data,
-            "sender_agent_id": sender_agent_id,
-            "recipient_agents": recipient_agents,
-            "metadata": metadata,
-            "signal_id": signal_id,
-        }
-        outcome = await self.emit_many_detailed(coordination_id, [spec])
+        started = time.perf_counter()
+        validate_id(coordination_id, "coordination_id")
+        moment = _Moment.now()
+        fields, values = self._build(
+            coordination_id, "", moment, event_type, event_data, sender_agent_id, recipient_agents, metadata, signal_id
+        )
+        emission = self._emission_of(started, coordination_id, moment, [fields], values, bool(values[_COMPLETING]))
+        outcome = emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
         return outcome.signals[0]
 
     async def emit_many(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> list[CoordinationSignal]:
@@ -244,82 +270,102 @@ class SignalCoordinator:
         return emission.finish(emission.script(sync_client(), emission.keys, emission.args))
 
     def _emission(self, coordination_id: str, specs: Sequence[Mapping[str, Any]]) -> _Emission:
+        """Validate a batch of signal specs (every one before anything is stored) and build its script call."""
         started = time.perf_counter()
-        built, keys, args, completes = self._prepare(coordination_id, specs)
-        # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
-        return _Emission(self, started, built, keys, args, script("signal_emit" if completes else "signal_append"))
-
-    def _prepare(
-        self, coordination_id: str, specs: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[CoordinationSignal], list[str], list[Any], bool]:
         validate_id(coordination_id, "coordination_id")
         if not specs:
             raise InvalidInputError("signals", "must contain at least one signal")
-        now = time.time()
         # One timestamp for the whole batch: they are emitted by one script, in one instant.
-        moment = _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
-        built: list[CoordinationSignal] = []
+        moment = _Moment.now()
+        built: list[dict[str, Any]] = []
         flat: list[Any] = []
         completes = False
         for index, spec in enumerate(specs):
             where = f"signals[{index}]." if len(specs) > 1 else ""
-            signal, values = self._build(coordination_id, spec, where, moment)
-            built.append(signal)
+            if not spec.keys() <= _SPEC_FIELDS:
+                raise InvalidInputError(f"{where}{sorted(spec.keys() - _SPEC_FIELDS)[0]}", "is not a signal field")
+            fields, values = self._build(
+                coordination_id,
+                where,
+                moment,
+                spec.get("event_type"),
+                spec.get("event_data"),
+                spec.get("sender_agent_id"),
+                spec.get("recipient_agents"),
+                spec.get("metadata"),
+                spec.get("signal_id"),
+            )
+            built.append(fields)
             flat.extend(values)
             completes = completes or bool(values[_COMPLETING])
-        keys: list[str] = []  # the script builds its keys through keys_lib
+        return self._emission_of(started, coordination_id, moment, built, flat, completes)
+
+    def _emission_of(
+        self,
+        started: float,
+        coordination_id: str,
+        moment: _Moment,
+        built: list[dict[str, Any]],
+        flat: list[Any],
+        completes: bool,
+    ) -> _Emission:
         args: list[Any] = [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
-            int(now * 1000),
+            moment.milliseconds,
             coordination_id,
             self._max_history_size,
             self.state.ttl_ms,
             len(built),
             *flat,
         ]
-        return built, keys, args, completes
+        # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
+        return _Emission(self, started, built, args, script("signal_emit" if completes else "signal_append"))
 
     def _build(
-        self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment
-    ) -> tuple[CoordinationSignal, list[Any]]:
-        unknown = spec.keys() - _SPEC_FIELDS
-        if unknown:
-            raise InvalidInputError(f"{where}{sorted(unknown)[0]}", "is not a signal field")
-        raw_type = spec.get("event_type")
+        self,
+        coordination_id: str,
+        where: str,
+        moment: _Moment,
+        raw_type: object,
+        raw_data: object,
+        raw_sender: object,
+        raw_recipients: object,
+        raw_metadata: object,
+        signal_id: object,
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Validate one signal; return its model fields (``stream_id`` still None) and its values for the script.
+
+        ``where`` prefixes the field names in error messages (``signals[3].`` in a batch).
+        """
         type_value = raw_type.value if isinstance(raw_type, SignalType) else raw_type
         if type_value not in SIGNAL_TYPE_VALUES:
             raise UnknownSignalTypeError(f"{where}event_type", _not_a_signal_type(raw_type))
-        event_data = spec.get("event_data") or {}
+        event_data = raw_data or {}
         if not isinstance(event_data, dict):
             raise InvalidInputError(f"{where}event_data", f"must be a dict, got {type(event_data).__name__}")
-        metadata = spec.get("metadata") or {}
+        metadata = raw_metadata or {}
         if not isinstance(metadata, dict):
             raise InvalidInputError(f"{where}metadata", f"must be a dict, got {type(metadata).__name__}")
-        sender = spec.get("sender_agent_id")
         # Only an absent sender means "system"; an empty or malformed one is refused, not replaced.
-        sender = "system" if sender is None else validate_id(sender, f"{where}sender_agent_id")
-        recipients = list(spec.get("recipient_agents") or [])
+        sender = "system" if raw_sender is None else validate_id(raw_sender, f"{where}sender_agent_id")
+        recipients = list(raw_recipients or [])  # type: ignore[call-overload]
         for position, recipient in enumerate(recipients):
             validate_id(recipient, f"{where}recipient_agents[{position}]")
-        signal_id = spec.get("signal_id")
         data_json = jsonutil.dumps(event_data, f"{where}event_data", self._data_limit) if event_data else "{}"
         meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit) if metadata else "{}"
-        # Every field was checked above: build the model without validating it again (hot path).
-        signal = prevalidated(
-            CoordinationSignal,
-            {
-                "signal_id": str(uuid.uuid4()) if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
-                "signal_type": SignalType(type_value),
-                "sender_agent_id": sender,
-                "recipient_agents": recipients,
-                "timestamp": moment.timestamp,
-                "event_data": event_data,
-                "metadata": metadata,
-                "coordination_id": coordination_id,
-                "stream_id": None,
-            },
-        )
+        # Every field was checked above: the model is built from these without validating them again (hot path).
+        fields = {
+            "signal_id": str(uuid.uuid4()) if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
+            "signal_type": _SIGNAL_TYPES[type_value],
+            "sender_agent_id": sender,
+            "recipient_agents": recipients,
+            "timestamp": moment.timestamp,
+            "event_data": event_data,
+            "metadata": metadata,
+            "coordination_id": coordination_id,
+            "stream_id": None,
+        }
         completing = ""
         success = "1"
         # A skipped agent counts as done for the agents that wait for it (the pipeline's SKIP decision).
@@ -332,7 +378,7 @@ class SignalCoordinator:
             completing = " ".join(sorted(agents))
             success = "0" if event_data.get("error") else "1"
         values = [
-            signal.signal_id,
+            fields["signal_id"],
             type_value,
             sender,
             jsonutil.dumps(recipients, "recipient_agents") if recipients else "[]",
@@ -343,14 +389,7 @@ class SignalCoordinator:
             completing,
             success,
         ]
-        return signal, values
-
-    def _finish(self, built: list[CoordinationSignal], reply: list[str]) -> EmitOutcome:
-        first = reply.index("|")
-        second = reply.index("|", first + 1)
-        for signal, stream_id in zip(built, reply[:first], strict=True):
-            signal.__dict__["stream_id"] = stream_id
-        return EmitOutcome(built, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
+        return fields, values
 
     def prepare(self, coordination_id: str, spec: Mapping[str, Any]) -> list[str]:
         """Validate one signal and return the values a Lua script appends to the stream (``signal_lib.lua``).
@@ -362,9 +401,18 @@ class SignalCoordinator:
             InvalidInputError: as :meth:`emit` would.
         """
         validate_id(coordination_id, "coordination_id")
-        now = time.time()
-        _signal, values = self._build(
-            coordination_id, spec, "", _Moment(datetime.fromtimestamp(now, tz=UTC), repr(now))
+        if not spec.keys() <= _SPEC_FIELDS:
+            raise InvalidInputError(sorted(spec.keys() - _SPEC_FIELDS)[0], "is not a signal field")
+        _fields, values = self._build(
+            coordination_id,
+            "",
+            _Moment.now(),
+            spec.get("event_type"),
+            spec.get("event_data"),
+            spec.get("sender_agent_id"),
+            spec.get("recipient_agents"),
+            spec.get("metadata"),
+            spec.get("signal_id"),
         )
         return [str(value) for value in values[:8]]
 
@@ -420,9 +468,10 @@ class SignalCoordinator:
         )
         return SignalStream(self, subscription, ckeys)
 
-    def _record_deliveries(self, delivered: list[CoordinationSignal], sent: list[float], agent_id: str) -> list[float]:
-        """Record the delivery metrics of a batch of signals; return their emit-to-delivery delays (ms)."""
-        now = time.time()
+    def _record_deliveries(
+        self, delivered: list[CoordinationSignal], sent: list[float], agent_id: str, now: float
+    ) -> list[float]:
+        """Record the delivery metrics of signals received at ``now``; return their emit-to-delivery delays (ms)."""
         delays = [max(0.0, (now - moment) * 1000) for moment in sent]
         if self.metrics is not None:
             for signal, delay in zip(delivered, delays, strict=True):
@@ -528,6 +577,12 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         # Delivery figures not yet written to the coordination's counters: (count, sum of delays, max delay).
         self._receipts: tuple[int, float, float] = (0, 0.0, 0.0)
         self._receipts_timer: asyncio.TimerHandle | None = None
+        # Batches delivered whose figures are still to be recorded (by _account, at the loop's next turn).
+        self._unaccounted: list[tuple[list[CoordinationSignal], list[float], float]] = []
+        # The connection this subscription reads on, held from its first read until aclose() (or until it is
+        # dropped: asyncio then closes the holder, which gives the connection back to the pool).
+        self._holder: AsyncGenerator[Any, None] | None = None
+        self._reader: Any = None
 
     def __aiter__(self) -> SignalStream:
         return self
@@ -540,16 +595,24 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
     async def aclose(self) -> None:
         """Stop the subscription (nothing to release on the server; pending delivery figures are written now)."""
         self._pending.clear()
+        self._account()  # batches received but not yet recorded (their callback may not have run yet)
         if self._receipts_timer is not None:
             self._receipts_timer.cancel()
             self._write_receipts()
+        if self._holder is not None:
+            holder, self._holder, self._reader = self._holder, None, None
+            await holder.aclose()
 
     async def _read(self) -> None:
         # A plain await: the store's connection bounds its writes with asyncio.timeout, so a cancellation reaches
         # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
         # read has no effect: the cursor only moves when a reply is used.
         cancelled_before = cancellation_requests()
-        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        if self._reader is None:
+            self._holder = dedicated_connection()
+            self._reader = await anext(self._holder)
+        reply = await self._reader.xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        received = time.time()
         raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
         if not reply:
             return
@@ -571,7 +634,18 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
             sent.append(sent_at(fields))
         if delivered:
             self._pending.extend(delivered)
-            self._note_receipts(self._coordinator._record_deliveries(delivered, sent, agent))
+            # The figures are recorded at the loop's next turn: by then the consumer holds the signals (delivery
+            # is not held up by its own bookkeeping); the delays are measured at ``received`` all the same.
+            self._unaccounted.append((delivered, sent, received))
+            if len(self._unaccounted) == 1:
+                asyncio.get_running_loop().call_soon(self._account)
+
+    def _account(self) -> None:
+        """Record the delivery figures of the batches received since the last call."""
+        batches, self._unaccounted = self._unaccounted, []
+        for delivered, sent, received in batches:
+            agent = self.subscription.agent_id
+            self._note_receipts(self._coordinator._record_deliveries(delivered, sent, agent, received))
 
     def _note_receipts(self, delays: list[float]) -> None:
         """Add deliveries to the coordination's shared figures, written at most once per ``_RECEIPTS_WINDOW_S``.

@@ -15,6 +15,7 @@ import asyncio
 import os
 import threading
 import weakref
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -268,6 +269,22 @@ def async_client(url: str | None = None) -> Any:
         client = _new_async_client(target)
         per_loop[target] = client
     return client
+
+
+async def dedicated_connection(url: str | None = None) -> AsyncGenerator[Any, None]:
+    """Yield, once, a client bound to one connection of this loop's pool, for a reader that blocks on it.
+
+    Blocking reads (``XREAD BLOCK``) hold a connection for their whole wait anyway; holding it between reads too
+    spares each reply the pool's per-command release, which sits between the reply and whoever waits for it.
+    Use it as an async generator (``holder = dedicated_connection(); client = await anext(holder)``): closing the
+    generator returns the connection to the pool, and when its owner is dropped without closing it, asyncio
+    closes the generator on the loop (its async-generator finalizer; ``asyncio.run`` closes the rest on exit).
+    """
+    client = aioredis.Redis(connection_pool=async_client(url).connection_pool, single_connection_client=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()  # gives the connection back; the shared pool stays open
 
 
 def reset_clients() -> None:

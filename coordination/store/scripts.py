@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript, Script
+from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 KeyArgs = list[str]
@@ -120,7 +120,6 @@ class LuaScript:
             self.source = f"{shared}\n{body}"
         self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
         self._sync: Script | None = None
-        self._async: AsyncScript | None = None
 
     def _keys(self, keys: KeyArgs, args: Args) -> KeyArgs:
         if not self.guarded:
@@ -136,10 +135,23 @@ class LuaScript:
         return self._sync(keys=self._keys(keys, args), args=args, client=client)
 
     async def run_async(self, client: aioredis.Redis, keys: KeyArgs, args: Args) -> Any:
-        """Run the script with an asyncio client."""
-        if self._async is None:
-            self._async = AsyncScript(client, self.source)
-        return await self._async(keys=self._keys(keys, args), args=args, client=client)
+        """Run the script with an asyncio client (not a pipeline: use :func:`run_atomically_async` for several).
+
+        ``EVALSHA`` goes out directly, as redis-py's ``AsyncScript`` sends it, without that wrapper's per-call
+        work: signals and state writes run this on every call, and what runs before the command is sent delays
+        every subscriber. A server that does not hold the script (a restart, ``SCRIPT FLUSH``) gets it loaded and
+        the call made once more, as ``AsyncScript`` does.
+        """
+        full = self._keys(keys, args)
+        try:
+            return await client.execute_command(  # type: ignore[no-untyped-call]
+                "EVALSHA", self.sha, len(full), *full, *args
+            )
+        except NoScriptError:
+            await client.script_load(self.source)
+            return await client.execute_command(  # type: ignore[no-untyped-call]
+                "EVALSHA", self.sha, len(full), *full, *args
+            )
 
 
 def _read(name: str) -> str:

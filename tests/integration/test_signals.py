@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.models.signals import CoordinationSignal, SignalType
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
-from coordination.store.connection import sync_client
+from coordination.store.connection import async_client, sync_client
 from coordination.store.scripts import script
 from tests.conftest import keys_of
 from tests.helpers import eventually, take
@@ -295,6 +297,42 @@ async def test_leaving_a_subscription_with_break_leaves_nothing_behind(
         await coordinator.emit(CID, "inter_agent_message", {"n": n})
     assert set(keys_of(namespace)) <= signal_keys(coordinator)
     assert not other_tasks()
+
+
+def pool_connections() -> int:
+    """Connections (idle and in use) of this event loop's store pool."""
+    idle, in_use = async_client().connection_pool.get_connection_count()
+    return int(idle[0]) + int(in_use[0])
+
+
+async def test_subscriptions_give_their_connection_back_whether_closed_or_dropped(
+    coordinator: SignalCoordinator,
+) -> None:
+    """A subscription reads on a connection of its own; aclose() or dropping it returns it to the pool.
+
+    Forty subscriptions, each reading one signal, half closed with aclose() and half left with break and dropped:
+    the process goes on reusing the same few connections instead of holding one per abandoned subscription,
+    and no "unclosed client" warning is raised when the dropped ones are collected.
+    """
+    await coordinator.emit(CID, "inter_agent_message", {"n": "warm-up"})
+    before = pool_connections()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(40):
+            stream = coordinator.subscribe_to_signals(CID, "a1")
+            await coordinator.emit(CID, "inter_agent_message", {"n": n})
+            async for signal in stream:
+                assert signal.event_data == {"n": n}
+                break
+            if n % 2:
+                await stream.aclose()
+            del stream
+            gc.collect()
+            await asyncio.sleep(0)  # the dropped subscription's connection is given back on the loop
+        await eventually(lambda: not other_tasks(), 2.0, "no task left running")
+    # At most three at once: the subscription's, an emit's and a delivery-figures write's.
+    assert pool_connections() <= before + 3
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
 from coordination.store.keys import Keys
-from coordination.store.scripts import run_atomically, run_atomically_async, script
+from coordination.store.scripts import LuaScript, run_atomically, run_atomically_async, script
 from tests.reliability.redis_server import PrivateRedis
 
 
@@ -26,7 +27,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
         started.kill()
 
 
-def _set(keys: Keys, field: str, value: str) -> tuple[object, list[str], list[object]]:
+def _set(keys: Keys, field: str, value: str) -> tuple[LuaScript, list[str], list[Any]]:
     # state_write's arguments: op, expected version, changed_by, ts, max history, ttl, then field/JSON pairs.
     return (
         script("state_write"),
@@ -61,3 +62,22 @@ def test_the_asyncio_batch_does_the_same(server: PrivateRedis) -> None:
             await client.aclose()
 
     assert asyncio.run(scenario()) == [[[1, 1]], [[1, 2]], "2"]
+
+
+def test_a_single_asyncio_call_loads_the_script_again_and_runs_it_once(server: PrivateRedis) -> None:
+    keys = Keys("flush", "ns-single")
+    lua, script_keys, first_args = _set(keys, "a", "1")
+    _lua, _keys, second_args = _set(keys, "b", "2")
+
+    async def scenario() -> list[object]:
+        client = aioredis.Redis.from_url(server.url(), decode_responses=True)
+        try:
+            first = await lua.run_async(client, script_keys, first_args)
+            await client.script_flush()
+            second = await lua.run_async(client, script_keys, second_args)
+            return [first, second, await client.hget(keys.state_meta, "version"), await client.xlen(keys.state_log)]
+        finally:
+            await client.aclose()
+
+    # Loaded again on NOSCRIPT and run once: version 2, two log entries (a double run would make them 3).
+    assert asyncio.run(scenario()) == [[1, 1], [1, 2], "2", 2]
