@@ -38,7 +38,7 @@ from coordination.store.connection import (
 )
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import LuaScript, script
-from coordination.streams import decode_signal, offset_from, sent_at
+from coordination.streams import decode_signal, offset_from, sent_at, signals_sent
 
 if TYPE_CHECKING:
     from coordination.metrics.collector import MetricsCollector
@@ -517,7 +517,7 @@ class SignalCoordinator:
         raw = sync_client().hgetall(self._keys.coordination(coordination_id).signal_metrics)
         count = int(raw.get("prop_n", 0))
         return SignalMetrics(
-            total_signals_sent=int(raw.get("sent", 0)),
+            total_signals_sent=signals_sent(raw),
             total_signals_received=int(raw.get("received", 0)),
             average_propagation_ms=float(raw.get("prop_sum", 0.0)) / count if count else 0.0,
             max_propagation_ms=float(raw.get("prop_max", 0.0)),

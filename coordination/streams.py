@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,15 @@ def _json(text: str) -> Any:
 def sent_at(fields: dict[str, str]) -> float:
     """Return the POSIX time at which the entry was emitted."""
     return float(fields["sent"])
+
+
+def signals_sent(figures: Mapping[str, str]) -> int:
+    """Return the number of signals a coordination emitted, from its ``signal-metrics`` hash.
+
+    Emission counts per type only (``type:<signal type>``: one command less on the way of every signal); the total
+    is their sum. A ``sent`` field written by earlier versions is the same sum and is ignored.
+    """
+    return sum(int(value) for name, value in figures.items() if name.startswith("type:"))
 
 
 def offset_from(since: str | datetime | float, field: str) -> str:

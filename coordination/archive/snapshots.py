@@ -15,6 +15,7 @@ from typing import Any
 from coordination.models.fan_out import item_id
 from coordination.pipeline.records import FINISHED
 from coordination.store.keys import Keys, archive_cursor
+from coordination.streams import signals_sent
 
 #: Prefix of the fingerprint of records archived in their final (finished) form.
 FINAL_PREFIX = "F:"
@@ -88,16 +89,18 @@ def read_snapshots(client: Any, keys: Keys, coordination_ids: Iterable[str]) -> 
         pipe.hgetall(ck.meta)
         pipe.lrange(ck.agents, 0, -1)
         pipe.smembers(ck.dependencies)
-        pipe.hget(ck.signal_metrics, "sent")
+        pipe.hgetall(ck.signal_metrics)
         pipe.hgetall(ck.approvals)
     replies = pipe.execute()
     found: dict[str, Snapshot] = {}
     dependency_ids: dict[str, list[str]] = {}
     for index, cid in enumerate(ids):
-        meta, agents, deps, sent, approvals = replies[index * 5 : index * 5 + 5]
+        meta, agents, deps, figures, approvals = replies[index * 5 : index * 5 + 5]
         if not meta:
             continue
-        found[cid] = Snapshot(cid, dict(meta), list(agents), signals_sent=int(sent or 0), approvals=dict(approvals))
+        found[cid] = Snapshot(
+            cid, dict(meta), list(agents), signals_sent=signals_sent(figures), approvals=dict(approvals)
+        )
         dependency_ids[cid] = sorted(deps)
     pipe = client.pipeline(transaction=False)
     plan: list[tuple[Snapshot, str, str]] = []

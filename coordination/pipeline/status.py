@@ -18,6 +18,7 @@ from coordination.models.status import (
 from coordination.pipeline.components import Components, components
 from coordination.pipeline.records import Records
 from coordination.store.connection import sync_client
+from coordination.streams import signals_sent
 
 __all__ = ["read_status"]
 
@@ -78,7 +79,7 @@ def read_status(coordination_id: str, parts: Components | None = None) -> Coordi
             )
         )
     approvals = _live_approvals(parts, coordination_id, dependencies)
-    signals = int(sync_client().hget(parts.keys.coordination(coordination_id).signal_metrics, "sent") or 0)
+    signals = signals_sent(sync_client().hgetall(parts.keys.coordination(coordination_id).signal_metrics))
     return CoordinationStatus(
         coordination_id=coordination_id,
         workflow=meta.get("name", ""),

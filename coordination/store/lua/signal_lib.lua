@@ -5,44 +5,41 @@ local SIGNAL_HISTORY
 
 -- The id a signal is stored under: from a coordination's second run on (coord retry: meta 'runs'), '.r<run>' is
 -- appended, so a re-run's signals (its end, skips, time-outs, verdicts) are not taken for re-emissions of the
--- earlier run's and the archive (one row per signal id) keeps both.
-local function signal_run_id(cid, id)
-  local runs = redis.call('HGET', coord_key(cid, 'meta'), 'runs')
+-- earlier run's and the archive (one row per signal id) keeps both. `base` is the coordination's key prefix.
+local function signal_run_id(base, id)
+  local runs = redis.call('HGET', base .. 'meta', 'runs')
   if runs and runs ~= '1' then return id .. '.r' .. runs end
   return id
 end
 
 -- Append one signal unless its id is already in the history; returns the stream entry id and whether it is new.
+-- Every call here is one more command on the way of each signal to its subscribers (they are woken when the script
+-- ends), so the script does only what the history needs: the id index, the entry, and the order that trims it.
 local function signal_append(cid, v)
-  v[1] = signal_run_id(cid, v[1])
-  local ids = coord_key(cid, 'signal-ids')
+  local base = CP .. '{' .. cid .. '}:'
+  v[1] = signal_run_id(base, v[1])
+  local ids = base .. 'signal-ids'
   local existing = redis.call('HGET', ids, v[1])
   if existing then return existing, false end
-  local entry = redis.call('XADD', coord_key(cid, 'signals'), 'MAXLEN', '~', SIGNAL_HISTORY, '*',
+  local entry = redis.call('XADD', base .. 'signals', 'MAXLEN', '~', SIGNAL_HISTORY, '*',
     'id', v[1], 'type', v[2], 'sender', v[3], 'to', v[4], 'ts', v[5], 'sent', v[6], 'data', v[7], 'meta', v[8])
   redis.call('HSET', ids, v[1], entry)
-  local order = coord_key(cid, 'signal-order')
+  local order = base .. 'signal-order'
   if redis.call('RPUSH', order, v[1]) > SIGNAL_HISTORY then
     redis.call('HDEL', ids, redis.call('LPOP', order))
   end
   return entry, true
 end
 
--- Count emitted signals (one HINCRBY per type, not per signal).
-local function signal_count(cid, by_type)
-  local metrics = coord_key(cid, 'signal-metrics')
-  local total = 0
-  for stype, count in pairs(by_type) do
-    redis.call('HINCRBY', metrics, 'type:' .. stype, count)
-    total = total + count
-  end
-  if total > 0 then redis.call('HINCRBY', metrics, 'sent', total) end
+-- Count emitted signals, one HINCRBY per type (the total is their sum: streams.py signals_sent).
+local function signal_count(cid, signal_type, count)
+  redis.call('HINCRBY', coord_key(cid, 'signal-metrics'), 'type:' .. signal_type, count)
 end
 
 -- Append and count one signal.
 local function signal_emit_one(cid, v)
   local entry, new = signal_append(cid, v)
-  if new then signal_count(cid, {[v[2]] = 1}) end
+  if new then signal_count(cid, v[2], 1) end
   return entry, new
 end
 
@@ -65,7 +62,7 @@ local function signal_emit_batch(settle)
       end
     end
   end
-  signal_count(cid, by_type)
+  for signal_type, count in pairs(by_type) do signal_count(cid, signal_type, count) end
   redis.call('SADD', ns_key('coordinations'), cid)
   if ttl > 0 then
     for _, suffix in ipairs({'signals', 'signal-ids', 'signal-order', 'signal-metrics', 'completed', 'failed'}) do
