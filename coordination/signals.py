@@ -30,6 +30,7 @@ from coordination.models.signals import (
     SignalType,
 )
 from coordination.store.connection import (
+    OwnConnection,
     async_client,
     cancellation_requests,
     dedicated_connection,
@@ -176,6 +177,8 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
+        # Emissions go out on a connection of the coordinator's own: no pool checkout before each command.
+        self._connection = OwnConnection()
         # Read (and hash) the Lua sources now, not inside the first emission.
         script("signal_emit")
         script("signal_append")
@@ -248,8 +251,7 @@ class SignalCoordinator:
             coordination_id, "", moment, event_type, event_data, sender_agent_id, recipient_agents, metadata, signal_id
         )
         emission = self._emission_of(started, coordination_id, moment, [fields], values, bool(values[_COMPLETING]))
-        outcome = emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
-        return outcome.signals[0]
+        return (await self._store(emission)).signals[0]
 
     async def emit_many(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> list[CoordinationSignal]:
         """Emit many signals in one round trip.
@@ -261,8 +263,16 @@ class SignalCoordinator:
 
     async def emit_many_detailed(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Like :meth:`emit_many`, also returning the dependencies the signals settled."""
-        emission = self._emission(coordination_id, signals)
-        return emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
+        return await self._store(self._emission(coordination_id, signals))
+
+    async def _store(self, emission: _Emission) -> EmitOutcome:
+        """Run an emission's script on the coordinator's own connection (the shared pool's when it is in use)."""
+        client = await self._connection.take()
+        try:
+            reply = await emission.script.run_async(client, emission.keys, emission.args)
+        finally:
+            self._connection.give_back(client)
+        return emission.finish(reply)
 
     def emit_sync(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Blocking variant of :meth:`emit_many_detailed`, for Celery workers and other sync code."""

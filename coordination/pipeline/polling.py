@@ -315,6 +315,7 @@ def _recover_agent(dispatcher: Dispatcher, report: PollReport, coordination_id: 
         max_takeovers=settings.max_redeliveries,
         lease_ms=settings.lease_seconds * 1000,
         run=run,
+        grace_ms=settings.dispatch_grace_seconds * 1000,
     )
     if action == "resend":
         report.resent += 1

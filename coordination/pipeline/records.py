@@ -258,13 +258,21 @@ class Records:
         return True, str(reply[1]), "", parse_sends(reply[2:])
 
     def recover(
-        self, coordination_id: str, agent_id: str, *, requeue_ms: int, max_takeovers: int, lease_ms: int, run: str
+        self,
+        coordination_id: str,
+        agent_id: str,
+        *,
+        requeue_ms: int,
+        max_takeovers: int,
+        lease_ms: int,
+        run: str,
+        grace_ms: int,
     ) -> tuple[str, int]:
         """Beat's repair of an agent that came due: ``(action, attempt)``, see ``agent_recover.lua``."""
         action, attempt = script("agent_recover")(
             sync_client(),
             [],
-            [*self._head(), coordination_id, agent_id, requeue_ms, max_takeovers, lease_ms, run],
+            [*self._head(), coordination_id, agent_id, requeue_ms, max_takeovers, lease_ms, run, grace_ms],
         )
         return str(action), int(attempt)
 

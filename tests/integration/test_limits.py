@@ -307,10 +307,10 @@ def test_beat_resends_a_deferred_attempt_whose_message_did_not_come_back(sent: S
     lease_ms = get_settings().lease_seconds * 1000
     assert due is not None and due <= now_ms() + 1000 + lease_ms  # its wait plus a lease, not the dispatch grace
     later = Records(components().keys, clock=lambda: int(due) + 1)
-    assert later.recover(waiter, "call", requeue_ms=60_000, max_takeovers=3, lease_ms=lease_ms, run="r") == (
-        "resend",
-        1,
+    recovered = later.recover(
+        waiter, "call", requeue_ms=60_000, max_takeovers=3, lease_ms=lease_ms, run="r", grace_ms=15_000
     )
+    assert recovered == ("resend", 1)
     # Beat's message (any task id) may now start it.
     assert execute_attempt(lambda r: None, waiter, "call", 1, task_id="beats-message").status == "completed"
 

@@ -329,11 +329,45 @@ async def test_subscriptions_give_their_connection_back_whether_closed_or_droppe
                 await stream.aclose()
             del stream
             gc.collect()
-            await asyncio.sleep(0)  # the dropped subscription's connection is given back on the loop
+            # The dropped subscription's connection is given back on the loop, by a task of asyncio's.
+            await eventually(lambda: not other_tasks(), 2.0, "the connection given back")
+            if n == 9:
+                after_ten = pool_connections()
         await eventually(lambda: not other_tasks(), 2.0, "no task left running")
-    # At most three at once: the subscription's, an emit's and a delivery-figures write's.
-    assert pool_connections() <= before + 3
+    # The count does not grow with the subscriptions (without giving back: one more for each of them).
+    assert pool_connections() <= after_ten <= before + 3
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_concurrent_emits_of_one_coordinator_all_land_and_coordinators_give_their_connection_back(
+    coordinator: SignalCoordinator, namespace: str
+) -> None:
+    """Emits go out on a connection of the coordinator's own; concurrent ones use the pool instead of waiting.
+
+    Thirty emits at once all land, once each. Then thirty coordinators, each emitting once and dropped: their
+    connections go back to the pool (the process does not hold one per dropped coordinator), with no warning.
+    """
+    emitted = await asyncio.gather(*(coordinator.emit(CID, "inter_agent_message", {"n": n}) for n in range(30)))
+    assert len({signal.stream_id for signal in emitted}) == 30
+    assert sorted(s.event_data["n"] for s in coordinator.get_signal_history(CID)) == list(range(30))
+
+    before = pool_connections()
+    gc.collect()  # what earlier tests left for the collector is not this test's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(30):
+            other = SignalCoordinator(ThreadSafeState(namespace=namespace))
+            await other.emit(CID, "inter_agent_message", {"n": 100 + n})
+            del other
+            gc.collect()
+            # The dropped coordinator's connection is given back on the loop, by a task of asyncio's.
+            await eventually(lambda: not other_tasks(), 2.0, "the connection given back")
+            if n == 9:
+                after_ten = pool_connections()
+        await eventually(lambda: not other_tasks(), 2.0, "no task left running")
+    assert pool_connections() <= after_ten <= before + 2
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert stream_length(coordinator) == 60
 
 
 @pytest.mark.parametrize(

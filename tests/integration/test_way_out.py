@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from config.settings import reload_settings
+from config.settings import get_settings, reload_settings
 from coordination import Workflow
 from coordination.models.signals import SignalType
 from coordination.pipeline.components import components
@@ -125,6 +125,35 @@ def test_a_running_attempt_whose_worker_died_runs_again_after_its_lease_and_comp
     assert sent[-1] == (cid, "b", 1)
     history = components().signals.get_signal_history(cid, filters={"signal_type": "agent_completed"})
     assert len(history) == 1
+
+
+def test_a_taken_over_attempt_whose_resend_was_lost_is_due_again_after_the_configured_grace(
+    sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beat re-queued a dead worker's attempt and died before sending it: it looks again after the dispatch grace.
+
+    The grace is COORD_DISPATCH_GRACE_SECONDS, as for every other queued attempt (it was a fixed 15 s here).
+    """
+    monkeypatch.setenv("COORD_DISPATCH_GRACE_SECONDS", "3")
+    reload_settings()
+    cid = chain().submit(check_agents=False)
+    admitted(cid, "a")
+    later = now_ms() + LEASE_MS + 1000
+    settings = get_settings()
+    action = Records(components().keys, clock=lambda: later).recover(
+        cid,
+        "a",
+        requeue_ms=settings.requeue_after_seconds * 1000,
+        max_takeovers=2,
+        lease_ms=LEASE_MS,
+        run="beat-1",
+        grace_ms=settings.dispatch_grace_seconds * 1000,
+    )
+    assert action == ("resend", 1)
+    # Nothing was sent (beat "died"): the attempt is due again 3 s later, not 15 s.
+    assert sync_client().zscore(components().keys.agents_due, f"{cid}/a") == later + 3000
+    assert poll(now=later + 3000 + 1000).resent == 1
+    assert sent[-1] == (cid, "a", 1)
 
 
 def test_an_attempt_whose_workers_keep_dying_fails_after_the_takeover_limit_with_the_reason(sent) -> None:

@@ -1,12 +1,14 @@
 -- Beat's repair of one agent that came due in the agents-due set: re-send an attempt whose message may be lost,
 -- take over an attempt whose lease expired (its worker died), close what an ended coordination left behind.
 -- KEYS: none (built through keys_lib)
--- ARGV: NS, CP, NOW, cid, agent, requeue_ms, max_takeovers, lease_ms, run_token (used when exhausted)
+-- ARGV: NS, CP, NOW, cid, agent, requeue_ms, max_takeovers, lease_ms, run_token (used when exhausted), grace_ms
+--       (COORD_DISPATCH_GRACE_SECONDS: a re-queued attempt whose re-send is lost is due again after it)
 -- Returns {action, attempt}: action 'resend' (send the attempt again), 'exhausted' (record the attempt as failed:
 -- the lease is now held by run_token), 'alive', 'closed', 'none'.
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cid, agent = ARGV[4], ARGV[5]
 local requeue_ms, max_takeovers, lease_ms = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+GRACE_MS = tonumber(ARGV[10])
 local key = agent_key(cid, agent)
 local status = redis.call('HGET', key, 'status')
 local coordination = meta_status(cid)
