@@ -18,7 +18,17 @@ coord_archive_pending_coordinations        gauge            finished coordinatio
 coord_archive_lag_seconds                  gauge            age of the oldest of those (0 when none)
 coord_due_checks                           gauge            entries of the due-set (time-outs, polled dependencies)
 coord_due_checks_overdue                   gauge            of those, due for longer than the grace (beat not polling)
+coord_limit_running                        gauge            attempts holding a concurrency slot, by limit ``key``
+coord_limit_concurrency                    gauge            the key's declared concurrency (keys that declare one)
+coord_limit_waiting                        gauge            deferred attempts waiting for the key
+coord_limit_window_starts                  gauge            starts within the key's rate window (keys with a rate)
+coord_limit_window_tokens                  gauge            tokens used within the key's token window (token limits)
+coord_limit_started                        gauge            attempts the key let start, since it was first used
+coord_limit_deferred                       gauge            deferrals the key caused, since it was first used
+coord_limit_tokens                         gauge            tokens charged to the key, since it was first used
 ========================================== ================ =========================================================
+
+The ``coord_limit_*`` totals start again when a key has been idle for a day (its records expire), hence gauges.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from redis.exceptions import RedisError
 from config.settings import get_settings
 from coordination.archive.snapshots import archived_as_final, rows_cursor_field
 from coordination.models.statuses import FINISHED_COORDINATION
+from coordination.pipeline.limit_usage import limit_uses
 from coordination.store.connection import sync_client
 from coordination.store.keys import Keys
 from coordination.streams import decode_signal
@@ -123,6 +134,7 @@ class CoordinationCollector(Collector):
         yield self._waits(client, keys, newest)
         yield self._queue_depth(settings.task_queue)
         yield from self._archive_lag(client, keys, metas, finished_at, now_ms)
+        yield from _limits(keys, int(now_ms))
         yield _gauge("coord_due_checks", "Entries of the due-set: dependency time-outs and polled checks.", due)
         yield _gauge(
             "coord_due_checks_overdue",
@@ -236,6 +248,35 @@ class CoordinationCollector(Collector):
             "How long the oldest finished coordination has waited to be archived (0 when none waits).",
             0.0 if oldest is None else max(0.0, (now_ms - oldest) / 1000),
         )
+
+
+def _limits(keys: Keys, now_ms: int) -> Iterable[Metric]:
+    """The use of every limit key of the namespace (what ``coord limits`` shows), one sample per key."""
+    uses = limit_uses(keys, now_ms)
+    families = {
+        "running": ("coord_limit_running", "Attempts holding a concurrency slot of the limit key."),
+        "concurrency": ("coord_limit_concurrency", "The limit key's declared concurrency."),
+        "waiting": ("coord_limit_waiting", "Deferred attempts waiting for the limit key."),
+        "started": ("coord_limit_window_starts", "Starts within the limit key's rate window."),
+        "tokens_used": ("coord_limit_window_tokens", "Tokens used within the limit key's token window."),
+        "started_total": ("coord_limit_started", "Attempts the limit key let start since it was first used."),
+        "deferred_total": ("coord_limit_deferred", "Deferrals the limit key caused since it was first used."),
+        "tokens_total": ("coord_limit_tokens", "Tokens charged to the limit key since it was first used."),
+    }
+    # A figure of a limit the key does not declare is left out (no concurrency: no slots to count).
+    declared = {
+        "running": lambda use: use.concurrency is not None,
+        "concurrency": lambda use: use.concurrency is not None,
+        "started": lambda use: use.rate is not None,
+        "tokens_used": lambda use: use.tokens is not None,
+    }
+    for attribute, (name, documentation) in families.items():
+        family = GaugeMetricFamily(name, documentation, labels=["key"])
+        for use in uses:
+            if attribute in declared and not declared[attribute](use):
+                continue
+            family.add_metric([use.key], float(getattr(use, attribute)))
+        yield family
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -29,6 +29,7 @@ from coordination.pipeline.records import Records, Send, now_ms
 from coordination.pipeline.runtime import AgentRun, AttemptOutcome, execute_attempt
 from coordination.store.connection import reset_clients, sync_client
 from coordination.store.keys import key_patterns
+from coordination.views.prometheus import CoordinationCollector
 
 pytestmark = pytest.mark.redis
 
@@ -267,6 +268,43 @@ def test_coord_status_shows_a_deferred_agent_and_coord_limits_shows_each_keys_us
     ]
     (use,) = json.loads(shown["json"].output)
     assert use["key"] == "llm:gpt-x" and use["running"] == 1 and use["waiting"] == 1 and use["tokens_total"] == 1200
+
+
+def test_metrics_show_each_limit_keys_use_as_coord_limits_does(sent: Sent) -> None:
+    """``/metrics`` (the web view's Prometheus endpoint) has one sample per limit key and figure the key declares."""
+    workflow = _workflow(
+        [
+            {"key": "llm:gpt-x", "concurrency": 1, "rate": "10/m", "tokens": "5000/h"},
+            {"key": "tenant:acme", "rate": "5/s"},
+        ]
+    )
+    holder_cid, waiter = workflow.submit(check_agents=False), workflow.submit(check_agents=False)
+    scraped: dict[tuple[str, str], float] = {}
+
+    def holder(run: AgentRun) -> None:
+        run.use_tokens(1200)
+        _attempt(waiter, lambda r: None)
+        for family in CoordinationCollector().collect():
+            for sample in family.samples:
+                if sample.name.startswith("coord_limit_"):
+                    scraped[(sample.name, sample.labels["key"])] = sample.value
+
+    _attempt(holder_cid, holder)
+    assert scraped == {
+        ("coord_limit_running", "llm:gpt-x"): 1,
+        ("coord_limit_concurrency", "llm:gpt-x"): 1,
+        ("coord_limit_waiting", "llm:gpt-x"): 1,
+        ("coord_limit_waiting", "tenant:acme"): 0,  # the waiter is held back by llm:gpt-x only
+        ("coord_limit_window_starts", "llm:gpt-x"): 1,
+        ("coord_limit_window_starts", "tenant:acme"): 1,
+        ("coord_limit_window_tokens", "llm:gpt-x"): 1200,
+        ("coord_limit_started", "llm:gpt-x"): 1,
+        ("coord_limit_started", "tenant:acme"): 1,
+        ("coord_limit_deferred", "llm:gpt-x"): 1,
+        ("coord_limit_deferred", "tenant:acme"): 0,
+        ("coord_limit_tokens", "llm:gpt-x"): 1200,
+        ("coord_limit_tokens", "tenant:acme"): 1200,  # every limit key of the agent counts the tokens
+    }
 
 
 def test_the_limits_example_of_docs_workflows_runs(sent: Sent) -> None:
