@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,10 +30,8 @@ from coordination.models.signals import (
     SignalType,
 )
 from coordination.store.connection import (
-    OwnConnection,
     async_client,
     cancellation_requests,
-    dedicated_connection,
     raise_lost_cancellation,
     sync_client,
 )
@@ -177,8 +175,6 @@ class SignalCoordinator:
         self._max_history_size = max_history_size
         self._keys = state.store_keys
         self._data_limit = get_settings().max_signal_bytes
-        # Emissions go out on a connection of the coordinator's own: no pool checkout before each command.
-        self._connection = OwnConnection()
         # Read (and hash) the Lua sources now, not inside the first emission.
         script("signal_emit")
         script("signal_append")
@@ -266,13 +262,8 @@ class SignalCoordinator:
         return await self._store(self._emission(coordination_id, signals))
 
     async def _store(self, emission: _Emission) -> EmitOutcome:
-        """Run an emission's script on the coordinator's own connection (the shared pool's when it is in use)."""
-        client = await self._connection.take()
-        try:
-            reply = await emission.script.run_async(client, emission.keys, emission.args)
-        finally:
-            self._connection.give_back(client)
-        return emission.finish(reply)
+        """Run an emission's script and read its reply into the outcome."""
+        return emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
 
     def emit_sync(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> EmitOutcome:
         """Blocking variant of :meth:`emit_many_detailed`, for Celery workers and other sync code."""
@@ -589,10 +580,6 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         self._receipts_timer: asyncio.TimerHandle | None = None
         # Batches delivered whose figures are still to be recorded (by _account, at the loop's next turn).
         self._unaccounted: list[tuple[list[CoordinationSignal], list[float], float]] = []
-        # The connection this subscription reads on, held from its first read until aclose() (or until it is
-        # dropped: asyncio then closes the holder, which gives the connection back to the pool).
-        self._holder: AsyncGenerator[Any, None] | None = None
-        self._reader: Any = None
 
     def __aiter__(self) -> SignalStream:
         return self
@@ -609,19 +596,13 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         if self._receipts_timer is not None:
             self._receipts_timer.cancel()
             self._write_receipts()
-        if self._holder is not None:
-            holder, self._holder, self._reader = self._holder, None, None
-            await holder.aclose()
 
     async def _read(self) -> None:
         # A plain await: the store's connection bounds its writes with asyncio.timeout, so a cancellation reaches
         # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
         # read has no effect: the cursor only moves when a reply is used.
         cancelled_before = cancellation_requests()
-        if self._reader is None:
-            self._holder = dedicated_connection()
-            self._reader = await anext(self._holder)
-        reply = await self._reader.xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
         received = time.time()
         raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
         if not reply:

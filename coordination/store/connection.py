@@ -15,7 +15,6 @@ import asyncio
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -269,63 +268,6 @@ def async_client(url: str | None = None) -> Any:
         client = _new_async_client(target)
         per_loop[target] = client
     return client
-
-
-async def dedicated_connection(url: str | None = None) -> AsyncGenerator[Any, None]:
-    """Yield, once, a client bound to one connection of this loop's pool, for a reader that blocks on it.
-
-    Blocking reads (``XREAD BLOCK``) hold a connection for their whole wait anyway; holding it between reads too
-    spares each reply the pool's per-command release, which sits between the reply and whoever waits for it.
-    Use it as an async generator (``holder = dedicated_connection(); client = await anext(holder)``): closing the
-    generator returns the connection to the pool, and when its owner is dropped without closing it, asyncio
-    closes the generator on the loop (its async-generator finalizer; ``asyncio.run`` closes the rest on exit).
-    """
-    client = aioredis.Redis(connection_pool=async_client(url).connection_pool, single_connection_client=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()  # gives the connection back; the shared pool stays open
-
-
-class _Held:
-    __slots__ = ("busy", "client", "holder")
-
-    def __init__(self, holder: AsyncGenerator[Any, None], client: Any) -> None:
-        self.holder = holder
-        self.client = client
-        self.busy = False
-
-
-class OwnConnection:
-    """A connection of its owner's own in each event loop, for a hot path that sends one command at a time.
-
-    A command sent on it skips the pool's checkout and release (about 30 µs before the command leaves, measured
-    on a signal's emit). :meth:`take` hands it out when no other call of the owner is using it, else the loop's
-    shared client, so concurrent calls never wait for each other; :meth:`give_back` ends the use. The connection
-    is held by :func:`dedicated_connection`: it goes back to the pool when the owner is dropped or the loop ends.
-    """
-
-    def __init__(self) -> None:
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Held] = weakref.WeakKeyDictionary()
-
-    async def take(self) -> Any:
-        """Return the owner's connection of this loop if it is free (taking it), else the loop's shared client."""
-        loop = asyncio.get_running_loop()
-        held = self._per_loop.get(loop)
-        if held is None:
-            holder = dedicated_connection()
-            held = _Held(holder, await anext(holder))
-            self._per_loop[loop] = held
-        if held.busy:
-            return async_client()
-        held.busy = True
-        return held.client
-
-    def give_back(self, client: Any) -> None:
-        """End the use of a client :meth:`take` returned."""
-        held = self._per_loop.get(asyncio.get_running_loop())
-        if held is not None and held.client is client:
-            held.busy = False
 
 
 def reset_clients() -> None:
