@@ -24,6 +24,7 @@ from coordination.ids import validate_id
 from coordination.models.base import prevalidated
 from coordination.models.signals import (
     SIGNAL_TYPE_VALUES,
+    SIGNAL_TYPES,
     CoordinationSignal,
     SignalMetrics,
     SignalSubscription,
@@ -55,7 +56,6 @@ _RECEIPTS_WINDOW_S = 0.05
 _background: set[asyncio.Task[Any]] = set()
 
 
-_SIGNAL_TYPES = {member.value: member for member in SignalType}
 _SPEC_FIELDS = frozenset({"event_type", "event_data", "sender_agent_id", "recipient_agents", "metadata", "signal_id"})
 
 
@@ -283,19 +283,7 @@ class SignalCoordinator:
         completes = False
         for index, spec in enumerate(specs):
             where = f"signals[{index}]." if len(specs) > 1 else ""
-            if not spec.keys() <= _SPEC_FIELDS:
-                raise InvalidInputError(f"{where}{sorted(spec.keys() - _SPEC_FIELDS)[0]}", "is not a signal field")
-            fields, values = self._build(
-                coordination_id,
-                where,
-                moment,
-                spec.get("event_type"),
-                spec.get("event_data"),
-                spec.get("sender_agent_id"),
-                spec.get("recipient_agents"),
-                spec.get("metadata"),
-                spec.get("signal_id"),
-            )
+            fields, values = self._build_spec(coordination_id, spec, where, moment)
             built.append(fields)
             flat.extend(values)
             completes = completes or bool(values[_COMPLETING])
@@ -322,6 +310,24 @@ class SignalCoordinator:
         ]
         # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
         return _Emission(self, started, built, args, script("signal_emit" if completes else "signal_append"))
+
+    def _build_spec(
+        self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """:meth:`_build` for a spec mapping (``emit_many``'s items), refusing fields a signal does not have."""
+        if not spec.keys() <= _SPEC_FIELDS:
+            raise InvalidInputError(f"{where}{sorted(spec.keys() - _SPEC_FIELDS)[0]}", "is not a signal field")
+        return self._build(
+            coordination_id,
+            where,
+            moment,
+            spec.get("event_type"),
+            spec.get("event_data"),
+            spec.get("sender_agent_id"),
+            spec.get("recipient_agents"),
+            spec.get("metadata"),
+            spec.get("signal_id"),
+        )
 
     def _build(
         self,
@@ -358,7 +364,7 @@ class SignalCoordinator:
         # Every field was checked above: the model is built from these without validating them again (hot path).
         fields = {
             "signal_id": str(uuid.uuid4()) if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
-            "signal_type": _SIGNAL_TYPES[type_value],
+            "signal_type": SIGNAL_TYPES[type_value],
             "sender_agent_id": sender,
             "recipient_agents": recipients,
             "timestamp": moment.timestamp,
@@ -402,19 +408,7 @@ class SignalCoordinator:
             InvalidInputError: as :meth:`emit` would.
         """
         validate_id(coordination_id, "coordination_id")
-        if not spec.keys() <= _SPEC_FIELDS:
-            raise InvalidInputError(sorted(spec.keys() - _SPEC_FIELDS)[0], "is not a signal field")
-        _fields, values = self._build(
-            coordination_id,
-            "",
-            _Moment.now(),
-            spec.get("event_type"),
-            spec.get("event_data"),
-            spec.get("sender_agent_id"),
-            spec.get("recipient_agents"),
-            spec.get("metadata"),
-            spec.get("signal_id"),
-        )
+        _fields, values = self._build_spec(coordination_id, spec, "", _Moment.now())
         return [str(value) for value in values[:8]]
 
     def _record_emission(self, signals: list[CoordinationSignal], started: float) -> None:
@@ -634,8 +628,8 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
     def _account(self) -> None:
         """Record the delivery figures of the batches received since the last call."""
         batches, self._unaccounted = self._unaccounted, []
+        agent = self.subscription.agent_id
         for delivered, sent, received in batches:
-            agent = self.subscription.agent_id
             self._note_receipts(self._coordinator._record_deliveries(delivered, sent, agent, received))
 
     def _note_receipts(self, delays: list[float]) -> None:

@@ -4,47 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-import orjson
-
+from coordination import jsonutil
 from coordination.errors import InvalidInputError
 from coordination.models.base import prevalidated
-from coordination.models.signals import CoordinationSignal, SignalType
-
-_SIGNAL_TYPES = {member.value: member for member in SignalType}
+from coordination.models.signals import SIGNAL_TYPES, CoordinationSignal
 
 
 def decode_signal(coordination_id: str, entry_id: str, fields: dict[str, str]) -> CoordinationSignal:
     """Build the signal stored in one stream entry (trusted data: written by our own Lua script).
 
     This runs for every delivery to a subscriber, between the reply and the consumer: it builds the model
-    without validating it again (the emitting side validated every field) and decodes the JSON fields with
-    orjson, the empty ones without a parser at all.
+    without validating it again (the emitting side validated every field); :func:`jsonutil.loads` decodes the
+    JSON fields.
     """
     return prevalidated(
         CoordinationSignal,
         {
             "signal_id": fields["id"],
-            "signal_type": _SIGNAL_TYPES[fields["type"]],
+            "signal_type": SIGNAL_TYPES[fields["type"]],
             "sender_agent_id": fields["sender"],
-            "recipient_agents": _json(fields["to"]),
+            "recipient_agents": jsonutil.loads(fields["to"]),
             "timestamp": datetime.fromisoformat(fields["ts"]),
-            "event_data": _json(fields["data"]),
-            "metadata": _json(fields["meta"]),
+            "event_data": jsonutil.loads(fields["data"]),
+            "metadata": jsonutil.loads(fields["meta"]),
             "coordination_id": coordination_id,
             "stream_id": entry_id,
         },
     )
-
-
-def _json(text: str) -> Any:
-    # Most signals carry no recipients and no metadata: "[]" and "{}" need no parser.
-    if text == "{}":
-        return {}
-    if text == "[]":
-        return []
-    return orjson.loads(text)
 
 
 def sent_at(fields: dict[str, str]) -> float:

@@ -40,6 +40,8 @@ class SignalType(str, Enum):
 
 
 SIGNAL_TYPE_VALUES = frozenset(member.value for member in SignalType)
+#: Each type by its value (a dict lookup: cheaper than ``SignalType(value)`` on the hot paths that decode).
+SIGNAL_TYPES = {member.value: member for member in SignalType}
 
 
 class CoordinationSignal(SeedModel):

@@ -251,31 +251,27 @@ class CoordinationCollector(Collector):
 
 
 def _limits(keys: Keys, now_ms: int) -> Iterable[Metric]:
-    """The use of every limit key of the namespace (what ``coord limits`` shows), one sample per key."""
+    """The use of every limit key of the namespace (what ``coord limits`` shows), one sample per key.
+
+    A figure of a limit the key does not declare is left out (no concurrency: no slots to count).
+    """
     uses = limit_uses(keys, now_ms)
-    families = {
-        "running": ("coord_limit_running", "Attempts holding a concurrency slot of the limit key."),
-        "concurrency": ("coord_limit_concurrency", "The limit key's declared concurrency."),
-        "waiting": ("coord_limit_waiting", "Deferred attempts waiting for the limit key."),
-        "started": ("coord_limit_window_starts", "Starts within the limit key's rate window."),
-        "tokens_used": ("coord_limit_window_tokens", "Tokens used within the limit key's token window."),
-        "started_total": ("coord_limit_started", "Attempts the limit key let start since it was first used."),
-        "deferred_total": ("coord_limit_deferred", "Deferrals the limit key caused since it was first used."),
-        "tokens_total": ("coord_limit_tokens", "Tokens charged to the limit key since it was first used."),
-    }
-    # A figure of a limit the key does not declare is left out (no concurrency: no slots to count).
-    declared = {
-        "running": lambda use: use.concurrency is not None,
-        "concurrency": lambda use: use.concurrency is not None,
-        "started": lambda use: use.rate is not None,
-        "tokens_used": lambda use: use.tokens is not None,
-    }
-    for attribute, (name, documentation) in families.items():
+    # (LimitUse attribute, metric, help, the declared limit the figure needs or None)
+    figures = (
+        ("running", "coord_limit_running", "Attempts holding a concurrency slot of the limit key.", "concurrency"),
+        ("concurrency", "coord_limit_concurrency", "The limit key's declared concurrency.", "concurrency"),
+        ("waiting", "coord_limit_waiting", "Deferred attempts waiting for the limit key.", None),
+        ("started", "coord_limit_window_starts", "Starts within the limit key's rate window.", "rate"),
+        ("tokens_used", "coord_limit_window_tokens", "Tokens used within the limit key's token window.", "tokens"),
+        ("started_total", "coord_limit_started", "Attempts the limit key let start since it was first used.", None),
+        ("deferred_total", "coord_limit_deferred", "Deferrals the limit key caused since it was first used.", None),
+        ("tokens_total", "coord_limit_tokens", "Tokens charged to the limit key since it was first used.", None),
+    )
+    for attribute, name, documentation, needs in figures:
         family = GaugeMetricFamily(name, documentation, labels=["key"])
         for use in uses:
-            if attribute in declared and not declared[attribute](use):
-                continue
-            family.add_metric([use.key], float(getattr(use, attribute)))
+            if needs is None or getattr(use, needs) is not None:
+                family.add_metric([use.key], float(getattr(use, attribute)))
         yield family
 
 

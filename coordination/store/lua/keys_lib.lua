@@ -8,8 +8,13 @@ local function ns_key(suffix)
   return NS .. ':' .. suffix
 end
 
+-- The prefix of every key of one coordination (a script touching several of them builds it once).
+local function coord_prefix(cid)
+  return CP .. '{' .. cid .. '}:'
+end
+
 local function coord_key(cid, suffix)
-  return CP .. '{' .. cid .. '}:' .. suffix
+  return coord_prefix(cid) .. suffix
 end
 
 local function agent_key(cid, agent)

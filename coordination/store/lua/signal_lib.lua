@@ -16,7 +16,7 @@ end
 -- Every call here is one more command on the way of each signal to its subscribers (they are woken when the script
 -- ends), so the script does only what the history needs: the id index, the entry, and the order that trims it.
 local function signal_append(cid, v)
-  local base = CP .. '{' .. cid .. '}:'
+  local base = coord_prefix(cid)
   v[1] = signal_run_id(base, v[1])
   local ids = base .. 'signal-ids'
   local existing = redis.call('HGET', ids, v[1])
