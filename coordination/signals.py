@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from config.settings import get_settings
-from coordination import jsonutil
+from coordination import jsonutil, signal_ids
 from coordination.errors import InvalidInputError, UnknownSignalTypeError
 from coordination.ids import validate_id
 from coordination.models.base import prevalidated
@@ -36,6 +35,7 @@ from coordination.store.connection import (
     raise_lost_cancellation,
     sync_client,
 )
+from coordination.store.direct import direct_command
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import LuaScript, script
 from coordination.streams import decode_signal, offset_from, sent_at, signals_sent
@@ -60,20 +60,34 @@ _SPEC_FIELDS = frozenset({"event_type", "event_data", "sender_agent_id", "recipi
 
 
 class _Moment:
-    """The emission time of one batch, in the forms a stored signal and the script need."""
+    """The emission time of one batch, in the forms the script needs; the others are made when asked for.
 
-    __slots__ = ("iso", "milliseconds", "posix", "timestamp")
+    ``posix`` ("<seconds>.<6 digits>") is what is stored (``sent``); the stored ISO timestamp is written from it
+    by the script (``signal_lib.lua``), and :attr:`timestamp`, the models' datetime, is read from it, so the
+    emitter's signal and every reader's carry the same instant. Formatting a datetime before the command leaves
+    would delay every subscriber (see :mod:`coordination.signal_ids` for the same reason).
+    """
+
+    __slots__ = ("milliseconds", "posix")
 
     def __init__(self, now: float) -> None:
-        self.timestamp = datetime.fromtimestamp(now, tz=UTC)
-        self.iso = self.timestamp.isoformat()
-        self.posix = repr(now)
+        self.posix = f"{now:.6f}"
         self.milliseconds = int(now * 1000)
 
     @classmethod
     def now(cls) -> _Moment:
         """The current time."""
         return cls(time.time())
+
+    @property
+    def timestamp(self) -> datetime:
+        """The instant as an aware UTC datetime (microseconds, as stored)."""
+        return datetime.fromtimestamp(float(self.posix), tz=UTC)
+
+    @property
+    def iso(self) -> str:
+        """The instant as stored in a signal's ``ts`` (``datetime.isoformat``)."""
+        return self.timestamp.isoformat()
 
 
 @dataclass(frozen=True)
@@ -121,18 +135,20 @@ class _Emission:
     reply is back, so the command leaves for Redis (and reaches subscribers) sooner.
     """
 
-    __slots__ = ("args", "coordinator", "fields", "keys", "script", "started")
+    __slots__ = ("args", "coordinator", "fields", "keys", "moment", "script", "started")
 
     def __init__(
         self,
         coordinator: SignalCoordinator,
         started: float,
+        moment: _Moment,
         fields: list[dict[str, Any]],
         args: list[Any],
         script: LuaScript,
     ) -> None:
         self.coordinator = coordinator
         self.started = started
+        self.moment = moment
         self.fields = fields
         self.keys: list[str] = []  # the script builds its keys through keys_lib
         self.args = args
@@ -143,11 +159,14 @@ class _Emission:
         first = reply.index("|")
         second = reply.index("|", first + 1)
         signals = []
+        timestamp = self.moment.timestamp
         for fields, stream_id in zip(self.fields, reply[:first], strict=True):
             fields["stream_id"] = stream_id
+            fields["timestamp"] = timestamp
             signals.append(prevalidated(CoordinationSignal, fields))
         outcome = EmitOutcome(signals, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
         self.coordinator._record_emission(signals, self.started)
+        signal_ids.replenish()  # the next emissions' ids, made now that this one is stored
         return outcome
 
 
@@ -309,7 +328,7 @@ class SignalCoordinator:
             *flat,
         ]
         # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
-        return _Emission(self, started, built, args, script("signal_emit" if completes else "signal_append"))
+        return _Emission(self, started, moment, built, args, script("signal_emit" if completes else "signal_append"))
 
     def _build_spec(
         self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment
@@ -341,7 +360,7 @@ class SignalCoordinator:
         raw_metadata: object,
         signal_id: object,
     ) -> tuple[dict[str, Any], list[Any]]:
-        """Validate one signal; return its model fields (``stream_id`` still None) and its values for the script.
+        """Validate one signal; return its model fields (no ``stream_id``, no ``timestamp`` yet) and its script values.
 
         ``where`` prefixes the field names in error messages (``signals[3].`` in a batch).
         """
@@ -363,11 +382,11 @@ class SignalCoordinator:
         meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit) if metadata else "{}"
         # Every field was checked above: the model is built from these without validating them again (hot path).
         fields = {
-            "signal_id": str(uuid.uuid4()) if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
+            "signal_id": signal_ids.take() if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
             "signal_type": SIGNAL_TYPES[type_value],
             "sender_agent_id": sender,
             "recipient_agents": recipients,
-            "timestamp": moment.timestamp,
+            "timestamp": None,  # from the moment, once stored (_Emission.finish)
             "event_data": event_data,
             "metadata": metadata,
             "coordination_id": coordination_id,
@@ -389,7 +408,7 @@ class SignalCoordinator:
             type_value,
             sender,
             jsonutil.dumps(recipients, "recipient_agents") if recipients else "[]",
-            moment.iso,
+            "",  # the ISO timestamp: written by the script from the posix time (signal_lib.lua)
             moment.posix,
             data_json,
             meta_json,
@@ -596,7 +615,19 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
         # read has no effect: the cursor only moves when a reply is used.
         cancelled_before = cancellation_requests()
-        reply = await async_client().xread({self._ckeys.signals: self._cursor}, count=500, block=_BLOCK_MS)
+        # The connection goes back to the pool after the consumer has the signals (direct_command).
+        reply = await direct_command(
+            async_client(),
+            "XREAD",
+            "COUNT",
+            500,
+            "BLOCK",
+            _BLOCK_MS,
+            "STREAMS",
+            self._ckeys.signals,
+            self._cursor,
+            release_later=True,
+        )
         received = time.time()
         raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
         if not reply:

@@ -31,6 +31,8 @@ import redis.asyncio as aioredis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from coordination.store.direct import direct_command
+
 KeyArgs = list[str]
 Args = list[Any]
 
@@ -138,20 +140,17 @@ class LuaScript:
         """Run the script with an asyncio client (not a pipeline: use :func:`run_atomically_async` for several).
 
         ``EVALSHA`` goes out directly, as redis-py's ``AsyncScript`` sends it, without that wrapper's per-call
-        work: signals and state writes run this on every call, and what runs before the command is sent delays
-        every subscriber. A server that does not hold the script (a restart, ``SCRIPT FLUSH``) gets it loaded and
-        the call made once more, as ``AsyncScript`` does.
+        work, and on a pooled connection without ``execute_command``'s (:mod:`~coordination.store.direct`; every
+        script here is safe to send twice): signals and state writes run this on every call, and what runs before
+        the command is sent delays every subscriber. A server that does not hold the script (a restart,
+        ``SCRIPT FLUSH``) gets it loaded and the call made once more, as ``AsyncScript`` does.
         """
         full = self._keys(keys, args)
         try:
-            return await client.execute_command(  # type: ignore[no-untyped-call]
-                "EVALSHA", self.sha, len(full), *full, *args
-            )
+            return await direct_command(client, "EVALSHA", self.sha, len(full), *full, *args)
         except NoScriptError:
             await client.script_load(self.source)
-            return await client.execute_command(  # type: ignore[no-untyped-call]
-                "EVALSHA", self.sha, len(full), *full, *args
-            )
+            return await direct_command(client, "EVALSHA", self.sha, len(full), *full, *args)
 
 
 def _read(name: str) -> str:

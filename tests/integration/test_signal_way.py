@@ -1,0 +1,153 @@
+"""What the shorter way of a signal to Redis must keep (real Redis).
+
+The emitter no longer formats the timestamp (the script writes it from the posix time), takes ids made ahead of
+need, sends its command on a pooled connection without redis-py's per-command wrapper, and a coordination joins
+the namespace's list with its first signal only. Each test here fails if one of those breaks what users see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+
+from coordination.signals import SignalCoordinator
+from coordination.state import ThreadSafeState
+from coordination.store.connection import async_client, sync_client
+from coordination.store.direct import direct_command
+from tests.helpers import eventually
+
+CID = "coord-way"
+
+
+@pytest.fixture
+def coordinator(namespace: str) -> SignalCoordinator:
+    return SignalCoordinator(ThreadSafeState(namespace=namespace))
+
+
+def _lua(name: str) -> str:
+    return resources.files("coordination.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
+
+
+def lua_iso(posix_texts: list[str]) -> list[str]:
+    """The ISO text signal_lib.lua writes for each "<seconds>.<micro>" posix time (run by the server)."""
+    body = "local out = {}\nfor i, sent in ipairs(ARGV) do out[i] = iso_utc(sent) end\nreturn out"
+    source = f"{_lua('keys_lib')}\n{_lua('signal_lib')}\n{body}"
+    return list(sync_client().eval(source, 0, *posix_texts))
+
+
+def instants() -> list[datetime]:
+    """Edges of days, months, leap years and centuries, whole seconds, and random instants up to 2200."""
+    fixed = [
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2000, 2, 29, 12, 0, tzinfo=UTC),
+        datetime(2000, 3, 1, tzinfo=UTC),
+        datetime(2024, 2, 29, 23, 59, 59, 500000, tzinfo=UTC),
+        datetime(2026, 12, 4, 5, 6, 7, 123, tzinfo=UTC),
+        datetime(2100, 2, 28, 23, 59, 59, tzinfo=UTC),
+        datetime(2100, 3, 1, tzinfo=UTC),
+        datetime(2199, 12, 31, 23, 59, 59, 10, tzinfo=UTC),
+    ]
+    draw = random.Random(20261204)
+    span = int((datetime(2200, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+    drawn = [
+        datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=draw.randrange(span), microseconds=draw.randrange(10**6))
+        for _ in range(2000)
+    ]
+    whole = [moment.replace(microsecond=0) for moment in drawn[:200]]
+    return fixed + drawn + whole
+
+
+def test_the_script_spells_every_instant_as_isoformat_does() -> None:
+    moments = instants()
+    texts = [f"{int(moment.timestamp())}.{moment.microsecond:06d}" for moment in moments]
+    assert lua_iso(texts) == [moment.isoformat() for moment in moments]
+
+
+async def test_an_emitted_signal_carries_the_instant_every_reader_sees(coordinator: SignalCoordinator) -> None:
+    """The signal emit returns, the stored entry, the history and a subscriber agree to the microsecond."""
+    stream = coordinator.subscribe_to_signals(CID, "reader")
+    before = datetime.now(UTC)
+    emitted = await coordinator.emit(CID, "inter_agent_message", {"n": 1})
+    after = datetime.now(UTC)
+    received = await asyncio.wait_for(anext(stream), 5.0)
+    await stream.aclose()
+    (entry_id, fields), *_ = sync_client().xrange(coordinator.state.store_keys.coordination(CID).signals)
+    assert entry_id == emitted.stream_id
+    assert fields["ts"] == emitted.timestamp.isoformat()
+    assert datetime.fromtimestamp(float(fields["sent"]), UTC) == emitted.timestamp
+    assert received.timestamp == emitted.timestamp == coordinator.get_signal_history(CID)[0].timestamp
+    assert before - timedelta(milliseconds=1) <= emitted.timestamp <= after + timedelta(milliseconds=1)
+
+
+async def test_signals_emitted_in_a_batch_share_their_instant(coordinator: SignalCoordinator) -> None:
+    emitted = await coordinator.emit_many(CID, [{"event_type": "inter_agent_message"} for _ in range(3)])
+    stored = sync_client().xrange(coordinator.state.store_keys.coordination(CID).signals)
+    assert len({signal.timestamp for signal in emitted}) == 1
+    assert [fields["ts"] for _id, fields in stored] == [emitted[0].timestamp.isoformat()] * 3
+
+
+async def test_ids_made_ahead_are_unique_across_many_emits(coordinator: SignalCoordinator) -> None:
+    emitted = await coordinator.emit_many(CID, [{"event_type": "inter_agent_message"} for _ in range(100)])
+    emitted += [await coordinator.emit(CID, "inter_agent_message") for _ in range(100)]
+    assert len({signal.signal_id for signal in emitted}) == 200
+
+
+async def test_a_coordination_is_listed_from_its_first_signal_and_again_after_its_history_is_gone(
+    coordinator: SignalCoordinator,
+) -> None:
+    keys = coordinator.state.store_keys
+    await coordinator.emit(CID, "inter_agent_message")
+    assert sync_client().sismember(keys.coordinations, CID)
+    # Expiry removes a coordination from the list together with its history (archive/expiry.py).
+    ckeys = keys.coordination(CID)
+    sync_client().srem(keys.coordinations, CID)
+    sync_client().delete(ckeys.signals, ckeys.signal_ids, ckeys.signal_order, ckeys.signal_metrics)
+    await coordinator.emit(CID, "inter_agent_message")
+    assert sync_client().sismember(keys.coordinations, CID)
+
+
+async def test_an_emit_whose_pooled_connection_was_killed_is_stored_once(coordinator: SignalCoordinator) -> None:
+    """The direct way meets a dead connection: the command goes again through the retry policy, once stored."""
+    await coordinator.emit(CID, "inter_agent_message", {"n": 0})  # a connection of this loop's pool is now idle
+    client = async_client()
+    killed = 0
+    for line in sync_client().client_list():
+        if line["name"] == client.connection_pool.connection_kwargs.get("client_name") and line["cmd"] == "evalsha":
+            killed += sync_client().client_kill_filter(_id=line["id"])
+    assert killed >= 1
+    signal = await coordinator.emit(CID, "inter_agent_message", {"n": 1}, signal_id="after-kill")
+    history = coordinator.get_signal_history(CID)
+    assert [s.signal_id for s in history].count("after-kill") == 1
+    assert signal.stream_id == history[0].stream_id
+
+
+async def test_a_cancelled_read_gives_its_connection_back_and_the_store_stays_usable(
+    coordinator: SignalCoordinator,
+) -> None:
+    client = async_client()
+    key = coordinator.state.store_keys.coordination(CID).signals
+    read = asyncio.ensure_future(direct_command(client, "XREAD", "BLOCK", 5000, "STREAMS", key, "$"))
+    await asyncio.sleep(0.1)  # waiting in XREAD BLOCK
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    _idle, in_use = client.connection_pool.get_connection_count()
+    assert int(in_use[0]) == 0
+    assert (await coordinator.emit(CID, "inter_agent_message", {"n": 2})).event_data == {"n": 2}
+
+
+async def test_a_subscription_gives_its_connection_back_once_the_consumer_has_the_signal(
+    coordinator: SignalCoordinator,
+) -> None:
+    stream = coordinator.subscribe_to_signals(CID, "reader")
+    await coordinator.emit(CID, "inter_agent_message", {"n": 3})
+    assert (await anext(stream)).event_data == {"n": 3}
+    pool = async_client().connection_pool
+    await eventually(lambda: int(pool.get_connection_count()[1][0]) == 0, 2.0, "the read's connection back in the pool")
+    await stream.aclose()
