@@ -35,7 +35,7 @@ from coordination.store.connection import (
     raise_lost_cancellation,
     sync_client,
 )
-from coordination.store.direct import direct_command
+from coordination.store.direct import read_stream
 from coordination.store.keys import CoordinationKeys
 from coordination.store.scripts import LuaScript, script
 from coordination.streams import decode_signal, offset_from, sent_at, signals_sent
@@ -615,24 +615,12 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
         # read has no effect: the cursor only moves when a reply is used.
         cancelled_before = cancellation_requests()
-        # The connection goes back to the pool after the consumer has the signals (direct_command).
-        reply = await direct_command(
-            async_client(),
-            "XREAD",
-            "COUNT",
-            500,
-            "BLOCK",
-            _BLOCK_MS,
-            "STREAMS",
-            self._ckeys.signals,
-            self._cursor,
-            release_later=True,
-        )
+        # The connection goes back to the pool after the consumer has the signals (read_stream).
+        entries = await read_stream(async_client(), self._ckeys.signals, self._cursor, 500, _BLOCK_MS)
         received = time.time()
         raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)
-        if not reply:
+        if not entries:
             return
-        entries = reply[0][1]
         self._cursor = entries[-1][0]
         agent = self.subscription.agent_id
         cid = self.subscription.coordination_id

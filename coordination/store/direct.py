@@ -1,4 +1,4 @@
-"""One asyncio command on a pooled connection, without redis-py's per-command wrapper (the signal hot path).
+"""Commands on a pooled asyncio connection, without redis-py's per-command wrapper (the signal hot path).
 
 ``Redis.execute_command`` wraps every command in a retry policy, observability hooks and a release that runs
 before the reply is handed back. Each layer is a few coroutine frames; on an idle machine (a signal every few
@@ -6,12 +6,11 @@ milliseconds) they cost tens of microseconds between the caller and the socket, 
 the caller. A signal pays this twice: once in the emitter before its command leaves, once in the subscriber
 before the entry reaches the consumer.
 
-:func:`direct_command` sends the command on a connection taken from the client's own pool, reads the reply
-through the client's own ``parse_response`` (same decoding, same response callbacks, same errors) and gives the
-connection back. Anything that goes wrong with the connection — dropped, timed out, a demoted Sentinel master —
-sends the command again through ``execute_command``, whose retry policy and translation into
-``StoreUnavailableError`` then apply as to any other command. Only commands that are safe to send twice may come
-here: reads, and scripts that are idempotent or carry their own reply guard (``scripts.py``).
+Both functions here send their command on a connection taken from the client's own pool and give it back. Anything
+that goes wrong with the connection — dropped, timed out, a demoted Sentinel master — sends the command again
+through the client's usual method, whose retry policy and translation into ``StoreUnavailableError`` then apply
+as to any other command. Only commands that are safe to send twice come here: a stream read, and scripts that are
+idempotent or carry their own reply guard (``scripts.py``).
 """
 
 from __future__ import annotations
@@ -24,40 +23,74 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # The connection failures after which the command goes again through redis-py's retry policy.
 _CONNECTION_FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
-# Releases scheduled by release_later, kept referenced until they ran.
+# Releases scheduled by read_stream, kept referenced until they ran.
 _releases: set[asyncio.Task[None]] = set()
 
+StreamEntries = list[tuple[str, dict[str, str]]]
 
-async def direct_command(client: Any, *args: Any, release_later: bool = False, **options: Any) -> Any:
-    """Run one command and return its parsed reply, as ``await client.execute_command(*args, **options)`` would.
+
+async def direct_command(client: Any, *args: Any) -> Any:
+    """Run one command and return its reply, as ``await client.execute_command(*args)`` would.
+
+    The reply goes through the client's ``parse_response`` (same decoding, response callbacks and errors).
 
     Args:
         client: a ``redis.asyncio.Redis`` with a connection pool (a single-connection client goes the usual way).
         *args: the command and its arguments.
-        release_later: give the connection back at the event loop's next turn instead of before returning: the
-            caller's code that runs next (a subscriber handing a signal to its consumer) is not held up by the
-            pool's bookkeeping. A cancelled or failed command gives it back at once.
-        **options: response-callback options, as for ``execute_command``.
     """
     if client.single_connection_client:
-        return await client.execute_command(*args, **options)
+        return await client.execute_command(*args)
     pool = client.connection_pool
     connection = await pool.get_connection()
     try:
         await connection.send_command(*args)
-        reply = await client.parse_response(connection, args[0], **options)
+        reply = await client.parse_response(connection, args[0])
     except _CONNECTION_FAILURES:
         # The connection was closed on the way (redis-py disconnects on a failed read or write); the next user
         # reconnects it. The retry policy takes the command from here.
         await pool.release(connection)
-        return await client.execute_command(*args, **options)
+        return await client.execute_command(*args)
     except BaseException:
         await pool.release(connection)
         raise
-    if release_later:
-        task = asyncio.get_running_loop().create_task(pool.release(connection))
-        _releases.add(task)
-        task.add_done_callback(_releases.discard)
-    else:
-        await pool.release(connection)
+    await pool.release(connection)
     return reply
+
+
+async def read_stream(client: Any, key: str, cursor: str, count: int, block_ms: int) -> StreamEntries:
+    """``XREAD COUNT count BLOCK block_ms STREAMS key cursor``: the entries after ``cursor`` (``[]`` if none came).
+
+    The entries are read from the reply as it comes (no response callback), and the connection goes back to the
+    pool at the event loop's next turn: the caller's code that runs first (a subscriber handing a signal to its
+    consumer) is not held up by the pool's bookkeeping. A cancelled or failed read gives it back at once.
+    """
+    if client.single_connection_client:
+        return _parsed_entries(await client.xread({key: cursor}, count=count, block=block_ms))
+    pool = client.connection_pool
+    connection = await pool.get_connection()
+    try:
+        await connection.send_command("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", key, cursor)
+        reply = await connection.read_response()
+    except _CONNECTION_FAILURES:
+        await pool.release(connection)
+        return _parsed_entries(await client.xread({key: cursor}, count=count, block=block_ms))
+    except BaseException:
+        await pool.release(connection)
+        raise
+    asyncio.get_running_loop().call_soon(_release, pool, connection)
+    if not reply:
+        return []
+    # RESP3 answers a map {key: entries}, RESP2 a list [[key, entries]]; an entry is [id, [field, value, ...]].
+    entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+    return [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in entries]
+
+
+def _parsed_entries(reply: Any) -> StreamEntries:
+    """The entries of an ``xread`` reply of one stream, as redis-py's callback shapes it."""
+    return list(reply[0][1]) if reply else []
+
+
+def _release(pool: Any, connection: Any) -> None:
+    task = asyncio.get_running_loop().create_task(pool.release(connection))
+    _releases.add(task)
+    task.add_done_callback(_releases.discard)

@@ -17,7 +17,7 @@ import pytest
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
 from coordination.store.connection import async_client, sync_client
-from coordination.store.direct import direct_command
+from coordination.store.direct import read_stream
 from tests.helpers import eventually
 
 CID = "coord-way"
@@ -132,7 +132,7 @@ async def test_a_cancelled_read_gives_its_connection_back_and_the_store_stays_us
 ) -> None:
     client = async_client()
     key = coordinator.state.store_keys.coordination(CID).signals
-    read = asyncio.ensure_future(direct_command(client, "XREAD", "BLOCK", 5000, "STREAMS", key, "$"))
+    read = asyncio.ensure_future(read_stream(client, key, "$", 10, 5000))
     await asyncio.sleep(0.1)  # waiting in XREAD BLOCK
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -151,3 +151,22 @@ async def test_a_subscription_gives_its_connection_back_once_the_consumer_has_th
     pool = async_client().connection_pool
     await eventually(lambda: int(pool.get_connection_count()[1][0]) == 0, 2.0, "the read's connection back in the pool")
     await stream.aclose()
+
+
+async def test_a_read_whose_connection_is_killed_while_it_waits_still_returns_what_comes(
+    coordinator: SignalCoordinator,
+) -> None:
+    """The server drops a subscription's waiting read: the read goes again through the retry policy."""
+    client = async_client()
+    key = coordinator.state.store_keys.coordination(CID).signals
+    cursor = "0-0"
+    read = asyncio.ensure_future(read_stream(client, key, cursor, 10, 5000))
+    await asyncio.sleep(0.1)  # waiting in XREAD BLOCK
+    name = client.connection_pool.connection_kwargs.get("client_name")
+    waiting = [line for line in sync_client().client_list() if line["name"] == name and line["cmd"] == "xread"]
+    assert len(waiting) == 1
+    sync_client().client_kill_filter(_id=waiting[0]["id"])
+    await asyncio.sleep(0.1)
+    emitted = await coordinator.emit(CID, "inter_agent_message", {"n": 4})
+    entries = await asyncio.wait_for(read, 5.0)
+    assert [entry_id for entry_id, _fields in entries] == [emitted.stream_id]
