@@ -60,18 +60,19 @@ _SPEC_FIELDS = frozenset({"event_type", "event_data", "sender_agent_id", "recipi
 
 
 class _Moment:
-    """The emission time of one batch, in the forms the script needs; the others are made when asked for.
+    """The emission time of one batch, in the forms the script needs (the datetime is made when asked for).
 
-    ``posix`` ("<seconds>.<6 digits>") is what is stored (``sent``); the stored ISO timestamp is written from it
-    by the script (``signal_lib.lua``), and :attr:`timestamp`, the models' datetime, is read from it, so the
-    emitter's signal and every reader's carry the same instant. Formatting a datetime before the command leaves
-    would delay every subscriber (see :mod:`coordination.signal_ids` for the same reason).
+    ``posix`` ("<seconds>.<6 digits>") is stored as ``sent`` and ``iso`` as ``ts``; :attr:`timestamp`, the
+    models' datetime, is read from ``posix``, so the emitter's signal and every reader's carry the same instant.
+    Making a datetime before the command leaves would delay every subscriber (on an idle machine it costs about as
+    much as the rest of the emitter's work): :func:`_iso_utc` spells the time without one.
     """
 
-    __slots__ = ("milliseconds", "posix")
+    __slots__ = ("iso", "milliseconds", "posix")
 
     def __init__(self, now: float) -> None:
         self.posix = f"{now:.6f}"
+        self.iso = _iso_utc(self.posix)
         self.milliseconds = int(now * 1000)
 
     @classmethod
@@ -84,10 +85,23 @@ class _Moment:
         """The instant as an aware UTC datetime (microseconds, as stored)."""
         return datetime.fromtimestamp(float(self.posix), tz=UTC)
 
-    @property
-    def iso(self) -> str:
-        """The instant as stored in a signal's ``ts`` (``datetime.isoformat``)."""
-        return self.timestamp.isoformat()
+
+# The ISO text of the current minute ("2026-12-04T05:06:"), made by datetime once a minute.
+_minute: tuple[int, str] = (-1, "")
+
+
+def _iso_utc(posix: str) -> str:
+    """``datetime.fromtimestamp(float(posix), UTC).isoformat()`` for ``posix`` = "<seconds>.<6 digits>" (≥ 0)."""
+    global _minute
+    seconds, micro = int(posix[:-7]), posix[-6:]
+    minute, second = divmod(seconds, 60)
+    cached = _minute  # one read: another thread may replace it meanwhile
+    if cached[0] != minute:
+        cached = (minute, datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%M:"))
+        _minute = cached
+    if micro == "000000":
+        return f"{cached[1]}{second:02d}+00:00"
+    return f"{cached[1]}{second:02d}.{micro}+00:00"
 
 
 @dataclass(frozen=True)
@@ -408,7 +422,7 @@ class SignalCoordinator:
             type_value,
             sender,
             jsonutil.dumps(recipients, "recipient_agents") if recipients else "[]",
-            "",  # the ISO timestamp: written by the script from the posix time (signal_lib.lua)
+            moment.iso,
             moment.posix,
             data_json,
             meta_json,

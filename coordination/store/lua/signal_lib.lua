@@ -1,32 +1,7 @@
 -- Appending signals to a coordination's stream, idempotently by signal id (shared by every script that emits).
 -- Signal values, in order: signal_id, type, sender, recipients_json, timestamp_iso, sent_at (posix seconds),
--- data_json, meta_json. timestamp_iso may be '' when sent_at has the form "<seconds>.<6 digits>": it is then
--- written here, as Python's datetime.isoformat() spells that instant in UTC (the emitter does not format it on
--- its way to Redis). SIGNAL_HISTORY (the stream cap) is set by the including script.
+-- data_json, meta_json. SIGNAL_HISTORY (the stream cap) is set by the including script.
 local SIGNAL_HISTORY
-
--- "<seconds>.<micro>" (posix, UTC) as datetime.isoformat(): 2026-12-04T05:06:07.000123+00:00, no fraction when
--- it is zero. Days to a civil date: the proleptic Gregorian algorithm (era of 400 years, March-based year).
-local function iso_utc(sent)
-  local whole, micro = string.match(sent, '^(%d+)%.(%d%d%d%d%d%d)$')
-  if not whole then error('sent_at must be <seconds>.<6 digits> when the timestamp is empty') end
-  local seconds = tonumber(whole)
-  local days = math.floor(seconds / 86400)
-  local clock = seconds - days * 86400
-  local z = days + 719468
-  local era = math.floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
-  local mp = math.floor((5 * doy + 2) / 153)
-  local day = doy - math.floor((153 * mp + 2) / 5) + 1
-  local month = mp < 10 and mp + 3 or mp - 9
-  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
-  local text = string.format('%04d-%02d-%02dT%02d:%02d:%02d', year, month, day, math.floor(clock / 3600),
-    math.floor(clock % 3600 / 60), clock % 60)
-  if micro ~= '000000' then text = text .. '.' .. micro end
-  return text .. '+00:00'
-end
 
 -- The id a signal is stored under: from a coordination's second run on (coord retry: meta 'runs'), '.r<run>' is
 -- appended, so a re-run's signals (its end, skips, time-outs, verdicts) are not taken for re-emissions of the
@@ -47,7 +22,6 @@ local function signal_append(cid, v)
   local ids = base .. 'signal-ids'
   local existing = redis.call('HGET', ids, v[1])
   if existing then return existing, false end
-  if v[5] == '' then v[5] = iso_utc(v[6]) end
   local entry = redis.call('XADD', base .. 'signals', 'MAXLEN', '~', SIGNAL_HISTORY, '*',
     'id', v[1], 'type', v[2], 'sender', v[3], 'to', v[4], 'ts', v[5], 'sent', v[6], 'data', v[7], 'meta', v[8])
   redis.call('HSET', ids, v[1], entry)
