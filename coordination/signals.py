@@ -71,9 +71,10 @@ class _Moment:
     __slots__ = ("iso", "milliseconds", "posix")
 
     def __init__(self, now: float) -> None:
-        self.posix = f"{now:.6f}"
-        self.iso = _iso_utc(self.posix)
-        self.milliseconds = int(now * 1000)
+        seconds, micro = divmod(int(now * 1_000_000 + 0.5), 1_000_000)  # now >= 0: rounded to the microsecond
+        self.posix = f"{seconds}.{micro:06d}"
+        self.iso = _iso_utc(seconds, micro)
+        self.milliseconds = seconds * 1000 + micro // 1000
 
     @classmethod
     def now(cls) -> _Moment:
@@ -90,18 +91,17 @@ class _Moment:
 _minute: tuple[int, str] = (-1, "")
 
 
-def _iso_utc(posix: str) -> str:
-    """``datetime.fromtimestamp(float(posix), UTC).isoformat()`` for ``posix`` = "<seconds>.<6 digits>" (≥ 0)."""
+def _iso_utc(seconds: int, micro: int) -> str:
+    """``datetime.fromtimestamp(seconds + micro / 1e6, UTC).isoformat()``, without a datetime (``seconds`` >= 0)."""
     global _minute
-    seconds, micro = int(posix[:-7]), posix[-6:]
     minute, second = divmod(seconds, 60)
     cached = _minute  # one read: another thread may replace it meanwhile
     if cached[0] != minute:
         cached = (minute, datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%M:"))
         _minute = cached
-    if micro == "000000":
+    if micro == 0:
         return f"{cached[1]}{second:02d}+00:00"
-    return f"{cached[1]}{second:02d}.{micro}+00:00"
+    return f"{cached[1]}{second:02d}.{micro:06d}+00:00"
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,20 @@ def test_the_size_limit_counts_utf8_bytes():
     with pytest.raises(PayloadTooLargeError, match="over the limit of 60 bytes"):
         jsonutil.dumps(text, "value", limit=60)
     assert jsonutil.loads(jsonutil.dumps(text, "value", limit=100)) == text
+
+
+def test_ids_checked_before_are_still_refused_or_accepted_as_the_rule_says() -> None:
+    """Valid ids are remembered (hot path); a refused id is refused every time, a remembered one stays valid."""
+    from coordination import ids
+
+    for _ in range(2):
+        assert validate_id("coord-1", "coordination_id") == "coord-1"
+        with pytest.raises(InvalidIdError, match="coordination_id"):
+            validate_id("bad id", "coordination_id")
+        with pytest.raises(InvalidIdError, match="must be a string"):
+            validate_id(None, "coordination_id")
+    for n in range(ids._SEEN_MAX + 10):  # more than are remembered: the set is emptied, never overfull
+        validate_id(f"agent-{n}", "agent_id")
+    assert len(ids._SEEN_VALID) <= ids._SEEN_MAX
+    assert "bad id" not in ids._SEEN_VALID
+    assert validate_id("agent-1", "agent_id") == "agent-1"

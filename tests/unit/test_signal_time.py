@@ -34,9 +34,12 @@ def instants() -> list[datetime]:
 
 def test_the_emitters_iso_text_is_what_isoformat_spells_for_every_instant() -> None:
     moments = instants()
-    texts = [f"{int(moment.timestamp())}.{moment.microsecond:06d}" for moment in moments]
-    assert [_iso_utc(text) for text in texts] == [moment.isoformat() for moment in moments]
+    spelled = [_iso_utc(int(moment.timestamp()), moment.microsecond) for moment in moments]
+    assert spelled == [moment.isoformat() for moment in moments]
     for now in (0.0, 1764820800.9999996, 1764820859.9999999, 1764820800.0000004, 1709251199.5):
         moment = _Moment(now)
         assert moment.iso == moment.timestamp.isoformat()
         assert moment.timestamp == datetime.fromtimestamp(float(moment.posix), UTC)
+        assert abs(moment.timestamp - datetime.fromtimestamp(now, UTC)) <= timedelta(microseconds=1)
+        assert moment.posix.split(".")[1].isdigit() and len(moment.posix.split(".")[1]) == 6
+        assert moment.milliseconds == int(float(moment.posix) * 1000)
