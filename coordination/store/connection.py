@@ -30,6 +30,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from redis.utils import HIREDIS_AVAILABLE
 
+if HIREDIS_AVAILABLE:  # a dependency (redis[hiredis]); without it StoreConnection is not used (_async_options)
+    import hiredis
+
 from config.settings import get_settings
 from config.urls import SentinelUrl, is_sentinel, mask_password, parse_sentinel_url
 from coordination.errors import StoreUnavailableError
@@ -142,6 +145,14 @@ class StoreConnection(aioredis.Connection):
 
     def pack_command(self, *args: Any) -> list[bytes]:
         """Pack one command into the Redis protocol (pipelines pack each of theirs through this too)."""
+        name = args[0]
+        if type(name) is str and " " not in name:
+            # hiredis straight away: the serializer's pass over every argument (bytearray to bytes) is what it
+            # refuses with TypeError, and then the serializer does it (or raises redis-py's DataError).
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass
         packed: list[bytes] = self._packer.pack(*args)
         return packed
 

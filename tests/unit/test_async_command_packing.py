@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import DataError
 
 from coordination.store.connection import StoreConnection, _async_options
 
@@ -14,6 +15,9 @@ COMMANDS: list[tuple[Any, ...]] = [
     ("EVALSHA", "a" * 40, 2, "key:{c1}:signals", "key:{c1}:ids", 1796301645408, 0.25, "é ü 🚀", b"raw\x00bytes"),
     ("XADD", "stream", "MAXLEN", "~", 10000, "*", "data", '{"t0": 1.5, "text": "x' + "y" * 70_000 + '"}'),
     ("CONFIG GET", "maxmemory"),  # a command name with a space is split, as redis-py does
+    ("SET", "k", bytearray(b"array"), "GET"),  # hiredis refuses a bytearray: the serializer converts it
+    ("SET", memoryview(b"view-key"), memoryview(b"value")),
+    ("INCRBYFLOAT", "k", 2**70),
 ]
 
 
@@ -23,6 +27,12 @@ def test_hiredis_packing_sends_the_same_bytes_as_redis_py(command: tuple[Any, ..
     hiredis_packed = b"".join(StoreConnection().pack_command(*command))
 
     assert hiredis_packed == python_packed
+
+
+@pytest.mark.parametrize("value", [None, True, object()], ids=["None", "bool", "object"])
+def test_values_redis_cannot_take_are_refused_as_redis_py_refuses_them(value: object) -> None:
+    with pytest.raises(DataError):
+        StoreConnection().pack_command("SET", "k", value)
 
 
 def test_pipelines_are_packed_the_same_way() -> None:
