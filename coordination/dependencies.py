@@ -39,7 +39,7 @@ from coordination.models.dependencies import (
 )
 from coordination.models.seed import warn_unknown_fields
 from coordination.signal_coordinator_stub import ISignalCoordinator
-from coordination.signals import SettledDependency, parse_settled
+from coordination.signals import Emission, SettledDependency, SignalCoordinator, parse_settled
 from coordination.store.connection import (
     async_client,
     cancellation_requests,
@@ -136,7 +136,7 @@ class DependencyResolver:
         self.pending_dependencies = PendingDependencies(self)
         self.resolved_dependencies = ResolvedDependencies(self)
         # Read (and hash) the Lua sources now, not inside the first resolution.
-        for name in ("deps_register", "deps_check", "state_write", "deps_wake"):
+        for name in ("deps_register", "deps_announce", "deps_check", "state_write", "deps_wake"):
             script(name)
 
     # -- resolving -------------------------------------------------------------------------------------------
@@ -287,11 +287,16 @@ class DependencyResolver:
             except InvalidInputError as error:
                 raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
             calls.append((script("deps_register"), [], _register(args, counted=False)))
+        announcement = self._announcement(coordination_id, owner, dependencies)
+        if announcement is not None:
+            ids = [dependency.dependency_id for dependency in dependencies]
+            calls.append((script("deps_announce"), [], [*announcement.args, *ids]))
         failure_tags = {"coordination_id": coordination_id, "success": "false"}
         started = time.perf_counter()
         try:
             async with self._slot():
                 replies = await run_atomically_async(async_client(), calls)
+            announced = replies.pop() if announcement is not None else ["|"]
             # Settled at registration: a result at once. Only the pending ones wait (concurrently).
             results: list[DependencyResolutionResult | BaseException] = []
             waiting = []
@@ -313,19 +318,39 @@ class DependencyResolver:
                 raise DependencyResolutionError(coordination_id, "all", str(result)) from result
             if not result.success:
                 return False
-        await self.signal_coordinator.signal_event(
-            coordination_id,
-            "dependency_resolved",
-            {
-                "resolver_agent": owner or "unknown",
-                "dependency_count": len(dependencies),
-                "timestamp": datetime.now(UTC).isoformat(),
-            },
-        )
+        if announcement is not None and announced[0] != "|":
+            announcement.finish(announced)  # announced in the registrations' transaction: its metrics now
+        else:
+            await self.signal_coordinator.signal_event(
+                coordination_id, "dependency_resolved", _resolved_event(owner, len(dependencies))
+            )
         self._record_timing(
             started, {"coordination_id": coordination_id, "dependency_count": str(len(dependencies))}, coordination_id
         )
         return True
+
+    def _announcement(self, coordination_id: str, owner: str | None, dependencies: list[Dependency]) -> Emission | None:
+        """The ``dependency_resolved`` signal, ready to ride with the registrations (``deps_announce.lua``).
+
+        When every dependency is resolved at registration, the script stores it in the same transaction (one round
+        trip for the call); otherwise it writes nothing and the signal is emitted after the wait, as always. Only
+        for this package's own coordinator storing in this resolver's namespace (the script reads the dependency
+        records through the signal's key prefixes); any other coordinator is called after the registrations.
+        """
+        coordinator = self.signal_coordinator
+        if not isinstance(coordinator, SignalCoordinator) or coordinator.state.store_keys != self._keys:
+            return None
+        return coordinator.prepare_emission(
+            coordination_id,
+            [
+                {
+                    # As signal_event sends it: the sender from event_data["agent_id"] (absent: system).
+                    "event_type": "dependency_resolved",
+                    "event_data": _resolved_event(owner, len(dependencies)),
+                    "metadata": {"priority": 5},
+                }
+            ],
+        )
 
     def register_sync(
         self, coordination_id: str, dependency: Dependency, *, owner: str | None = None, precounted: bool = False
@@ -705,6 +730,11 @@ def _record_scope(record: Mapping[str, str]) -> str | None:
 def _register(args: list[Any], *, counted: bool) -> list[Any]:
     """``deps_register.lua``'s arguments from the registration arguments (the scope goes after ``counted``)."""
     return [*args[:_SCOPE_ARG], "1" if counted else "0", args[_SCOPE_ARG]]
+
+
+def _resolved_event(owner: str | None, count: int) -> dict[str, Any]:
+    """The event data of ``dependency_resolved`` (the seed's fields)."""
+    return {"resolver_agent": owner or "unknown", "dependency_count": count, "timestamp": datetime.now(UTC).isoformat()}
 
 
 def _parse_woken(reply: list[str]) -> list[SettledDependency]:

@@ -142,8 +142,12 @@ class EmitOutcome:
     settled: list[SettledDependency]
 
 
-class _Emission:
+class Emission:
     """A validated batch of signals and the script call that stores it (the core every emit method adapts).
+
+    ``script`` and ``args`` are the call (no keys: the script builds them); :meth:`finish` turns its reply into
+    the stored signals and records the emission's metrics. :meth:`SignalCoordinator.prepare_emission` hands one
+    out for a caller that runs the call inside a transaction of its own.
 
     Only what the script needs is built before it runs; the signal models are built from ``fields`` once the
     reply is back, so the command leaves for Redis (and reaches subscribers) sooner.
@@ -220,7 +224,7 @@ class SignalCoordinator:
     # -- emission ----------------------------------------------------------------------------------------------
     #
     # One core, two transports: ``_emission`` validates a batch and builds its script call (every check, nothing
-    # written), the script runs with the asyncio or the blocking client, and ``_Emission.finish`` reads the reply
+    # written), the script runs with the asyncio or the blocking client, and ``Emission.finish`` reads the reply
     # and records the metrics. The public methods only adapt arguments and return shapes:
     #
     #   signal_coordination_event (seed)  one signal; False (logged) for refused input
@@ -294,7 +298,7 @@ class SignalCoordinator:
         """Like :meth:`emit_many`, also returning the dependencies the signals settled."""
         return await self._store(self._emission(coordination_id, signals))
 
-    async def _store(self, emission: _Emission) -> EmitOutcome:
+    async def _store(self, emission: Emission) -> EmitOutcome:
         """Run an emission's script and read its reply into the outcome."""
         return emission.finish(await emission.script.run_async(async_client(), emission.keys, emission.args))
 
@@ -303,7 +307,18 @@ class SignalCoordinator:
         emission = self._emission(coordination_id, signals)
         return emission.finish(emission.script(sync_client(), emission.keys, emission.args))
 
-    def _emission(self, coordination_id: str, specs: Sequence[Mapping[str, Any]]) -> _Emission:
+    def prepare_emission(self, coordination_id: str, signals: Sequence[Mapping[str, Any]]) -> Emission:
+        """Validate a batch as :meth:`emit_many` does and return its script call without running it.
+
+        For a caller that runs the call inside a MULTI/EXEC of its own (``Emission.script``, ``Emission.args``),
+        then passes the reply to ``Emission.finish``.
+
+        Raises:
+            InvalidInputError: as :meth:`emit_many` would; nothing is stored.
+        """
+        return self._emission(coordination_id, signals)
+
+    def _emission(self, coordination_id: str, specs: Sequence[Mapping[str, Any]]) -> Emission:
         """Validate a batch of signal specs (every one before anything is stored) and build its script call."""
         started = time.perf_counter()
         validate_id(coordination_id, "coordination_id")
@@ -330,7 +345,7 @@ class SignalCoordinator:
         built: list[dict[str, Any]],
         flat: list[Any],
         completes: bool,
-    ) -> _Emission:
+    ) -> Emission:
         args: list[Any] = [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
@@ -342,7 +357,7 @@ class SignalCoordinator:
             *flat,
         ]
         # A batch that completes no agent settles nothing: the lighter script without the dependency libraries.
-        return _Emission(self, started, moment, built, args, script("signal_emit" if completes else "signal_append"))
+        return Emission(self, started, moment, built, args, script("signal_emit" if completes else "signal_append"))
 
     def _build_spec(
         self, coordination_id: str, spec: Mapping[str, Any], where: str, moment: _Moment
@@ -400,7 +415,7 @@ class SignalCoordinator:
             "signal_type": SIGNAL_TYPES[type_value],
             "sender_agent_id": sender,
             "recipient_agents": recipients,
-            "timestamp": None,  # from the moment, once stored (_Emission.finish)
+            "timestamp": None,  # from the moment, once stored (Emission.finish)
             "event_data": event_data,
             "metadata": metadata,
             "coordination_id": coordination_id,
@@ -629,7 +644,7 @@ class SignalStream(AsyncIterator[CoordinationSignal]):
         # the read at once (redis-py's wait_for could swallow it on Python 3.11; see StoreConnection). A cancelled
         # read has no effect: the cursor only moves when a reply is used.
         cancelled_before = cancellation_requests()
-        # The connection goes back to the pool after the consumer has the signals (read_stream).
+        # Straight on a pooled connection, entries from the raw reply (read_stream: not execute_command's layers).
         entries = await read_stream(async_client(), self._ckeys.signals, self._cursor, 500, _BLOCK_MS)
         received = time.time()
         raise_lost_cancellation(cancelled_before)  # with redis-py's own connection classes (TLS, unix sockets)

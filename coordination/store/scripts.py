@@ -46,6 +46,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
     "signal_append": ("keys_lib", "signal_lib"),
+    "deps_announce": ("keys_lib", "signal_lib"),
     # limits_lib comes before agent_lib wherever agent_lib is used (agent_lib releases the limits it closes).
     **dict.fromkeys(
         ("agent_start", "agent_renew", "agents_sent"),
@@ -78,7 +79,16 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
 
 # Scripts that only read, or are idempotent by construction, run without a reply guard.
 _UNGUARDED = frozenset(
-    {"lock_release", "lock_renew", "keys_probe", "agent_renew", "agents_sent", "state_init", "signal_append"}
+    {
+        "lock_release",
+        "lock_renew",
+        "keys_probe",
+        "agent_renew",
+        "agents_sent",
+        "state_init",
+        "signal_append",
+        "deps_announce",
+    }
 )
 
 _WRAPPER_HEAD = """
@@ -197,8 +207,11 @@ async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) 
     """
     for _ in range(2):
         missing = _missing(client, calls)
-        for lua in missing:
-            await client.script_load(lua.source)
+        if missing:  # all in one round trip (a process's first call of a batch of new scripts)
+            async with client.pipeline(transaction=False) as loading:
+                for lua in missing:
+                    loading.script_load(lua.source)
+                await loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
         async with client.pipeline(transaction=True) as pipe:
             for lua, keys, args in calls:
@@ -214,8 +227,11 @@ def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
     """Blocking :func:`run_atomically_async`."""
     for _ in range(2):
         missing = _missing(client, calls)
-        for lua in missing:
-            client.script_load(lua.source)
+        if missing:
+            with client.pipeline(transaction=False) as loading:
+                for lua in missing:
+                    loading.script_load(lua.source)
+                loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
         pipe = client.pipeline(transaction=True)
         for lua, keys, args in calls:

@@ -356,6 +356,8 @@ async def test_satisfied_dependencies_are_registered_in_one_round_trip_and_open_
     monkeypatch.setattr(
         dependencies_module.DependencyResolver, "_wait", lambda *args: single_registrations.append(args)
     )
+    separate_emits: list[Any] = []
+    monkeypatch.setattr(SignalCoordinator, "_store", lambda *args: separate_emits.append(args))
     context = {
         "agent_id": "test-agent",
         "dependencies": [
@@ -367,15 +369,54 @@ async def test_satisfied_dependencies_are_registered_in_one_round_trip_and_open_
     # When the agent's dependencies are resolved
     assert await resolver.resolve_agent_dependencies(CID, context) is True
 
-    # Then the ten registrations (each also checks its condition) went in one MULTI/EXEC, nothing waited, and no
-    # wake-up subscription was opened in this event loop.
-    assert batches == [10]
+    # Then the ten registrations (each also checks its condition) and the dependency_resolved announcement went in
+    # one MULTI/EXEC, nothing waited, nothing was emitted on its own, and no wake-up subscription was opened in
+    # this event loop.
+    assert batches == [11]
     assert single_registrations == []
+    assert separate_emits == []
     assert waiting_count() == {}
     assert resolver.get_pending_dependencies_count(CID) == 0
     assert len(resolver.resolved_dependencies[CID]) == 10
     [announced] = resolver.signal_coordinator.get_signal_history(CID)  # type: ignore[attr-defined]
     assert announced.signal_type.value == "dependency_resolved" and announced.event_data["dependency_count"] == 10
+
+
+async def test_a_batch_with_a_pending_dependency_is_announced_once_after_the_wait(namespace: str) -> None:
+    state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
+    resolver = DependencyResolver(SignalCoordinator(state), state=state)
+    await resolver.mark_resource_available("ready")
+    context = {
+        "agent_id": "late-agent",
+        "dependencies": [
+            {"id": "now", "type": "resource_availability", "target": "ready", "timeout": LONG},
+            {"id": "later", "type": "resource_availability", "target": "soon", "timeout": LONG},
+        ],
+    }
+    resolving = asyncio.ensure_future(resolver.resolve_agent_dependencies(CID, context))
+    await asyncio.sleep(0.2)
+    assert resolver.signal_coordinator.get_signal_history(CID) == []  # type: ignore[attr-defined]
+    await resolver.mark_resource_available("soon")
+    assert await asyncio.wait_for(resolving, 5.0) is True
+    [announced] = resolver.signal_coordinator.get_signal_history(CID)  # type: ignore[attr-defined]
+    assert announced.event_data["resolver_agent"] == "late-agent" and announced.event_data["dependency_count"] == 2
+    assert announced.metadata == {"priority": 5} and announced.sender_agent_id == "system"
+
+
+async def test_the_one_trip_announcement_is_the_signal_the_separate_emit_stores(namespace: str) -> None:
+    """Same sender, metadata, data and seed metrics whether it rode with the registrations or came after a wait."""
+    state: ThreadSafeState[Any] = ThreadSafeState(namespace=namespace)
+    metrics = MetricsCollector(kafka_enabled=False, postgres_enabled=False)
+    resolver = DependencyResolver(SignalCoordinator(state, metrics_collector=metrics), state=state)
+    await resolver.mark_resource_available("ready")
+    cid = f"announce-{namespace}"  # flushed metrics go to one stream shared by the test session
+    context = {"agent_id": "quick", "dependencies": [{"id": "now", "type": "resource_availability", "target": "ready"}]}
+    assert await resolver.resolve_agent_dependencies(cid, context) is True
+    [announced] = resolver.signal_coordinator.get_signal_history(cid)  # type: ignore[attr-defined]
+    assert announced.sender_agent_id == "system" and announced.metadata == {"priority": 5}
+    assert announced.event_data["resolver_agent"] == "quick" and announced.event_data["dependency_count"] == 1
+    sent = [m for m in metrics.read_metrics("signals_sent") if m.tags.get("coordination_id") == cid]
+    assert [m.tags.get("signal_type") for m in sent] == ["dependency_resolved"]
 
 
 async def test_only_the_pending_dependencies_of_a_batch_wait(resolver: DependencyResolver) -> None:
