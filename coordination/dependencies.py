@@ -47,7 +47,7 @@ from coordination.store.connection import (
     sync_client,
 )
 from coordination.store.keys import gate_field, resource_field
-from coordination.store.scripts import ScriptCall, run_atomically, run_atomically_async, script
+from coordination.store.scripts import LuaScript, ScriptCall, run_atomically, run_atomically_async, script
 
 if TYPE_CHECKING:
     from coordination.metrics.collector import MetricsCollector
@@ -136,8 +136,7 @@ class DependencyResolver:
         self.pending_dependencies = PendingDependencies(self)
         self.resolved_dependencies = ResolvedDependencies(self)
         # Read (and hash) the Lua sources now, not inside the first resolution.
-        for name in ("deps_register", "deps_announce", "deps_check", "state_write", "deps_wake"):
-            script(name)
+        _resolver_scripts()
 
     # -- resolving -------------------------------------------------------------------------------------------
 
@@ -295,7 +294,7 @@ class DependencyResolver:
         started = time.perf_counter()
         try:
             async with self._slot():
-                replies = await run_atomically_async(async_client(), calls)
+                replies = await run_atomically_async(async_client(), calls, _resolver_scripts())
             announced = replies.pop() if announcement is not None else ["|"]
             # Settled at registration: a result at once. Only the pending ones wait (concurrently).
             results: list[DependencyResolutionResult | BaseException] = []
@@ -742,8 +741,17 @@ def _parse_woken(reply: list[str]) -> list[SettledDependency]:
     return parse_settled(reply[:marker], reply[marker + 1 :])
 
 
+def _resolver_scripts() -> tuple[LuaScript, ...]:
+    """The scripts a resolver runs: its first transaction loads every one the server lacks, in one round trip.
+
+    (Compiling ``deps_register`` with its libraries takes the server about a millisecond: paid once per process,
+    by whichever call comes first, instead of by the first resolution after a resource was marked.)
+    """
+    return tuple(script(name) for name in ("deps_register", "deps_announce", "deps_check", "state_write", "deps_wake"))
+
+
 async def _run_event_async(calls: list[ScriptCall]) -> list[SettledDependency]:
-    _written, woken = await run_atomically_async(async_client(), calls)
+    _written, woken = await run_atomically_async(async_client(), calls, _resolver_scripts())
     return _parse_woken(woken)
 
 

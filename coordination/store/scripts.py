@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import weakref
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -180,9 +181,10 @@ ScriptCall = tuple[LuaScript, KeyArgs, Args]
 _loaded: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _missing(client: Any, calls: list[ScriptCall]) -> list[LuaScript]:
+def _missing(client: Any, calls: list[ScriptCall], preload: Sequence[LuaScript]) -> list[LuaScript]:
     known = _loaded.setdefault(client, set())
-    return [lua for lua, _keys, _args in calls if lua.sha not in known]
+    wanted = {lua.sha: lua for lua in (*(call[0] for call in calls), *preload)}
+    return [lua for sha, lua in wanted.items() if sha not in known]
 
 
 def _check(client: Any, replies: list[Any]) -> list[Any] | None:
@@ -196,7 +198,9 @@ def _check(client: Any, replies: list[Any]) -> list[Any] | None:
     return replies
 
 
-async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) -> list[Any]:
+async def run_atomically_async(
+    client: aioredis.Redis, calls: list[ScriptCall], preload: Sequence[LuaScript] = ()
+) -> list[Any]:
     """Run several scripts in one MULTI/EXEC round trip, in order, and return their replies.
 
     Used where one event is several steps (write a value, then wake whoever waits on it; register a list of
@@ -204,9 +208,13 @@ async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) 
     the server ``SCRIPT EXISTS`` before every ``execute()`` (a round trip more); instead the scripts are loaded once
     per client. A server that lost them (a restart, ``SCRIPT FLUSH``) lost all of them, so every call of the
     transaction fails with NOSCRIPT and none has run: they are loaded again and the transaction runs once more.
+
+    ``preload`` names scripts the caller will need soon (a component's other scripts): loaded in the same round
+    trip as the missing ones, so a process pays the server's compiling of them on its first call, not on each
+    kind of call's first.
     """
     for _ in range(2):
-        missing = _missing(client, calls)
+        missing = _missing(client, calls, preload)
         if missing:  # all in one round trip (a process's first call of a batch of new scripts)
             async with client.pipeline(transaction=False) as loading:
                 for lua in missing:
@@ -223,10 +231,10 @@ async def run_atomically_async(client: aioredis.Redis, calls: list[ScriptCall]) 
     raise NoScriptError("the server dropped the scripts twice while they were being run")
 
 
-def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
+def run_atomically(client: redis.Redis, calls: list[ScriptCall], preload: Sequence[LuaScript] = ()) -> list[Any]:
     """Blocking :func:`run_atomically_async`."""
     for _ in range(2):
-        missing = _missing(client, calls)
+        missing = _missing(client, calls, preload)
         if missing:
             with client.pipeline(transaction=False) as loading:
                 for lua in missing:

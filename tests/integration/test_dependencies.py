@@ -348,9 +348,9 @@ async def test_satisfied_dependencies_are_registered_in_one_round_trip_and_open_
     single_registrations: list[Any] = []
     original_batch = dependencies_module.run_atomically_async
 
-    async def counted_batch(client: Any, calls: list[Any]) -> list[Any]:
+    async def counted_batch(client: Any, calls: list[Any], preload: Any = ()) -> list[Any]:
         batches.append(len(calls))
-        return await original_batch(client, calls)
+        return await original_batch(client, calls, preload)
 
     monkeypatch.setattr(dependencies_module, "run_atomically_async", counted_batch)
     monkeypatch.setattr(

@@ -81,3 +81,26 @@ def test_a_single_asyncio_call_loads_the_script_again_and_runs_it_once(server: P
 
     # Loaded again on NOSCRIPT and run once: version 2, two log entries (a double run would make them 3).
     assert asyncio.run(scenario()) == [[1, 1], [1, 2], "2", 2]
+
+
+def test_a_batch_loads_the_scripts_it_is_told_to_preload_in_the_same_round_trip(server: PrivateRedis) -> None:
+    """A resolver's first transaction loads its other scripts too (compiled once, before they are needed)."""
+    keys = Keys("flush", "ns-preload")
+    later = [script("deps_register"), script("deps_announce")]
+
+    async def scenario() -> tuple[list[bool], int, list[bool]]:
+        client = aioredis.Redis.from_url(server.url(), decode_responses=True)
+        try:
+            before = await client.script_exists(*(lua.sha for lua in later))
+            await run_atomically_async(client, [_set(keys, "a", "1")], preload=later)
+            loads = (await client.info("commandstats"))["cmdstat_script|load"]["calls"]
+            after = await client.script_exists(*(lua.sha for lua in later))
+            await run_atomically_async(client, [_set(keys, "b", "2")], preload=later)  # all known: nothing loaded
+            assert (await client.info("commandstats"))["cmdstat_script|load"]["calls"] == loads
+            return before, loads, after
+        finally:
+            await client.aclose()
+
+    before, loads, after = asyncio.run(scenario())
+    assert before == [False, False] and after == [True, True]
+    assert loads == 3  # state_write and the two preloaded ones
