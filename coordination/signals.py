@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from config.settings import get_settings
-from coordination import jsonutil, signal_ids
+from coordination import jsonutil
 from coordination.errors import InvalidInputError, UnknownSignalTypeError
-from coordination.ids import validate_id
+from coordination.ids import new_uuid4, replenish_ids, validate_id
 from coordination.models.base import prevalidated
 from coordination.models.signals import (
     SIGNAL_TYPE_VALUES,
@@ -184,7 +184,7 @@ class Emission:
             signals.append(prevalidated(CoordinationSignal, fields))
         outcome = EmitOutcome(signals, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
         self.coordinator._record_emission(signals, self.started)
-        signal_ids.replenish()  # the next emissions' ids, made now that this one is stored
+        replenish_ids()  # the next emissions' ids, made now that this one is stored
         return outcome
 
 
@@ -411,7 +411,7 @@ class SignalCoordinator:
         meta_json = jsonutil.dumps(metadata, f"{where}metadata", self._data_limit) if metadata else "{}"
         # Every field was checked above: the model is built from these without validating them again (hot path).
         fields = {
-            "signal_id": signal_ids.take() if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
+            "signal_id": new_uuid4() if signal_id is None else validate_id(signal_id, f"{where}signal_id"),
             "signal_type": SIGNAL_TYPES[type_value],
             "sender_agent_id": sender,
             "recipient_agents": recipients,

@@ -12,12 +12,12 @@ import itertools
 import logging
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from coordination.errors import InvalidInputError
+from coordination.ids import new_uuid4
 from coordination.metrics.models import MetricType
 from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
@@ -165,7 +165,7 @@ class SmartRoutingOrchestrator:
         """
         start = time.perf_counter()
         given = decision_input(
-            str(uuid.uuid4()), state, current_task, execution_time, retry_count, custom_data, correlation_id
+            new_uuid4(), state, current_task, execution_time, retry_count, custom_data, correlation_id
         )
         proposal, evaluated = self._plan.decide(state, given, self.strategy_priority)
         elapsed_ms = (time.perf_counter() - start) * 1000.0

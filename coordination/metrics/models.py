@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, NamedTuple
@@ -18,6 +17,7 @@ from typing import Annotated, Any, Final, NamedTuple
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coordination.errors import InvalidInputError
+from coordination.ids import new_uuid4
 from coordination.limits import MAX_METRIC_NAME_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
 from coordination.models.base import prevalidated, utcnow
 from coordination.models.seed import FrozenSeedModel, SeedModel
@@ -53,7 +53,7 @@ OptionalId = Annotated[str, Field(max_length=MAX_METRIC_ID_LENGTH), AfterValidat
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid4()
 
 
 class MetricType(StrEnum):
@@ -383,7 +383,7 @@ def pending_metric(
     return _new_tuple(
         PendingMetric,
         (
-            str(uuid.uuid4()),
+            new_uuid4(),
             metric_name,
             metric_type,
             float(value),
