@@ -279,13 +279,16 @@ class DependencyResolver:
         dependencies = [self._parse(index, spec) for index, spec in enumerate(specs)]
         # Check every registration before registering any: a bad id in a later spec must leave nothing behind
         # (and must not leave the earlier dependencies waiting out their time-outs).
-        calls: list[ScriptCall] = []
+        registrations: list[list[Any]] = []
         for index, dependency in enumerate(dependencies):
             try:
                 args = self._registration_args(coordination_id, dependency, owner)
             except InvalidInputError as error:
                 raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
-            calls.append((script("deps_register"), [], _register(args, counted=False)))
+            registrations.append(_register(args, counted=False))
+        # One script registers them all (deps_register's arguments after its NS, CP and NOW, in order).
+        batch = [*registrations[0][:3], len(registrations), *(value for args in registrations for value in args[3:])]
+        calls: list[ScriptCall] = [(script("deps_register_many"), [], batch)]
         announcement = self._announcement(coordination_id, owner, dependencies)
         if announcement is not None:
             ids = [dependency.dependency_id for dependency in dependencies]
@@ -296,10 +299,12 @@ class DependencyResolver:
             async with self._slot():
                 replies = await run_atomically_async(async_client(), calls, _resolver_scripts())
             announced = replies.pop() if announcement is not None else ["|"]
+            registered = replies[0]
             # Settled at registration: a result at once. Only the pending ones wait (concurrently).
             results: list[DependencyResolutionResult | BaseException] = []
             waiting = []
-            for dependency, reply in zip(dependencies, replies, strict=True):
+            each = [registered[at : at + 3] for at in range(0, 3 * len(dependencies), 3)]
+            for dependency, reply in zip(dependencies, each, strict=True):
                 if reply[0] == "pending":
                     waiting.append(self._outcome(coordination_id, dependency, reply, started))
                 else:
@@ -747,7 +752,8 @@ def _resolver_scripts() -> tuple[LuaScript, ...]:
     (Compiling ``deps_register`` with its libraries takes the server about a millisecond: paid once per process,
     by whichever call comes first, instead of by the first resolution after a resource was marked.)
     """
-    return tuple(script(name) for name in ("deps_register", "deps_announce", "deps_check", "state_write", "deps_wake"))
+    names = ("deps_register_many", "deps_register", "deps_announce", "deps_check", "state_write", "deps_wake")
+    return tuple(script(name) for name in names)
 
 
 async def _run_event_async(calls: list[ScriptCall]) -> list[SettledDependency]:

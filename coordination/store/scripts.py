@@ -64,6 +64,7 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
         (
             "signal_emit",
             "deps_register",
+            "deps_register_many",
             "deps_wake",
             "deps_check",
             "deps_settle",
