@@ -129,19 +129,18 @@ def test_a_loop_closed_right_after_a_delivery_is_left_with_nothing_pending(names
 
 @pytest.mark.parametrize("protocol", [2, 3])
 async def test_a_killed_read_returns_the_entries_whatever_protocol_the_client_speaks(
-    coordinator: SignalCoordinator, protocol: int
+    coordinator: SignalCoordinator, protocol: int, namespace: str
 ) -> None:
     """The fallback read parses redis-py's reply shape of either protocol (a map with ``protocol=3``)."""
     from coordination.store.connection import store_url
 
-    client = aioredis.Redis.from_url(store_url(), protocol=protocol, decode_responses=True, client_name="resp-test")
+    name = f"resp-test-{protocol}-{namespace}"  # this test's connections only
+    client = aioredis.Redis.from_url(store_url(), protocol=protocol, decode_responses=True, client_name=name)
     key = coordinator.state.store_keys.coordination(CID).signals
     try:
         read = asyncio.ensure_future(read_stream(client, key, "0-0", 10, 5000))
         await asyncio.sleep(0.1)
-        [waiting] = [
-            line for line in sync_client().client_list() if line["name"] == "resp-test" and line["cmd"] == "xread"
-        ]
+        [waiting] = [line for line in sync_client().client_list() if line["name"] == name and line["cmd"] == "xread"]
         sync_client().client_kill_filter(_id=waiting["id"])
         await asyncio.sleep(0.1)
         emitted = await coordinator.emit(CID, "inter_agent_message", {"n": 5})
