@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from coordination import jsonutil
@@ -746,6 +747,7 @@ def _parse_woken(reply: list[str]) -> list[SettledDependency]:
     return parse_settled(reply[:marker], reply[marker + 1 :])
 
 
+@cache
 def _resolver_scripts() -> tuple[LuaScript, ...]:
     """The scripts a resolver runs: its first transaction loads every one the server lacks, in one round trip.
 

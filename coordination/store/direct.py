@@ -23,6 +23,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 # The connection failures after which the command goes again through redis-py's retry policy.
 _CONNECTION_FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
 
+# What _exchange returns when the connection failed (no reply can be this object).
+_CONNECTION_FAILED = object()
+
 StreamEntries = list[tuple[str, dict[str, str]]]
 
 
@@ -35,23 +38,11 @@ async def direct_command(client: Any, *args: Any) -> Any:
         client: a ``redis.asyncio.Redis`` with a connection pool (a single-connection client goes the usual way).
         *args: the command and its arguments.
     """
-    if client.single_connection_client:
-        return await client.execute_command(*args)
-    pool = client.connection_pool
-    connection = await pool.get_connection()
-    try:
-        await connection.send_command(*args)
-        reply = await client.parse_response(connection, args[0])
-    except _CONNECTION_FAILURES:
-        # The connection was closed on the way (redis-py disconnects on a failed read or write); the next user
-        # reconnects it. The retry policy takes the command from here.
-        await pool.release(connection)
-        return await client.execute_command(*args)
-    except BaseException:
-        await pool.release(connection)
-        raise
-    await pool.release(connection)
-    return reply
+    if not client.single_connection_client:
+        reply = await _exchange(client, args, raw=False)
+        if reply is not _CONNECTION_FAILED:
+            return reply
+    return await client.execute_command(*args)
 
 
 async def read_stream(client: Any, key: str, cursor: str, count: int, block_ms: int) -> StreamEntries:
@@ -62,31 +53,37 @@ async def read_stream(client: Any, key: str, cursor: str, count: int, block_ms: 
     faster, but a consumer that reads again at once then took a second connection, and a loop closed right after
     a delivery was left with a release task pending).
     """
-    if client.single_connection_client:
-        return _parsed_entries(await client.xread({key: cursor}, count=count, block=block_ms))
+    if not client.single_connection_client:
+        args = ("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", key, cursor)
+        reply = await _exchange(client, args, raw=True)
+        if reply is not _CONNECTION_FAILED:
+            if not reply:
+                return []
+            # RESP3 answers a map {key: entries}, RESP2 a list [[key, entries]]; an entry is [id, [field, value...]].
+            entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+            return [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in entries]
+    # redis-py's reply for one stream: [[key, entries]], or {key: [entries]} from a protocol=3 client.
+    reply = await client.xread({key: cursor}, count=count, block=block_ms)
+    if not reply:
+        return []
+    return list(next(iter(reply.values()))[0]) if isinstance(reply, dict) else list(reply[0][1])
+
+
+async def _exchange(client: Any, args: tuple[Any, ...], *, raw: bool) -> Any:
+    """Send ``args`` on a connection of the client's pool and read the reply (parsed unless ``raw``).
+
+    Returns :data:`_CONNECTION_FAILED` when the connection failed on the way (redis-py has closed it; the next user
+    reconnects it), for the caller to send the command again through the retry policy. The connection goes back
+    to the pool whatever happens.
+    """
     pool = client.connection_pool
     connection = await pool.get_connection()
     try:
-        await connection.send_command("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", key, cursor)
-        reply = await connection.read_response()
+        await connection.send_command(*args)
+        if raw:
+            return await connection.read_response()
+        return await client.parse_response(connection, args[0])
     except _CONNECTION_FAILURES:
+        return _CONNECTION_FAILED
+    finally:
         await pool.release(connection)
-        return _parsed_entries(await client.xread({key: cursor}, count=count, block=block_ms))
-    except BaseException:
-        await pool.release(connection)
-        raise
-    await pool.release(connection)
-    if not reply:
-        return []
-    # RESP3 answers a map {key: entries}, RESP2 a list [[key, entries]]; an entry is [id, [field, value, ...]].
-    entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
-    return [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in entries]
-
-
-def _parsed_entries(reply: Any) -> StreamEntries:
-    """The entries of redis-py's ``xread`` reply for one stream (``{key: [entries]}`` from a protocol=3 client)."""
-    if not reply:
-        return []
-    if isinstance(reply, dict):
-        return list(next(iter(reply.values()))[0])
-    return list(reply[0][1])

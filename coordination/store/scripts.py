@@ -184,8 +184,8 @@ _loaded: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 def _missing(client: Any, calls: list[ScriptCall], preload: Sequence[LuaScript]) -> list[LuaScript]:
     known = _loaded.setdefault(client, set())
-    wanted = {lua.sha: lua for lua in (*(call[0] for call in calls), *preload)}
-    return [lua for sha, lua in wanted.items() if sha not in known]
+    # script() builds each script once, so the same one named twice is the same object.
+    return [lua for lua in dict.fromkeys((*(call[0] for call in calls), *preload)) if lua.sha not in known]
 
 
 def _check(client: Any, replies: list[Any]) -> list[Any] | None:
@@ -232,10 +232,10 @@ async def run_atomically_async(
     raise NoScriptError("the server dropped the scripts twice while they were being run")
 
 
-def run_atomically(client: redis.Redis, calls: list[ScriptCall], preload: Sequence[LuaScript] = ()) -> list[Any]:
+def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
     """Blocking :func:`run_atomically_async`."""
     for _ in range(2):
-        missing = _missing(client, calls, preload)
+        missing = _missing(client, calls, ())
         if missing:
             with client.pipeline(transaction=False) as loading:
                 for lua in missing:

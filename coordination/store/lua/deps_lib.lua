@@ -184,3 +184,30 @@ local function dep_write(cid, id, dtype, target, owner, threshold, require_succe
   redis.call('ZADD', ns_key('due'), next_check, member)
   return deadline, true
 end
+
+-- Register the dependency whose 13 values start at ARGV[at]: cid, id, type, target, owner, threshold,
+-- require_success, timeout_ms, check_ms, metadata_json, ttl_ms, counted ('1' when the caller already counted it in
+-- agent-pending), scope ('run' | 'global'). Idempotent; settled at once if its condition already holds. Returns
+-- its status, its deadline (ms, as text) and the owner it made ready ('' if none).
+local function dep_register(at)
+  local cid, id, dtype, target, owner = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+  local ttl, scope = tonumber(ARGV[at + 10]), ARGV[at + 12]
+  local deadline, written = dep_write(cid, id, dtype, target, owner, ARGV[at + 5], ARGV[at + 6],
+    tonumber(ARGV[at + 7]), tonumber(ARGV[at + 8]), ARGV[at + 9], ARGV[at + 11] == '1', scope)
+  local key = dep_key(cid, id)
+  if not written then
+    return redis.call('HGET', key, 'status'), tostring(deadline), ''
+  end
+  if ttl > 0 then
+    -- A private state's keys expire when idle: every key this registration wrote or extended.
+    for _, written_key in ipairs({key, coord_key(cid, 'deps'), ns_key('coordinations'),
+                                  waiters_key(dtype, cid, target, scope), ns_key('due')}) do
+      redis.call('PEXPIRE', written_key, ttl)
+    end
+    if owner ~= '' then
+      redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
+    end
+  end
+  local status, ready = dep_evaluate(read_record(key), 'registration')
+  return status, tostring(deadline), ready
+end
