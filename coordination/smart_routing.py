@@ -14,11 +14,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from coordination.errors import InvalidInputError
 from coordination.ids import new_uuid4
-from coordination.metrics.models import MetricType
+from coordination.metrics.models import MetricTemplate, MetricType, metric_template
 from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, checked_weights
@@ -62,8 +63,9 @@ class SmartRoutingOrchestrator:
     Args:
         metrics_collector: records ``routing_decision_time_ms`` (tags decision, strategy) and
             ``routing_decisions_count`` (tag decision) for every decision, with one
-            ``record_many_nowait`` call when it has that method (a :class:`~coordination.metrics.MetricsCollector`
-            does), else with ``record_timing_nowait`` and ``record_counter_nowait``.
+            ``record_templates_nowait`` call when it has that method (a
+            :class:`~coordination.metrics.MetricsCollector` does), else with ``record_timing_nowait`` and
+            ``record_counter_nowait``.
         state: the :class:`~coordination.state.ThreadSafeState` whose namespace holds the persisted history
             (None: history stays in this process).
         max_history_size: decisions kept in memory (older ones are dropped; statistics still count them).
@@ -193,25 +195,22 @@ class SmartRoutingOrchestrator:
         metrics = self.metrics
         if metrics is None:
             return
-        timing_tags = {"decision": decision, "strategy": strategy}
-        counter_tags = {"decision": decision}
         try:
-            record_many = getattr(metrics, "record_many_nowait", None)
-            if record_many is not None:  # our collector: one buffer write for both
-                record_many(
-                    [
-                        ("routing_decision_time_ms", MetricType.TIMING, elapsed_ms, "ms", timing_tags),
-                        ("routing_decisions_count", MetricType.COUNTER, 1, "count", counter_tags),
-                    ],
-                    correlation_id,
-                )
-            else:  # a collector of the user's own with the seed's per-metric methods
-                metrics.record_timing_nowait(
-                    "routing_decision_time_ms", elapsed_ms, tags=timing_tags, correlation_id=correlation_id
-                )
-                metrics.record_counter_nowait(
-                    "routing_decisions_count", 1, tags=counter_tags, correlation_id=correlation_id
-                )
+            record_templates = getattr(metrics, "record_templates_nowait", None)
+            if record_templates is not None:  # our collector: names, units and tags checked once per outcome
+                timing, counter = _routing_metric_templates(decision, strategy)
+                record_templates(((timing, elapsed_ms), (counter, 1)), correlation_id)
+                return
+            # a collector of the user's own with the seed's per-metric methods
+            metrics.record_timing_nowait(
+                "routing_decision_time_ms",
+                elapsed_ms,
+                tags={"decision": decision, "strategy": strategy},
+                correlation_id=correlation_id,
+            )
+            metrics.record_counter_nowait(
+                "routing_decisions_count", 1, tags={"decision": decision}, correlation_id=correlation_id
+            )
         except Exception:  # metrics must never cost a decision
             logger.debug("recording routing metrics failed", exc_info=True)
 
@@ -366,3 +365,14 @@ def _encoded(entries: list[HistoryEntry]) -> list[dict[str, str]]:
         except InvalidInputError as error:
             logger.warning("routing decision %s not persisted: %s", entry.given.routing_id, error)
     return encoded
+
+
+@cache
+def _routing_metric_templates(decision: str, strategy: str) -> tuple[MetricTemplate, MetricTemplate]:
+    # A decision's two metrics; decisions and strategies are enum values, so the cache stays small.
+    return (
+        metric_template(
+            "routing_decision_time_ms", MetricType.TIMING, "ms", {"decision": decision, "strategy": strategy}
+        ),
+        metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": decision}),
+    )

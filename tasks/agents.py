@@ -40,17 +40,23 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
         task_options: extra Celery task options (``queue``, ``soft_time_limit``, ``rate_limit``, ...).
 
     Raises:
-        InvalidInputError: ``name`` is not a valid id, or another function is already registered under it.
+        InvalidInputError: ``name`` is not a valid id, or another function is already registered under it (a
+            function of the same qualified name replaces the registered one: a module reloaded, a cell run again).
     """
     validate_id(name, "name")
     task_name = agent_task(name)
 
     def decorate(function: AgentFunction) -> Any:
         existing = app.tasks.get(task_name)
-        if existing is not None and getattr(existing, "agent_function", None) not in (None, function):
-            same = getattr(existing.agent_function, "__qualname__", None) == getattr(function, "__qualname__", "")
-            if not same:
+        previous = getattr(existing, "agent_function", None)
+        if previous is function:
+            return existing  # the same function decorated again
+        if previous is not None:
+            if getattr(previous, "__qualname__", None) != getattr(function, "__qualname__", ""):
                 raise InvalidInputError("name", f"an agent named {name!r} is already registered")
+            # The same definition run again (a reloaded module, a notebook cell, a docs example): the new function
+            # replaces the old one. Celery keeps the first task registered under a name, so unregister it first.
+            app.tasks.unregister(task_name)
 
         # bind: the task reads its own request (task id, retries). Other options: config.celery_app.TaskOptions.
         @task(task_name, bind=True, **task_options)

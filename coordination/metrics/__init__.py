@@ -7,16 +7,26 @@ process, from which ``read_metrics()`` and ``get_stats()["metrics"]`` read them 
 
 from coordination.metrics.collector import MetricsCollector
 from coordination.metrics.decorators import counted, timed, timing
-from coordination.metrics.models import Alert, AlertRule, AlertSeverity, Metric, MetricType
+from coordination.metrics.models import (
+    Alert,
+    AlertRule,
+    AlertSeverity,
+    Metric,
+    MetricTemplate,
+    MetricType,
+    metric_template,
+)
 
 __all__ = [
     "Alert",
     "AlertRule",
     "AlertSeverity",
     "Metric",
+    "MetricTemplate",
     "MetricType",
     "MetricsCollector",
     "counted",
+    "metric_template",
     "timed",
     "timing",
 ]

@@ -141,7 +141,8 @@ class StoreConnection(aioredis.Connection):
       signal.) The health check's PING, when due, still runs under the socket timeout.
     """
 
-    _packer = HiredisRespSerializer()
+    # Version-tolerant ignores: redis-py 8 annotates its sentinel classes but not its serializers; 5.x neither.
+    _packer = HiredisRespSerializer()  # type: ignore[no-untyped-call, unused-ignore]
 
     def pack_command(self, *args: Any) -> list[bytes]:
         """Pack one command into the Redis protocol (pipelines pack each of theirs through this too)."""
@@ -163,7 +164,7 @@ class StoreConnection(aioredis.Connection):
             await super().send_packed_command(command, check_health)
             return
         if check_health and self.is_connected:
-            await self.check_health()  # type: ignore[no-untyped-call]  # under the socket timeout, as redis-py runs it
+            await self.check_health()  # type: ignore[no-untyped-call, unused-ignore]  # under the socket timeout, as redis-py runs it
             check_health = False
         # Without a socket timeout redis-py writes directly (no wait_for); the bound is the asyncio.timeout below.
         # A connection serves one command at a time, so no other command sees the attribute meanwhile.
@@ -232,10 +233,10 @@ def new_sync_client(url: str, **overrides: Any) -> Any:
         return redis.Redis.from_url(url, **options)
     parsed = parse_sentinel_url(url)
     # redis-py's sentinel module has no annotations.
-    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         list(parsed.sentinels), sentinel_kwargs=_sentinel_options(overrides)
     )
-    return sentinel.master_for(  # type: ignore[no-untyped-call]
+    return sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
         _master_name(), connection_class=MasterConnection, **options, **_master_options(parsed)
     )
 
@@ -252,7 +253,7 @@ def _new_async_client(url: str) -> Any:
     if not is_sentinel(url):
         return aioredis.Redis.from_url(url, **options)
     parsed = parse_sentinel_url(url)
-    sentinel = aiosentinel.Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = aiosentinel.Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         list(parsed.sentinels), sentinel_kwargs=_sentinel_options({})
     )
     return sentinel.master_for(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from coordination.metrics import (
     MetricsCollector,
     MetricType,
     counted,
+    metric_template,
     timed,
     timing,
 )
@@ -425,6 +427,43 @@ def test_record_many_keeps_the_good_records_and_drops_the_bad_ones(
     collector.record_many_nowait([(f"{name}_over", MetricType.COUNTER, n, "count", None) for n in range(5)])
     assert sorted(m.value for m in collector.read_metrics(f"{name}_over")) == [2.0, 3.0, 4.0]
     assert asyncio.run(collector.get_stats())["metrics_overwritten"] == 2
+
+
+def test_templates_record_what_record_many_records_and_drop_bad_values(
+    make_collector: Callable[..., MetricsCollector], name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    collector = make_collector()
+    caplog.set_level(logging.DEBUG, logger="coordination.metrics")
+    timing_template = metric_template(f"{name}_tpl", MetricType.TIMING, "ms", {"step": "a"})
+    counter_template = metric_template(f"{name}_tpl", MetricType.COUNTER, "count")
+
+    collector.record_templates_nowait([(timing_template, 1.5), (counter_template, 2)], correlation_id="c-tpl")
+    collector.record_templates_nowait([(timing_template, -1.0), (counter_template, math.inf)])  # both refused
+    collector.record_templates_nowait([(counter_template, 3)], correlation_id="bad\nid")  # refused id
+    collector.record_templates_nowait([(counter_template, "4")], correlation_id="c-lax")  # as Metric takes it
+    collector.record_many_nowait(
+        [
+            (f"{name}_tpl", MetricType.TIMING, 1.5, "ms", {"step": "a"}),
+            (f"{name}_tpl", MetricType.COUNTER, 2, "count", None),
+        ],
+        correlation_id="c-many",
+    )
+
+    assert "not recorded" in caplog.text
+    local = collector.read_metrics(f"{name}_tpl")
+    local[0].tags["changed"] = "by a reader"  # every metric gets its own copy of the template's tags
+    assert collector.flush_now() == 5
+    stored = _reader().read_metrics(f"{name}_tpl")
+    assert len({m.metric_id for m in stored}) == 5
+    by_origin = sorted((m.correlation_id, m.metric_type.value, m.value, m.unit, m.tags) for m in stored)
+    assert by_origin == [
+        ("c-lax", "counter", 4.0, "count", {}),
+        ("c-many", "counter", 2.0, "count", {}),
+        ("c-many", "timing", 1.5, "ms", {"step": "a"}),
+        ("c-tpl", "counter", 2.0, "count", {}),
+        ("c-tpl", "timing", 1.5, "ms", {"step": "a"}),
+    ]
+    assert timing_template.tags == {"step": "a"}
 
 
 def test_routing_decisions_are_recorded_as_a_timing_and_a_counter(

@@ -1,3 +1,5 @@
+import pytest
+
 from config.celery_app import app
 from coordination import task_names as names
 
@@ -73,3 +75,35 @@ def test_task_options_are_set_once_per_kind_of_task():
         assert not app.tasks[name].acks_late and app.tasks[name].ignore_result, name
     assert not app.tasks[names.PING].acks_late
     assert app.tasks[names.EMIT_SIGNAL].acks_late and not app.tasks[names.EMIT_SIGNAL].ignore_result
+
+
+def test_an_agent_defined_again_replaces_the_first_definition_and_another_function_is_refused():
+    import warnings
+
+    from coordination import agent
+    from coordination.errors import InvalidInputError
+
+    app.loader.import_default_modules()
+
+    def define(label: str):  # the same definition run twice, as a reloaded module or a notebook cell does
+        @agent("redefined-probe")
+        def probe(run):  # pragma: no cover - never run
+            return {"label": label}
+
+        return probe
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Celery warns when a name is registered twice and keeps the first
+        first = define("first")
+        second = define("second")
+    assert app.tasks["agent.redefined-probe"] is second is not first
+    assert second.agent_function(None) == {"label": "second"}
+    assert agent("redefined-probe")(second.agent_function) is second  # the same function again: unchanged
+
+    def probe(run):  # pragma: no cover - never run
+        return {}
+
+    with pytest.raises(InvalidInputError, match="already registered") as refused:
+        agent("redefined-probe")(probe)
+    assert refused.value.field == "name"
+    assert app.tasks["agent.redefined-probe"] is second

@@ -14,7 +14,14 @@ from coordination.errors import InvalidInputError
 from coordination.limits import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
 from coordination.metrics import Alert, AlertRule, AlertSeverity, Metric, MetricType
 from coordination.metrics.alerting import AlertNotifier, AlertRuleEngine, KafkaAlertNotifier, LogAlertNotifier
-from coordination.metrics.models import AlertEvent, MetricEvent, build_metric
+from coordination.metrics.models import (
+    AlertEvent,
+    MetricEvent,
+    build_metric,
+    materialize,
+    metric_template,
+    pending_from_template,
+)
 from coordination.metrics.storage import KafkaMetricsWriter, PostgreSQLMetricsWriter
 from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 
@@ -394,3 +401,36 @@ def test_the_hot_path_accepts_exactly_what_the_model_accepts(name, kind, value, 
     except InvalidInputError:
         accepted = False
     assert (pending_metric(name, kind, value, unit, tags, correlation_id) is not None) is accepted
+
+
+def test_a_metric_template_checks_its_fields_once_and_names_a_bad_one() -> None:
+    with pytest.raises(InvalidInputError) as bad_tag:
+        metric_template("m", MetricType.GAUGE, "u", {"agent_count": 3})  # type: ignore[dict-item]
+    assert bad_tag.value.field == "tags.agent_count"
+    with pytest.raises(InvalidInputError) as bad_unit:
+        metric_template("m", MetricType.GAUGE, "")
+    assert bad_unit.value.field == "unit"
+
+
+def test_a_metric_recorded_from_a_template_is_the_metric_build_metric_would_make() -> None:
+    template = metric_template("routing_decision_time_ms", MetricType.TIMING, "ms", {"decision": "continue"})
+    pending = pending_from_template(template, 0.25, "coord-1")
+    assert pending is not None
+    metric = materialize(pending)
+    expected = build_metric(
+        "routing_decision_time_ms", MetricType.TIMING, 0.25, "ms", {"decision": "continue"}, "coord-1"
+    )
+    assert metric.model_dump(exclude={"metric_id", "timestamp"}) == expected.model_dump(
+        exclude={"metric_id", "timestamp"}
+    )
+    assert Metric.model_validate(metric.model_dump()) == metric  # what was skipped would have passed
+    assert materialize(pending) == metric  # the same metric however often it is read
+
+
+@pytest.mark.parametrize(
+    ("value", "correlation_id"),
+    [(-0.1, None), (math.nan, None), (math.inf, None), ("1", None), (True, None), (1.0, "x" * 257), (1.0, "a\tb")],
+)
+def test_a_template_takes_only_plain_valid_values_on_its_fast_path(value: object, correlation_id: str | None) -> None:
+    template = metric_template("t", MetricType.TIMING, "ms")
+    assert pending_from_template(template, value, correlation_id) is None  # type: ignore[arg-type]
