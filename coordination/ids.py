@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 
@@ -79,5 +80,40 @@ def replenish_ids() -> None:
     )
 
 
-# Ids made before a fork() would be handed out by both processes: the child starts with none.
-os.register_at_fork(after_in_child=_ready_ids.clear)
+# -- numbered ids ---------------------------------------------------------------------------------------------
+#
+# A metric is recorded on hot paths (two per routing decision) and its id is only read when the metric is flushed
+# or read back. So a recorded metric takes a number (an itertools counter: atomic, tens of nanoseconds) and its
+# id text is made later by numbered_id(): uuid4 form, 74 random bits fixed per process, then the number in the
+# last 12 hex digits. Unique within a process by the counter, between processes by the random part.
+
+_numbers = itertools.count()
+
+
+def _random_prefix() -> str:
+    digits = os.urandom(10).hex()
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_VARIANT[digits[16]]}{digits[17:20]}-"
+
+
+_prefix = _random_prefix()
+
+
+def next_number() -> int:
+    """Take the next number for :func:`numbered_id` (thread-safe)."""
+    return next(_numbers)
+
+
+def numbered_id(number: int) -> str:
+    """Return the id of ``number`` from :func:`next_number`: uuid4 form, the same text every time it is asked."""
+    return f"{_prefix}{number & 0xFFFFFFFFFFFF:012x}"
+
+
+def _after_fork_in_child() -> None:
+    # Ids made or numbers taken before a fork() would be handed out by both processes: the child starts afresh.
+    global _prefix, _numbers
+    _ready_ids.clear()
+    _prefix = _random_prefix()
+    _numbers = itertools.count()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

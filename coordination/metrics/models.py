@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, NamedTuple
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coordination.errors import InvalidInputError
-from coordination.ids import new_uuid4
+from coordination.ids import new_uuid4, next_number, numbered_id
 from coordination.limits import MAX_METRIC_NAME_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS
 from coordination.models.base import prevalidated, utcnow
 from coordination.models.seed import FrozenSeedModel, SeedModel
@@ -313,10 +313,11 @@ def build_metric(
 class PendingMetric(NamedTuple):
     """A metric recorded on a hot path: plain values, made a :class:`Metric` only when it is read or flushed.
 
-    Its id and timestamp are fixed at record time, so it becomes the same ``Metric`` however often it is read.
+    Its number (its id's, see :func:`coordination.ids.numbered_id`) and timestamp are fixed at record time, so it
+    becomes the same ``Metric`` however often it is read.
     """
 
-    metric_id: str
+    number: int
     metric_name: str
     metric_type: MetricType
     value: float
@@ -383,7 +384,7 @@ def pending_metric(
     return _new_tuple(
         PendingMetric,
         (
-            new_uuid4(),
+            next_number(),
             metric_name,
             metric_type,
             float(value),
@@ -416,8 +417,12 @@ def metric_template(
     Raises:
         InvalidInputError: a field is invalid; ``field`` names it (``tags.<key>`` for a bad tag value).
     """
-    checked = build_metric(metric_name, metric_type, 0, unit, tags)
-    return MetricTemplate(checked.metric_name, checked.metric_type, checked.unit, dict(checked.tags))
+    checked = pending_metric(metric_name, metric_type, 0, unit, tags, None)
+    if checked is None or not isinstance(metric_type, MetricType):
+        # The model names the field at fault, or takes what the fast checks leave to it ("timing" as a type).
+        model = build_metric(metric_name, metric_type, 0, unit, tags)
+        return MetricTemplate(model.metric_name, model.metric_type, model.unit, dict(model.tags))
+    return MetricTemplate(metric_name, metric_type, unit, checked.tags)
 
 
 def pending_from_template(template: MetricTemplate, value: float, correlation_id: str | None) -> PendingMetric | None:
@@ -440,7 +445,9 @@ def pending_from_template(template: MetricTemplate, value: float, correlation_id
     ):
         return None
     name, metric_type, unit, tags = template
-    return _new_tuple(PendingMetric, (new_uuid4(), name, metric_type, float(value), unit, tags, correlation_id, _now()))
+    return _new_tuple(
+        PendingMetric, (next_number(), name, metric_type, float(value), unit, tags, correlation_id, _now())
+    )
 
 
 def materialize(item: Metric | PendingMetric) -> Metric:
@@ -450,7 +457,7 @@ def materialize(item: Metric | PendingMetric) -> Metric:
     return prevalidated(
         Metric,
         {
-            "metric_id": item.metric_id,
+            "metric_id": numbered_id(item.number),
             "metric_name": item.metric_name,
             "metric_type": item.metric_type,
             "value": item.value,

@@ -410,6 +410,10 @@ def test_a_metric_template_checks_its_fields_once_and_names_a_bad_one() -> None:
     with pytest.raises(InvalidInputError) as bad_unit:
         metric_template("m", MetricType.GAUGE, "")
     assert bad_unit.value.field == "unit"
+    with pytest.raises(InvalidInputError) as bad_type:
+        metric_template("m", "histogram", "u")  # type: ignore[arg-type]
+    assert bad_type.value.field == "metric_type"
+    assert metric_template("m", "timing", "ms").metric_type is MetricType.TIMING  # type: ignore[arg-type]
 
 
 def test_a_metric_recorded_from_a_template_is_the_metric_build_metric_would_make() -> None:
