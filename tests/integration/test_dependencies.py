@@ -25,6 +25,7 @@ from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
 from coordination.store.connection import sync_client
+from coordination.store.keys import dependency_waiters
 from tests.conftest import keys_of
 from tests.helpers import eventually
 
@@ -194,6 +195,40 @@ async def test_a_dependency_registered_after_its_condition_holds_resolves_immedi
         assert result.success, dependency.dependency_id
         assert dependency.status is DependencyStatus.RESOLVED
         assert dependency.resolved_at is not None
+
+
+async def test_a_dependency_settled_at_registration_is_stored_as_one_settled_by_its_event(
+    resolver: DependencyResolver, state: ThreadSafeState[Any]
+) -> None:
+    # Registered before the resource is available, then settled by the event; and registered afterwards.
+    owner = {"agent_id": "consumer"}
+    early = {"dependency_id": "early", "type": "resource_availability", "target": "db", "timeout": LONG}
+    late = {**early, "dependency_id": "late"}
+    task = asyncio.create_task(resolver.resolve_agent_dependencies(CID, {**owner, "dependencies": [early]}))
+    await eventually(lambda: resolver.get_dependency_status(CID, "early")["status"] == "pending", message="early")
+    await resolver.mark_resource_available("db")
+    assert await asyncio.wait_for(task, EVENT_BOUND) is True
+    assert await resolver.resolve_agent_dependencies(CID, {**owner, "dependencies": [late]}) is True
+
+    client, keys = sync_client(), state.store_keys
+    records = [client.hgetall(keys.coordination(CID).dependency(name)) for name in ("early", "late")]
+    varying = {"id", "registered_ms", "deadline_ms", "resolved_ms", "resolved_by"}
+    assert [list(record) for record in records] == [list(records[0])] * 2  # the same fields, in the same order
+    assert [{k: v for k, v in r.items() if k not in varying} for r in records] == [
+        {k: v for k, v in records[0].items() if k not in varying}
+    ] * 2
+    assert records[1]["status"] == "resolved" and records[1]["resolved_by"] == "registration"
+    assert int(records[1]["deadline_ms"]) - int(records[1]["registered_ms"]) == int(LONG * 1000)
+    waiters, _ = dependency_waiters(keys, CID, "late", "resource_availability", "db", None)
+    assert client.scard(waiters) == 0 and client.zcard(keys.due) == 0  # neither set was entered
+    assert resolver.get_pending_dependencies_count(CID) == 0
+    assert client.hgetall(keys.coordination(CID).agent_pending) == {"consumer": "0"}
+
+    # A caller that counted the dependency already (as a pipeline counts an agent's list first): counted down.
+    client.hset(keys.coordination(CID).agent_pending, "counted", 1)
+    settled = resolver.register_sync(CID, resource("pre", "db"), owner="counted", precounted=True)
+    assert settled is not None and (settled.status, settled.ready_agent) == ("resolved", "counted")
+    assert client.hget(keys.coordination(CID).agent_pending, "counted") == "0"
 
 
 async def test_a_condition_changed_without_an_event_is_seen_at_the_next_check(

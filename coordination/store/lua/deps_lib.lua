@@ -189,9 +189,50 @@ end
 -- require_success, timeout_ms, check_ms, metadata_json, ttl_ms, counted ('1' when the caller already counted it in
 -- agent-pending), scope ('run' | 'global'). Idempotent; settled at once if its condition already holds. Returns
 -- its status, its deadline (ms, as text) and the owner it made ready ('' if none).
+-- A dependency whose condition already holds is written settled at once: the record as dep_write and then
+-- dep_settle would leave it, without entering (and leaving) its waiter set and the due set.
+local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
+  local key = dep_key(cid, id)
+  local timeout_ms = tonumber(ARGV[at + 7])
+  redis.call('HSET', key, 'id', id, 'cid', cid, 'type', dtype, 'target', target, 'owner', owner,
+    'status', 'resolved', 'threshold', ARGV[at + 5], 'require_success', ARGV[at + 6], 'registered_ms', NOW,
+    'deadline_ms', NOW + timeout_ms, 'timeout_ms', timeout_ms, 'check_ms', tonumber(ARGV[at + 8]),
+    'metadata', ARGV[at + 9], 'scope', scope, 'resolved_ms', NOW, 'resolved_by', 'registration', 'error', '')
+  redis.call('SADD', coord_key(cid, 'deps'), id)
+  redis.call('SADD', ns_key('coordinations'), cid)
+  redis.call('PUBLISH', ns_key('dep-events'), cid .. '/' .. id .. '/resolved')
+  local ready = ''
+  if owner ~= '' then
+    -- Counted by the caller: this one is no longer pending. Not counted: it never was (the field is still made).
+    local change = 0
+    if ARGV[at + 11] == '1' then change = -1 end
+    if redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, change) <= 0 then
+      agent_ready(cid, owner)
+      ready = owner
+    end
+  end
+  if ttl > 0 then
+    for _, written_key in ipairs({key, coord_key(cid, 'deps'), ns_key('coordinations')}) do
+      redis.call('PEXPIRE', written_key, ttl)
+    end
+    if owner ~= '' then
+      redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
+    end
+  end
+  return tostring(NOW + timeout_ms), ready
+end
+
 local function dep_register(at)
   local cid, id, dtype, target, owner = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
   local ttl, scope = tonumber(ARGV[at + 10]), ARGV[at + 12]
+  if redis.call('EXISTS', dep_key(cid, id)) == 0 then
+    local probe = {type = dtype, cid = cid, target = target, scope = scope, threshold = ARGV[at + 5],
+                   require_success = ARGV[at + 6]}
+    if dep_condition(probe) == 'yes' then
+      local deadline, ready = dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
+      return 'resolved', deadline, ready
+    end
+  end
   local deadline, written = dep_write(cid, id, dtype, target, owner, ARGV[at + 5], ARGV[at + 6],
     tonumber(ARGV[at + 7]), tonumber(ARGV[at + 8]), ARGV[at + 9], ARGV[at + 11] == '1', scope)
   local key = dep_key(cid, id)
