@@ -47,47 +47,16 @@ def is_valid_id(value: object) -> bool:
 
 # -- fresh ids ------------------------------------------------------------------------------------------------
 #
-# Signal, metric and routing ids are uuid4 text, as in the seed. ``str(uuid.uuid4())`` costs a system call and a
-# UUID object per id (tens of microseconds on an idle machine, on the way of every signal to Redis); these are
-# the same 122 random bits and the same text, made in batches from one ``os.urandom`` call and kept ready.
+# Signal, routing and metric ids are uuid4 text, as in the seed (version 4, RFC 4122 variant). ``str(uuid.uuid4())``
+# costs a system call and a UUID object per id (tens of microseconds on an idle machine, on the way of every
+# signal to Redis and of every routing decision). Here an id is 74 random bits drawn once per process (again in a
+# forked child), then a counter in the last 12 hex digits: unique within a process by the counter, between
+# processes by the random part (two of a billion processes share it with a chance of about 1 in 40,000), and
+# made by a counter step and one format. A metric takes only the number when it is recorded; its text is made
+# when the metric is read or flushed, the same every time.
 
-#: How many fresh ids are kept ready.
-ID_RESERVE = 64
-
-_ready_ids: list[str] = []
 # The variant nibble of a uuid4 (RFC 4122: binary 10xx) from any random hex digit, keeping its two low bits.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def new_uuid4() -> str:
-    """Return a fresh id, ``str(uuid.uuid4())``'s form (version 4, RFC 4122 variant), made ahead of need."""
-    while True:
-        try:
-            return _ready_ids.pop()
-        except IndexError:  # used up (or taken by another thread meanwhile): make a batch
-            replenish_ids()
-
-
-def replenish_ids() -> None:
-    """Make ids until :data:`ID_RESERVE` are ready (callers run it off their hot path: after a reply)."""
-    missing = ID_RESERVE - len(_ready_ids)
-    if missing <= 0:
-        return
-    digits = os.urandom(16 * missing).hex()
-    _ready_ids.extend(
-        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-        for h in (digits[start : start + 32] for start in range(0, len(digits), 32))
-    )
-
-
-# -- numbered ids ---------------------------------------------------------------------------------------------
-#
-# A metric is recorded on hot paths (two per routing decision) and its id is only read when the metric is flushed
-# or read back. So a recorded metric takes a number (an itertools counter: atomic, tens of nanoseconds) and its
-# id text is made later by numbered_id(): uuid4 form, 74 random bits fixed per process, then the number in the
-# last 12 hex digits. Unique within a process by the counter, between processes by the random part.
-
-_numbers = itertools.count()
 
 
 def _random_prefix() -> str:
@@ -96,22 +65,27 @@ def _random_prefix() -> str:
 
 
 _prefix = _random_prefix()
+_numbers = itertools.count()
 
 
 def next_number() -> int:
-    """Take the next number for :func:`numbered_id` (thread-safe)."""
+    """Take the next number for :func:`numbered_id` (thread-safe: an itertools counter)."""
     return next(_numbers)
 
 
 def numbered_id(number: int) -> str:
-    """Return the id of ``number`` from :func:`next_number`: uuid4 form, the same text every time it is asked."""
+    """Return the id of ``number`` from :func:`next_number`: uuid4 text, the same every time it is asked."""
     return f"{_prefix}{number & 0xFFFFFFFFFFFF:012x}"
 
 
+def new_uuid4() -> str:
+    """Return a fresh id in ``str(uuid.uuid4())``'s form (see above: random per process, counted per id)."""
+    return f"{_prefix}{next(_numbers) & 0xFFFFFFFFFFFF:012x}"
+
+
 def _after_fork_in_child() -> None:
-    # Ids made or numbers taken before a fork() would be handed out by both processes: the child starts afresh.
+    # A forked child would hand out its parent's ids: it draws a random part of its own and counts afresh.
     global _prefix, _numbers
-    _ready_ids.clear()
     _prefix = _random_prefix()
     _numbers = itertools.count()
 

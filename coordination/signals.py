@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from config.settings import get_settings
 from coordination import jsonutil
 from coordination.errors import InvalidInputError, UnknownSignalTypeError
-from coordination.ids import new_uuid4, replenish_ids, validate_id
+from coordination.ids import new_uuid4, validate_id
 from coordination.models.base import prevalidated
 from coordination.models.signals import (
     SIGNAL_TYPE_VALUES,
@@ -184,7 +184,6 @@ class Emission:
             signals.append(prevalidated(CoordinationSignal, fields))
         outcome = EmitOutcome(signals, parse_settled(reply[first + 1 : second], reply[second + 1 :]))
         self.coordinator._record_emission(signals, self.started)
-        replenish_ids()  # the next emissions' ids, made now that this one is stored
         return outcome
 
 
