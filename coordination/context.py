@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -32,6 +33,7 @@ from coordination.errors import (
     PayloadTooLargeError,
 )
 from coordination.ids import validate_id
+from coordination.metrics.models import MetricType
 from coordination.models.base import prevalidated, utcnow
 from coordination.models.context import (
     SHARED_INTELLIGENCE_SECTIONS,
@@ -407,8 +409,11 @@ class ContextDistributor:
         limit = get_settings().max_context_bytes
         created_at = utcnow()
         # The parts every agent shares are encoded once and spliced into each agent's JSON.
-        shared_json = _json_of_fields(shared.__dict__, "shared_intelligence")
-        _validated(SharedIntelligence, shared_json, "shared_intelligence")
+        if shared_intelligence is None:
+            shared_json = _default_shared_json()
+        else:
+            shared_json = _json_of_fields(shared.__dict__, "shared_intelligence")
+            _validated(SharedIntelligence, shared_json, "shared_intelligence")
         encoded: dict[int, str] = {}
 
         def encode_once(model: BaseModel) -> str:
@@ -466,24 +471,39 @@ class ContextDistributor:
         count = len(plan.contexts)
         per_agent_ms = elapsed_ms / count
         cid = plan.coordination_id
-        if self.metrics is not None:
-            for agent_id, size in plan.sizes.items():
-                self.metrics.record_gauge_nowait(
+        metrics = self.metrics
+        if metrics is not None:
+            records: list[tuple[str, MetricType, float, str, dict[str, str] | None]] = [
+                (
                     "context_size_bytes",
+                    MetricType.GAUGE,
                     float(size),
-                    unit="bytes",
-                    tags={"agent_id": agent_id, "coordination_id": cid},
-                    correlation_id=cid,
+                    "bytes",
+                    {"agent_id": agent_id, "coordination_id": cid},
                 )
-            self.metrics.record_timing_nowait(
-                "context_distribution_time_ms",
-                elapsed_ms,
-                tags={"coordination_id": cid, "agent_count": str(count)},
-                correlation_id=cid,
+                for agent_id, size in plan.sizes.items()
+            ]
+            records.append(
+                (
+                    "context_distribution_time_ms",
+                    MetricType.TIMING,
+                    elapsed_ms,
+                    "ms",
+                    {"coordination_id": cid, "agent_count": str(count)},
+                )
             )
-            self.metrics.record_timing_nowait(
-                "context_distribution_per_agent_ms", per_agent_ms, tags={"coordination_id": cid}, correlation_id=cid
+            records.append(
+                ("context_distribution_per_agent_ms", MetricType.TIMING, per_agent_ms, "ms", {"coordination_id": cid})
             )
+            record_many = getattr(metrics, "record_many_nowait", None)
+            if record_many is not None:  # our collector: one buffer write for them all
+                record_many(records, cid)
+            else:  # a collector of the user's own with the seed's per-metric methods
+                for name, kind, value, unit, tags in records:
+                    if kind is MetricType.GAUGE:
+                        metrics.record_gauge_nowait(name, value, unit=unit, tags=tags, correlation_id=cid)
+                    else:
+                        metrics.record_timing_nowait(name, value, tags=tags, correlation_id=cid)
         logger.debug("distributed %d contexts for %s in %.2f ms", count, cid, elapsed_ms)
         if per_agent_ms > _SLOW_PER_AGENT_MS:
             logger.warning(
@@ -628,6 +648,12 @@ def _json_of_fields(fields: dict[str, Any], field: str) -> str:
     NaN, infinities, huge integers, lone surrogates and deep nesting are refused here exactly as they are there.
     """
     return jsonutil.dumps(fields, field)
+
+
+@cache
+def _default_shared_json() -> str:
+    # What every distribution without shared intelligence splices in (a default model: valid by construction).
+    return _json_of_fields(SharedIntelligence().__dict__, "shared_intelligence")
 
 
 def _iso(moment: datetime) -> str:

@@ -20,7 +20,6 @@ Script replies are always Lua tables or strings (never nil), so a stored reply d
 from __future__ import annotations
 
 import hashlib
-import uuid
 import weakref
 from collections.abc import Sequence
 from functools import cache
@@ -32,6 +31,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from coordination.ids import new_uuid4
 from coordination.store.direct import direct_command
 
 KeyArgs = list[str]
@@ -90,6 +90,9 @@ _UNGUARDED = frozenset(
         "state_init",
         "signal_append",
         "deps_announce",
+        # Run twice, the same contexts are set again, an agent already in the order is not appended again, and
+        # the reply (how many were stored) is the same.
+        "contexts_store",
     }
 )
 
@@ -139,7 +142,7 @@ class LuaScript:
         if not self.guarded:
             return keys
         anchor = keys[0] if keys else str(args[0])
-        return [*keys, reply_key(anchor, uuid.uuid4().hex)]
+        return [*keys, reply_key(anchor, new_uuid4())]
 
     def __call__(self, client: redis.Redis | Any, keys: KeyArgs, args: Args) -> Any:
         """Run the script with a blocking client, or queue it on a pipeline (the reply comes with ``execute()``)."""
