@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install services test lint format demo bench worker migrate run clean
+.PHONY: install services test lint format demo bench worker migrate run clean constraints
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the versions the suite last passed with, so a fresh install (CI's included) gets those and
+# not whatever was released since; pyproject.toml keeps the compatible ranges.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)  ## virtual environment with the project and its dev tools
@@ -46,6 +48,15 @@ migrate: install services  ## create or upgrade the archive tables (alembic upgr
 
 run: migrate  ## worker, beat, Flower and the web view from the Procfile (needs COORD_FLOWER_BASIC_AUTH=user:password)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+constraints:  ## re-resolve the newest versions pyproject.toml allows into constraints.txt (then: make test)
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install --quiet --upgrade pip
+	.constraints-venv/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .constraints-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
