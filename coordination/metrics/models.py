@@ -332,6 +332,23 @@ _isfinite = math.isfinite
 _now = time.time
 
 
+def _plain_value_and_id(metric_type: MetricType, value: object, correlation_id: object) -> bool:
+    """Whether a value and correlation id certainly pass :class:`Metric`'s checks (plain types only)."""
+    return (
+        (type(value) is float or type(value) is int)
+        and _isfinite(value)
+        and (value >= 0 or metric_type is not MetricType.TIMING)
+        and (
+            correlation_id is None
+            or (
+                type(correlation_id) is str
+                and len(correlation_id) <= MAX_METRIC_ID_LENGTH
+                and correlation_id.isprintable()
+            )
+        )
+    )
+
+
 def pending_metric(
     metric_name: str,
     metric_type: MetricType,
@@ -351,17 +368,7 @@ def pending_metric(
         and type(unit) is str
         and 0 < len(unit) <= 20
         and unit.isprintable()
-        and (type(value) is float or type(value) is int)
-        and _isfinite(value)
-        and (value >= 0 or metric_type is not MetricType.TIMING)
-        and (
-            correlation_id is None
-            or (
-                type(correlation_id) is str
-                and len(correlation_id) <= MAX_METRIC_ID_LENGTH
-                and correlation_id.isprintable()
-            )
-        )
+        and _plain_value_and_id(metric_type, value, correlation_id)
     ):
         return None
     if tags is None:
@@ -430,21 +437,9 @@ def pending_from_template(template: MetricTemplate, value: float, correlation_id
 
     None otherwise: the caller builds the :class:`Metric` (which may coerce, as for ``"2"``, or name the error).
     """
-    if not (
-        (type(value) is float or type(value) is int)
-        and _isfinite(value)
-        and (value >= 0 or template.metric_type is not MetricType.TIMING)
-        and (
-            correlation_id is None
-            or (
-                type(correlation_id) is str
-                and len(correlation_id) <= MAX_METRIC_ID_LENGTH
-                and correlation_id.isprintable()
-            )
-        )
-    ):
-        return None
     name, metric_type, unit, tags = template
+    if not _plain_value_and_id(metric_type, value, correlation_id):
+        return None
     return _new_tuple(
         PendingMetric, (next_number(), name, metric_type, float(value), unit, tags, correlation_id, _now())
     )
