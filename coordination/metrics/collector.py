@@ -390,7 +390,8 @@ class MetricsCollector:
         for template, value in records:
             metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id)
             if metric is None:  # outside the fast path's checks: what the Metric model makes of it, or logged
-                metric = _checked(*template[:2], value, template.unit, template.tags, correlation_id)
+                name, metric_type, unit, tags = template
+                metric = _checked(name, metric_type, value, unit, tags, correlation_id)
             if metric is not None:
                 accepted.append(metric)
         if accepted:

@@ -185,10 +185,6 @@ local function dep_write(cid, id, dtype, target, owner, threshold, require_succe
   return deadline, true
 end
 
--- Register the dependency whose 13 values start at ARGV[at]: cid, id, type, target, owner, threshold,
--- require_success, timeout_ms, check_ms, metadata_json, ttl_ms, counted ('1' when the caller already counted it in
--- agent-pending), scope ('run' | 'global'). Idempotent; settled at once if its condition already holds. Returns
--- its status, its deadline (ms, as text) and the owner it made ready ('' if none).
 -- A dependency whose condition already holds is written settled at once: the record as dep_write and then
 -- dep_settle would leave it, without entering (and leaving) its waiter set and the due set.
 local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
@@ -222,6 +218,10 @@ local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
   return tostring(NOW + timeout_ms), ready
 end
 
+-- Register the dependency whose 13 values start at ARGV[at]: cid, id, type, target, owner, threshold,
+-- require_success, timeout_ms, check_ms, metadata_json, ttl_ms, counted ('1' when the caller already counted it in
+-- agent-pending), scope ('run' | 'global'). Idempotent; settled at once if its condition already holds. Returns
+-- its status, its deadline (ms, as text) and the owner it made ready ('' if none).
 local function dep_register(at)
   local cid, id, dtype, target, owner = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
   local ttl, scope = tonumber(ARGV[at + 10]), ARGV[at + 12]
