@@ -41,7 +41,8 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
 
     Raises:
         InvalidInputError: ``name`` is not a valid id, or another function is already registered under it (a
-            function of the same qualified name replaces the registered one: a module reloaded, a cell run again).
+            function of the same module and qualified name replaces the registered one: a module reloaded, a
+            notebook cell run again).
     """
     validate_id(name, "name")
     task_name = agent_task(name)
@@ -52,8 +53,9 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
         if previous is function:
             return existing  # the same function decorated again
         if previous is not None:
-            if getattr(previous, "__qualname__", None) != getattr(function, "__qualname__", ""):
-                raise InvalidInputError("name", f"an agent named {name!r} is already registered")
+            if _definition(previous) != _definition(function):
+                where = ".".join(str(part) for part in _definition(previous))
+                raise InvalidInputError("name", f"an agent named {name!r} is already registered ({where})")
             # The same definition run again (a reloaded module, a notebook cell, a docs example): the new function
             # replaces the old one. Celery keeps the first task registered under a name, so unregister it first.
             app.tasks.unregister(task_name)
@@ -75,6 +77,11 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
         return run_agent
 
     return decorate
+
+
+def _definition(function: Any) -> tuple[str | None, str | None]:
+    """Where a function is defined: the same for a definition run again, different for another function."""
+    return getattr(function, "__module__", None), getattr(function, "__qualname__", None)
 
 
 def _run(task: Any, function: AgentFunction, message: AgentMessage) -> dict[str, Any]:

@@ -387,11 +387,18 @@ class MetricsCollector:
         :meth:`record_many_nowait` takes them; a bad one is logged at debug level and its record dropped.
         """
         accepted: list[Metric | PendingMetric] = []
-        for template, value in records:
-            metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id)
-            if metric is None:  # outside the fast path's checks: what the Metric model makes of it, or logged
-                name, metric_type, unit, tags = template
-                metric = _checked(name, metric_type, value, unit, tags, correlation_id)
+        for record in records:
+            try:
+                template, value = record
+                if type(template) is not MetricTemplate:
+                    raise TypeError(f"{type(template).__name__} is not a template from metric_template()")
+                metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id)
+                if metric is None:  # outside the fast path's checks: what the Metric model makes of it, or logged
+                    name, metric_type, unit = template.metric_name, template.metric_type, template.unit
+                    metric = _checked(name, metric_type, value, unit, dict(template.tags), correlation_id)
+            except Exception:  # a metric must never break the code it measures
+                logger.debug("a templated metric was not recorded", exc_info=True)
+                continue
             if metric is not None:
                 accepted.append(metric)
         if accepted:

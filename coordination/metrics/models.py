@@ -9,9 +9,12 @@ alert rule's message template is checked when the rule is declared rather than w
 from __future__ import annotations
 
 import math
+import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -322,21 +325,22 @@ class PendingMetric(NamedTuple):
     metric_type: MetricType
     value: float
     unit: str
-    tags: dict[str, str]
+    tags: Mapping[str, str]  # a dict of its own, or a template's read-only view
     correlation_id: str | None
     recorded_at: float
 
 
 _new_tuple = tuple.__new__
 _isfinite = math.isfinite
+# The largest int a float can hold (about 1.8e308): a bigger one cannot become a metric's value.
+_FLOAT_MAX = int(sys.float_info.max)
 _now = time.time
 
 
 def _plain_value_and_id(metric_type: MetricType, value: object, correlation_id: object) -> bool:
     """Whether a value and correlation id certainly pass :class:`Metric`'s checks (plain types only)."""
     return (
-        (type(value) is float or type(value) is int)
-        and _isfinite(value)
+        ((type(value) is float and _isfinite(value)) or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX))
         and (value >= 0 or metric_type is not MetricType.TIMING)
         and (
             correlation_id is None
@@ -403,17 +407,41 @@ def pending_metric(
     )
 
 
-class MetricTemplate(NamedTuple):
+class MetricTemplate:
     """A metric's fixed parts, checked once: a hot path that records the same metric often pays only for its value.
 
-    Made by :func:`metric_template`; recorded with ``MetricsCollector.record_templates_nowait``. Its tags are
-    shared by every metric recorded from it (each read or flushed metric gets a copy).
+    Made only by :func:`metric_template` (calling the class raises ``TypeError``) and immutable, tags included, so
+    what ``MetricsCollector.record_templates_nowait`` trusts is what was checked. Its tags are shared by every
+    metric recorded from it (each read or flushed metric gets a dict of its own).
     """
+
+    __slots__ = ("metric_name", "metric_type", "tags", "unit")
 
     metric_name: str
     metric_type: MetricType
     unit: str
-    tags: dict[str, str]
+    tags: Mapping[str, str]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a MetricTemplate is made by metric_template(...), which checks its fields")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a MetricTemplate is immutable")
+
+    def __repr__(self) -> str:
+        return f"metric_template({self.metric_name!r}, {self.metric_type!s}, {self.unit!r}, {dict(self.tags)!r})"
+
+
+def _template(metric_name: str, metric_type: MetricType, unit: str, tags: dict[str, str]) -> MetricTemplate:
+    template = object.__new__(MetricTemplate)
+    for name, value in (
+        ("metric_name", metric_name),
+        ("metric_type", metric_type),
+        ("unit", unit),
+        ("tags", MappingProxyType(tags)),  # a read-only view of a copy no caller holds
+    ):
+        object.__setattr__(template, name, value)
+    return template
 
 
 def metric_template(
@@ -428,8 +456,8 @@ def metric_template(
     if checked is None or not isinstance(metric_type, MetricType):
         # The model names the field at fault, or takes what the fast checks leave to it ("timing" as a type).
         model = build_metric(metric_name, metric_type, 0, unit, tags)
-        return MetricTemplate(model.metric_name, model.metric_type, model.unit, dict(model.tags))
-    return MetricTemplate(metric_name, metric_type, unit, checked.tags)
+        return _template(model.metric_name, model.metric_type, model.unit, dict(model.tags))
+    return _template(metric_name, metric_type, unit, dict(checked.tags))
 
 
 def pending_from_template(template: MetricTemplate, value: float, correlation_id: str | None) -> PendingMetric | None:
@@ -437,11 +465,20 @@ def pending_from_template(template: MetricTemplate, value: float, correlation_id
 
     None otherwise: the caller builds the :class:`Metric` (which may coerce, as for ``"2"``, or name the error).
     """
-    name, metric_type, unit, tags = template
-    if not _plain_value_and_id(metric_type, value, correlation_id):
+    if not _plain_value_and_id(template.metric_type, value, correlation_id):
         return None
     return _new_tuple(
-        PendingMetric, (next_number(), name, metric_type, float(value), unit, tags, correlation_id, _now())
+        PendingMetric,
+        (
+            next_number(),
+            template.metric_name,
+            template.metric_type,
+            float(value),
+            template.unit,
+            template.tags,
+            correlation_id,
+            _now(),
+        ),
     )
 
 

@@ -90,9 +90,6 @@ _UNGUARDED = frozenset(
         "state_init",
         "signal_append",
         "deps_announce",
-        # Run twice, the same contexts are set again, an agent already in the order is not appended again, and
-        # the reply (how many were stored) is the same.
-        "contexts_store",
     }
 )
 

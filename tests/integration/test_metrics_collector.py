@@ -31,6 +31,7 @@ from coordination.metrics import (
     AlertRule,
     AlertSeverity,
     MetricsCollector,
+    MetricTemplate,
     MetricType,
     counted,
     metric_template,
@@ -464,6 +465,29 @@ def test_templates_record_what_record_many_records_and_drop_bad_values(
         ("c-tpl", "timing", 1.5, "ms", {"step": "a"}),
     ]
     assert timing_template.tags == {"step": "a"}
+
+
+def test_only_checked_templates_take_the_fast_path_and_a_bad_record_never_costs_the_others(
+    make_collector: Callable[..., MetricsCollector], name: str
+) -> None:
+    collector = make_collector()
+    template = metric_template(f"{name}_safe", MetricType.GAUGE, "count", {"step": "parse"})
+    with pytest.raises(TypeError):
+        MetricTemplate(f"{name}_safe", MetricType.GAUGE, "ms", None)  # only metric_template() makes one
+    with pytest.raises(AttributeError):
+        template.unit = "ms"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        template.tags["step"] = "changed\x1b[31m"  # type: ignore[index]
+    hand_made = (f"{name}_safe", MetricType.GAUGE, "ms", None)
+
+    collector.record_templates_nowait(
+        [(template, 1.0), (template, 10**400), (hand_made, 5.0), ("not a record",), (template, 2.0)],  # type: ignore[list-item]
+        correlation_id="c-safe",
+    )
+
+    assert sorted(m.value for m in collector.read_metrics(f"{name}_safe")) == [1.0, 2.0]
+    assert collector.flush_now() == 2
+    assert [m.tags for m in _reader().read_metrics(f"{name}_safe")] == [{"step": "parse"}] * 2
 
 
 def test_routing_decisions_are_recorded_as_a_timing_and_a_counter(

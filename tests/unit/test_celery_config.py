@@ -106,4 +106,11 @@ def test_an_agent_defined_again_replaces_the_first_definition_and_another_functi
     with pytest.raises(InvalidInputError, match="already registered") as refused:
         agent("redefined-probe")(probe)
     assert refused.value.field == "name"
+    # Another module's function of the same name is another agent, not a definition run again.
+    module: dict[str, object] = {"__name__": "team_b.agents"}
+    exec("def probe(run):\n    return {}\n", module)  # a function defined in another module
+    namesake = module["probe"]
+    namesake.__qualname__ = second.agent_function.__qualname__  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInputError, match="already registered"):
+        agent("redefined-probe")(namesake)
     assert app.tasks["agent.redefined-probe"] is second
