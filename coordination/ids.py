@@ -80,7 +80,7 @@ def numbered_id(number: int) -> str:
 
 def new_uuid4() -> str:
     """Return a fresh id in ``str(uuid.uuid4())``'s form (see above: random per process, counted per id)."""
-    return f"{_prefix}{next(_numbers) & 0xFFFFFFFFFFFF:012x}"
+    return numbered_id(next(_numbers))
 
 
 def _after_fork_in_child() -> None:

@@ -55,7 +55,9 @@ def agent(name: str, **task_options: Any) -> Callable[[AgentFunction], Any]:
         if previous is not None:
             if _definition(previous) != _definition(function):
                 where = ".".join(str(part) for part in _definition(previous))
-                raise InvalidInputError("name", f"an agent named {name!r} is already registered ({where})")
+                raise InvalidInputError(
+                    "name", f"an agent named {name!r} is already registered ({where}); give this one another name"
+                )
             # The same definition run again (a reloaded module, a notebook cell, a docs example): the new function
             # replaces the old one. Celery keeps the first task registered under a name, so unregister it first.
             app.tasks.unregister(task_name)

@@ -432,13 +432,13 @@ class MetricTemplate:
         return f"metric_template({self.metric_name!r}, {self.metric_type!s}, {self.unit!r}, {dict(self.tags)!r})"
 
 
-def _template(metric_name: str, metric_type: MetricType, unit: str, tags: dict[str, str]) -> MetricTemplate:
+def _template(metric_name: str, metric_type: MetricType, unit: str, tags: Mapping[str, str]) -> MetricTemplate:
     template = object.__new__(MetricTemplate)
     for name, value in (
         ("metric_name", metric_name),
         ("metric_type", metric_type),
         ("unit", unit),
-        ("tags", MappingProxyType(tags)),  # a read-only view of a copy no caller holds
+        ("tags", MappingProxyType(dict(tags))),  # a read-only view of a copy no caller holds
     ):
         object.__setattr__(template, name, value)
     return template
@@ -456,8 +456,8 @@ def metric_template(
     if checked is None or not isinstance(metric_type, MetricType):
         # The model names the field at fault, or takes what the fast checks leave to it ("timing" as a type).
         model = build_metric(metric_name, metric_type, 0, unit, tags)
-        return _template(model.metric_name, model.metric_type, model.unit, dict(model.tags))
-    return _template(metric_name, metric_type, unit, dict(checked.tags))
+        return _template(model.metric_name, model.metric_type, model.unit, model.tags)
+    return _template(metric_name, metric_type, unit, checked.tags)
 
 
 def pending_from_template(template: MetricTemplate, value: float, correlation_id: str | None) -> PendingMetric | None:

@@ -37,6 +37,7 @@ from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.state import ThreadSafeState
 from tests.conftest import keys_of
 from tests.integration import _context_child
+from tests.seed_collector import SeedStyleCollector
 
 pytestmark = pytest.mark.redis
 
@@ -304,36 +305,10 @@ async def test_distribution_records_size_and_timing_metrics(state: ThreadSafeSta
     assert math.isclose(per_agent.value, total.value / 3)
 
 
-class _SeedStyleCollector:
-    """A collector of the user's own with only the seed's per-metric methods (no ``record_many_nowait``)."""
-
-    def __init__(self) -> None:
-        self.recorded: list[tuple[str, str, float, dict[str, str], str | None]] = []
-
-    def record_gauge_nowait(
-        self,
-        metric_name: str,
-        value: float,
-        unit: str,
-        tags: dict[str, str] | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
-        self.recorded.append(("gauge", metric_name, value, dict(tags or {}), correlation_id))
-
-    def record_timing_nowait(
-        self,
-        metric_name: str,
-        duration_ms: float,
-        tags: dict[str, str] | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
-        self.recorded.append(("timing", metric_name, duration_ms, dict(tags or {}), correlation_id))
-
-
 async def test_a_collector_of_ones_own_gets_the_same_metrics_through_the_seeds_methods(
     state: ThreadSafeState[Any],
 ) -> None:
-    collector = _SeedStyleCollector()
+    collector = SeedStyleCollector()
     distributor = ContextDistributor(state, metrics_collector=collector)  # type: ignore[arg-type]
 
     await distributor.distribute_agent_context(STATE, ASSIGNMENTS)

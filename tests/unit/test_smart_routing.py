@@ -29,6 +29,7 @@ from coordination import (
 from coordination.errors import InvalidInputError
 from coordination.routing import BaseRouter
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, consolidate
+from tests.seed_collector import SeedStyleCollector as FakeCollector
 
 SEED_KEYS = {
     "routing_id",
@@ -42,35 +43,6 @@ SEED_KEYS = {
     "routers_evaluated",
 }
 NORMAL_STATE = {"completed_tasks": [], "task_priority": 50}
-
-
-class FakeCollector:
-    """Test double of our MetricsCollector's non-blocking recording methods."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.timings: list[tuple[str, float, dict[str, str], str | None]] = []
-        self.counters: list[tuple[str, int, dict[str, str], str | None]] = []
-
-    def record_timing_nowait(
-        self,
-        metric_name: str,
-        duration_ms: float,
-        tags: dict[str, str] | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
-        if self.fail:
-            raise RuntimeError("collector broken")
-        self.timings.append((metric_name, duration_ms, dict(tags or {}), correlation_id))
-
-    def record_counter_nowait(
-        self,
-        metric_name: str,
-        count: int = 1,
-        tags: dict[str, str] | None = None,
-        correlation_id: str | None = None,
-    ) -> None:
-        self.counters.append((metric_name, count, dict(tags or {}), correlation_id))
 
 
 class FixedRouter(BaseRouter):

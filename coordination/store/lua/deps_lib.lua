@@ -185,6 +185,17 @@ local function dep_write(cid, id, dtype, target, owner, threshold, require_succe
   return deadline, true
 end
 
+-- A private state's keys expire when idle: extend every key a registration wrote (and its owner's pending count).
+local function keep_alive(keys, cid, owner, ttl)
+  if ttl <= 0 then return end
+  for _, written_key in ipairs(keys) do
+    redis.call('PEXPIRE', written_key, ttl)
+  end
+  if owner ~= '' then
+    redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
+  end
+end
+
 -- A dependency whose condition already holds is written settled at once: the record as dep_write and then
 -- dep_settle would leave it, without entering (and leaving) its waiter set and the due set.
 local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
@@ -207,14 +218,7 @@ local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
       ready = owner
     end
   end
-  if ttl > 0 then
-    for _, written_key in ipairs({key, coord_key(cid, 'deps'), ns_key('coordinations')}) do
-      redis.call('PEXPIRE', written_key, ttl)
-    end
-    if owner ~= '' then
-      redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
-    end
-  end
+  keep_alive({key, coord_key(cid, 'deps'), ns_key('coordinations')}, cid, owner, ttl)
   return tostring(NOW + timeout_ms), ready
 end
 
@@ -225,30 +229,21 @@ end
 local function dep_register(at)
   local cid, id, dtype, target, owner = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
   local ttl, scope = tonumber(ARGV[at + 10]), ARGV[at + 12]
-  if redis.call('EXISTS', dep_key(cid, id)) == 0 then
-    local probe = {type = dtype, cid = cid, target = target, scope = scope, threshold = ARGV[at + 5],
-                   require_success = ARGV[at + 6]}
-    if dep_condition(probe) == 'yes' then
-      local deadline, ready = dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
-      return 'resolved', deadline, ready
-    end
-  end
-  local deadline, written = dep_write(cid, id, dtype, target, owner, ARGV[at + 5], ARGV[at + 6],
-    tonumber(ARGV[at + 7]), tonumber(ARGV[at + 8]), ARGV[at + 9], ARGV[at + 11] == '1', scope)
   local key = dep_key(cid, id)
-  if not written then
-    return redis.call('HGET', key, 'status'), tostring(deadline), ''
+  local existing = redis.call('HGET', key, 'deadline_ms')
+  if existing then  -- registered before: idempotent
+    return redis.call('HGET', key, 'status'), tostring(tonumber(existing)), ''
   end
-  if ttl > 0 then
-    -- A private state's keys expire when idle: every key this registration wrote or extended.
-    for _, written_key in ipairs({key, coord_key(cid, 'deps'), ns_key('coordinations'),
-                                  waiters_key(dtype, cid, target, scope), ns_key('due')}) do
-      redis.call('PEXPIRE', written_key, ttl)
-    end
-    if owner ~= '' then
-      redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
-    end
+  local probe = {type = dtype, cid = cid, target = target, scope = scope, threshold = ARGV[at + 5],
+                 require_success = ARGV[at + 6]}
+  if dep_condition(probe) == 'yes' then
+    local deadline, ready = dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
+    return 'resolved', deadline, ready
   end
+  local deadline = dep_write(cid, id, dtype, target, owner, ARGV[at + 5], ARGV[at + 6],
+    tonumber(ARGV[at + 7]), tonumber(ARGV[at + 8]), ARGV[at + 9], ARGV[at + 11] == '1', scope)
+  keep_alive({key, coord_key(cid, 'deps'), ns_key('coordinations'), waiters_key(dtype, cid, target, scope),
+              ns_key('due')}, cid, owner, ttl)
   local status, ready = dep_evaluate(read_record(key), 'registration')
   return status, tostring(deadline), ready
 end
