@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 _SLOW_PER_AGENT_MS = 200.0  # the seed's documented target; slower distributions are logged as warnings
 _ASSIGNMENT_FIELDS = frozenset(AgentAssignment.model_fields)
 _ACCEPTED_ASSIGNMENT_KEYS = _ASSIGNMENT_FIELDS | {"agent_role"}
+_PLAIN_ASSIGNMENT_KEYS = frozenset({"objective", "tasks", "dependencies"})
+_NO_DEPENDENCIES: list[str] = []
 # The value type of each SharedIntelligence section, to validate update_data (the seed did not).
 _SECTION_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "type_registry": TypeAdapter(dict[str, Any]),
@@ -128,7 +130,10 @@ class ContextDistributor:
         self.default_coordination_protocols = _instance_or_default(
             default_coordination_protocols, CoordinationProtocols, "default_coordination_protocols"
         )
-        script("contexts_store")  # read (and hash) the Lua source now, not inside the first distribution
+        # Made now, not inside the first distribution: the Lua source read and hashed, the default shared
+        # intelligence encoded.
+        script("contexts_store")
+        _default_shared_json()
 
     async def distribute_agent_context(
         self,
@@ -578,6 +583,8 @@ def _per_agent(
 
 
 def _shared_intelligence(value: SharedIntelligence | Mapping[str, Any] | None) -> SharedIntelligence:
+    if value is None:  # the default, without running the validator over five empty sections
+        return prevalidated(SharedIntelligence, {name: {} for name in SHARED_INTELLIGENCE_SECTIONS}, set())
     return _instance_or_default(value, SharedIntelligence, "shared_intelligence")
 
 
@@ -596,7 +603,41 @@ def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[Age
     role = payload.pop("agent_role", agent_id)
     if type(role) is not str or not role:
         raise ContextDistributionError(f"{field}.agent_role", agent_id, "must be a non-empty string")
+    plain = _plain_assignment(payload)
+    if plain is not None:
+        return plain, role
     return _agent_part(AgentAssignment, payload, field, agent_id), role
+
+
+def _plain_assignment(payload: dict[str, Any]) -> AgentAssignment | None:
+    """The assignment of the common shape (objective, tasks, dependencies, as plain strings) without the validator.
+
+    None for any other shape: the model validates it (and names what is wrong). What is built here equals what
+    the validator builds (unit-tested): lists copied, the dict sections empty.
+    """
+    objective, tasks = payload["objective"], payload["tasks"]
+    dependencies = payload.get("dependencies", _NO_DEPENDENCIES)
+    if not (
+        type(objective) is str
+        and type(tasks) is list
+        and type(dependencies) is list
+        and _PLAIN_ASSIGNMENT_KEYS.issuperset(payload)
+        and all(type(task) is str for task in tasks)
+        and all(type(dependency) is str for dependency in dependencies)
+    ):
+        return None
+    return prevalidated(
+        AgentAssignment,
+        {
+            "objective": objective,
+            "tasks": list(tasks),
+            "input_data": {},
+            "dependencies": list(dependencies),
+            "output_requirements": {},
+            "success_criteria": {},
+        },
+        set(payload),  # as the validator counts them: objective and tasks always (the seed's defaults are in)
+    )
 
 
 def _agent_part(model: type[_M], value: Mapping[str, Any], field: str, agent_id: str) -> _M:

@@ -14,17 +14,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from coordination.errors import InvalidInputError
 from coordination.ids import new_uuid4
 from coordination.metrics.models import MetricTemplate, MetricType, metric_template
-from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
+from coordination.models.routing import RoutingDecision, RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, checked_weights
 from coordination.routing.decision import MAX_TASK_LENGTH, RouterPlan, decision_input
 from coordination.routing.history import HistoryEntry
+from coordination.routing.proposals import Proposal
 from coordination.routing.routers import BaseRouter
 from coordination.routing.statistics import RoutingStatistics
 from coordination.store.connection import sync_client
@@ -165,47 +165,46 @@ class SmartRoutingOrchestrator:
         Raises:
             InvalidInputError: an argument is invalid (the error names it); nothing is recorded.
         """
-        start = time.perf_counter()
+        start = _perf_counter()
         given = decision_input(
             new_uuid4(), state, current_task, execution_time, retry_count, custom_data, correlation_id
         )
         proposal, evaluated = self._plan.decide(state, given, self.strategy_priority)
-        elapsed_ms = (time.perf_counter() - start) * 1000.0
-        entry = HistoryEntry(time.time(), given, proposal, elapsed_ms)
+        elapsed_ms = (_perf_counter() - start) * 1000.0
+        entry = _new_tuple(HistoryEntry, (_now(), given, proposal, elapsed_ms))
         with self._lock:
             self._history.append(entry)
             self._statistics.add(proposal.decision, proposal.strategy, elapsed_ms)
-        decision = proposal.decision.value
-        strategy = proposal.strategy.value
         if self.metrics is not None:
-            self._record_metrics(decision, strategy, elapsed_ms, correlation_id)
+            self._record_metrics(proposal, elapsed_ms, correlation_id)
         return {
             "routing_id": given.routing_id,
-            "decision": decision,
+            "decision": proposal.decision.value,
             "confidence": proposal.confidence,
             "reasoning": proposal.reasoning,
-            "strategy": strategy,
+            "strategy": proposal.strategy.value,
             "next_task": proposal.next_task,
             "metadata": dict(proposal.metadata),  # a copy: routers share proposals for state-independent outcomes
             "routing_time_ms": elapsed_ms,
             "routers_evaluated": evaluated,
         }
 
-    def _record_metrics(self, decision: str, strategy: str, elapsed_ms: float, correlation_id: str | None) -> None:
+    def _record_metrics(self, proposal: Proposal, elapsed_ms: float, correlation_id: str | None) -> None:
         metrics = self.metrics
         if metrics is None:
             return
         try:
             record_templates = getattr(metrics, "record_templates_nowait", None)
-            if record_templates is not None:  # our collector: names, units and tags checked once per outcome
-                timing, counter = _routing_metric_templates(decision, strategy)
+            if record_templates is not None:  # our collector: names, units and tags were checked at import
+                timing, counter = _ROUTING_METRIC_TEMPLATES[proposal.decision, proposal.strategy]
                 record_templates(((timing, elapsed_ms), (counter, 1)), correlation_id)
                 return
             # a collector of the user's own with the seed's per-metric methods
+            decision = proposal.decision.value
             metrics.record_timing_nowait(
                 "routing_decision_time_ms",
                 elapsed_ms,
-                tags={"decision": decision, "strategy": strategy},
+                tags={"decision": decision, "strategy": proposal.strategy.value},
                 correlation_id=correlation_id,
             )
             metrics.record_counter_nowait(
@@ -367,12 +366,27 @@ def _encoded(entries: list[HistoryEntry]) -> list[dict[str, str]]:
     return encoded
 
 
-@cache
-def _routing_metric_templates(decision: str, strategy: str) -> tuple[MetricTemplate, MetricTemplate]:
-    # A decision's two metrics; decisions and strategies are enum values, so the cache stays small.
+def _routing_metric_templates(
+    decision: RoutingDecision, strategy: RoutingStrategy
+) -> tuple[MetricTemplate, MetricTemplate]:
     return (
         metric_template(
-            "routing_decision_time_ms", MetricType.TIMING, "ms", {"decision": decision, "strategy": strategy}
+            "routing_decision_time_ms",
+            MetricType.TIMING,
+            "ms",
+            {"decision": decision.value, "strategy": strategy.value},
         ),
-        metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": decision}),
+        metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": decision.value}),
     )
+
+
+# A decision's two metrics, for every outcome (32), made at import: a process's first decisions pay nothing for
+# them. A router's proposal holds the enum members (a Proposal is built from a validated RoutingResult).
+_ROUTING_METRIC_TEMPLATES: dict[tuple[RoutingDecision, RoutingStrategy], tuple[MetricTemplate, MetricTemplate]] = {
+    (decision, strategy): _routing_metric_templates(decision, strategy)
+    for decision in RoutingDecision
+    for strategy in RoutingStrategy
+}
+_new_tuple = tuple.__new__
+_perf_counter = time.perf_counter
+_now = time.time

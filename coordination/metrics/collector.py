@@ -387,12 +387,13 @@ class MetricsCollector:
         :meth:`record_many_nowait` takes them; a bad one is logged at debug level and its record dropped.
         """
         accepted: list[Metric | PendingMetric] = []
+        now = time.time()  # the records of one call share their moment
         for record in records:
             try:
                 template, value = record
                 if type(template) is not MetricTemplate:
                     raise TypeError(f"{type(template).__name__} is not a template from metric_template()")
-                metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id)
+                metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id, now)
                 if metric is None:  # outside the fast path's checks: what the Metric model makes of it, or logged
                     name, metric_type, unit = template.metric_name, template.metric_type, template.unit
                     metric = _checked(name, metric_type, value, unit, dict(template.tags), correlation_id)

@@ -460,10 +460,19 @@ def metric_template(
     return _template(metric_name, metric_type, unit, checked.tags)
 
 
-def pending_from_template(template: MetricTemplate, value: float, correlation_id: str | None) -> PendingMetric | None:
+def pending_from_template(
+    template: MetricTemplate, value: float, correlation_id: str | None, recorded_at: float | None = None
+) -> PendingMetric | None:
     """A :class:`PendingMetric` of ``template`` when its value and correlation id pass the hot path's checks.
 
     None otherwise: the caller builds the :class:`Metric` (which may coerce, as for ``"2"``, or name the error).
+
+    Args:
+        template: from :func:`metric_template`.
+        value: the metric's value.
+        correlation_id: the metric's correlation id.
+        recorded_at: when it was recorded (seconds since the epoch; None: now). Several metrics recorded by one
+            call share one moment.
     """
     if not _plain_value_and_id(template.metric_type, value, correlation_id):
         return None
@@ -477,7 +486,7 @@ def pending_from_template(template: MetricTemplate, value: float, correlation_id
             template.unit,
             template.tags,
             correlation_id,
-            _now(),
+            _now() if recorded_at is None else recorded_at,
         ),
     )
 

@@ -101,15 +101,16 @@ def decision_input(
         raise InvalidInputError(
             "current_task", f"must be 1 to {MAX_TASK_LENGTH} characters long, got {len(current_task)}"
         )
-    if isinstance(execution_time, bool) or not isinstance(execution_time, int | float):
-        raise InvalidInputError("execution_time", f"must be a number of ms, got {type(execution_time).__name__}")
-    if not (math.isfinite(execution_time) and execution_time >= 0):
-        raise InvalidInputError("execution_time", f"must be a finite number >= 0, got {execution_time!r}")
-    if isinstance(retry_count, bool) or not isinstance(retry_count, int):
-        raise InvalidInputError("retry_count", f"must be an integer, got {type(retry_count).__name__}")
-    if retry_count < 0:
-        raise InvalidInputError("retry_count", f"must be >= 0, got {retry_count}")
-    if custom_data is not None and not isinstance(custom_data, dict):
+    # Exact types first: route() runs after every agent step, and nearly every call passes plain values.
+    if type(execution_time) is not float or not 0.0 <= execution_time < _INFINITY:
+        execution_time = _checked_execution_time(execution_time)
+    if type(retry_count) is not int or retry_count < 0:
+        retry_count = _checked_retry_count(retry_count)
+    if custom_data is None:
+        custom_data = {}
+    elif isinstance(custom_data, dict):
+        custom_data = dict(custom_data)
+    else:
         raise InvalidInputError("custom_data", f"must be a dict or None, got {type(custom_data).__name__}")
     if correlation_id is not None and not isinstance(correlation_id, str):
         raise InvalidInputError("correlation_id", f"must be a string or None, got {type(correlation_id).__name__}")
@@ -118,18 +119,41 @@ def decision_input(
         completed = []
     elif isinstance(completed, list):
         completed = list(completed)
-    return DecisionInput(
-        routing_id,
-        current_task,
-        float(execution_time),
-        int(retry_count),
-        {} if custom_data is None else dict(custom_data),
-        correlation_id,
-        len(state),
-        has_errors(state),
-        completed,
-        state.get("task_priority", 50),
+    return _new_tuple(
+        DecisionInput,
+        (
+            routing_id,
+            current_task,
+            execution_time,
+            retry_count,
+            custom_data,
+            correlation_id,
+            len(state),
+            has_errors(state),
+            completed,
+            state.get("task_priority", 50),
+        ),
     )
+
+
+_new_tuple = tuple.__new__
+_INFINITY = math.inf
+
+
+def _checked_execution_time(execution_time: object) -> float:
+    if isinstance(execution_time, bool) or not isinstance(execution_time, int | float):
+        raise InvalidInputError("execution_time", f"must be a number of ms, got {type(execution_time).__name__}")
+    if not (math.isfinite(execution_time) and execution_time >= 0):
+        raise InvalidInputError("execution_time", f"must be a finite number >= 0, got {execution_time!r}")
+    return float(execution_time)
+
+
+def _checked_retry_count(retry_count: object) -> int:
+    if isinstance(retry_count, bool) or not isinstance(retry_count, int):
+        raise InvalidInputError("retry_count", f"must be an integer, got {type(retry_count).__name__}")
+    if retry_count < 0:
+        raise InvalidInputError("retry_count", f"must be >= 0, got {retry_count}")
+    return int(retry_count)
 
 
 class RouterPlan:
@@ -155,6 +179,8 @@ class RouterPlan:
         A router that raises, or (a router of one's own) returns something other than a :class:`RoutingResult`,
         is logged and skipped (the seed's behaviour); with no answer at all the decision is :data:`NO_ROUTERS`.
         """
+        if not self._steps:
+            return NO_ROUTERS, 0
         task, retry_count, custom_data = given.current_task, given.retry_count, given.custom_data  # deciders' input
         answers: list[Proposal] = []
         context: RoutingContext | None = None  # built once, and only for routers of one's own

@@ -25,8 +25,10 @@ class RoutingStatistics:
         """Count one decision that took ``routing_time_ms``."""
         self.count += 1
         self.total_ms += routing_time_ms
-        self.min_ms = min(self.min_ms, routing_time_ms)
-        self.max_ms = max(self.max_ms, routing_time_ms)
+        if routing_time_ms < self.min_ms:
+            self.min_ms = routing_time_ms
+        if routing_time_ms > self.max_ms:
+            self.max_ms = routing_time_ms
         self.outcomes[decision, strategy] += 1
 
     def as_dict(self) -> dict[str, Any]:

@@ -231,6 +231,55 @@ async def test_a_dependency_settled_at_registration_is_stored_as_one_settled_by_
     assert client.hget(keys.coordination(CID).agent_pending, "counted") == "0"
 
 
+async def test_an_owner_is_not_made_ready_while_a_later_dependency_of_its_list_is_pending(
+    resolver: DependencyResolver, state: ThreadSafeState[Any]
+) -> None:
+    # The owner is a pipeline agent waiting in a running coordination: made ready, it would be queued to run.
+    client, ck = sync_client(), state.store_keys.coordination(CID)
+    client.hset(ck.meta, "status", "running")
+    client.hset(ck.agent("consumer"), mapping={"status": "waiting", "attempt": 0})
+    await resolver.mark_resource_available("db")
+    ready_first = {"dependency_id": "ready", "type": "resource_availability", "target": "db", "timeout": LONG}
+    pending_second = {**ready_first, "dependency_id": "pending", "target": "cache"}
+
+    task = asyncio.create_task(
+        resolver.resolve_agent_dependencies(
+            CID, {"agent_id": "consumer", "dependencies": [ready_first, pending_second]}
+        )
+    )
+    await eventually(lambda: resolver.get_dependency_status(CID, "pending")["status"] == "pending", message="pending")
+
+    assert client.hget(ck.agent("consumer"), "status") == "waiting"  # not queued half-way through its list
+    assert client.hget(ck.agent_pending, "consumer") == "1"
+    assert client.zscore(state.store_keys.agents_due, f"{CID}/consumer") is None
+
+    await resolver.mark_resource_available("cache")
+    assert await asyncio.wait_for(task, EVENT_BOUND) is True
+    assert client.hget(ck.agent_pending, "consumer") == "0"
+    assert client.hget(ck.agent("consumer"), "status") == "queued"  # ready once the last one is met
+
+
+async def test_an_owner_whose_whole_list_holds_is_made_ready_once(
+    resolver: DependencyResolver, state: ThreadSafeState[Any]
+) -> None:
+    client, ck = sync_client(), state.store_keys.coordination(CID)
+    client.hset(ck.meta, "status", "running")
+    client.hset(ck.agent("consumer"), mapping={"status": "waiting", "attempt": 0})
+    for name in ("db", "cache"):
+        await resolver.mark_resource_available(name)
+    specs = [
+        {"dependency_id": name, "type": "resource_availability", "target": name, "timeout": LONG}
+        for name in ("db", "cache", "db")  # the last repeats the first: registered once
+    ]
+
+    assert await resolver.resolve_agent_dependencies(CID, {"agent_id": "consumer", "dependencies": specs}) is True
+
+    assert client.hget(ck.agent_pending, "consumer") == "0"
+    assert client.hget(ck.agent("consumer"), "status") == "queued"
+    assert client.hget(ck.agent("consumer"), "attempt") == "1"  # one attempt queued, not one per dependency
+    assert client.smembers(ck.dependencies) == {"db", "cache"}
+
+
 async def test_a_condition_changed_without_an_event_is_seen_at_the_next_check(
     resolver: DependencyResolver, state: ThreadSafeState[Any]
 ) -> None:

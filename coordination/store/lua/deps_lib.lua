@@ -186,39 +186,56 @@ local function dep_write(cid, id, dtype, target, owner, threshold, require_succe
 end
 
 -- A private state's keys expire when idle: extend every key a registration wrote (and its owner's pending count).
-local function keep_alive(keys, cid, owner, ttl)
+-- With a batch (dep_register_batch), each key is extended once, when the batch ends.
+local function keep_alive(keys, cid, owner, ttl, batch)
   if ttl <= 0 then return end
+  if owner ~= '' then keys[#keys + 1] = coord_key(cid, 'agent-pending') end
   for _, written_key in ipairs(keys) do
-    redis.call('PEXPIRE', written_key, ttl)
-  end
-  if owner ~= '' then
-    redis.call('PEXPIRE', coord_key(cid, 'agent-pending'), ttl)
+    if batch then
+      if (batch.expire[written_key] or 0) < ttl then batch.expire[written_key] = ttl end
+    else
+      redis.call('PEXPIRE', written_key, ttl)
+    end
   end
 end
 
 -- A dependency whose condition already holds is written settled at once: the record as dep_write and then
--- dep_settle would leave it, without entering (and leaving) its waiter set and the due set.
-local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
+-- dep_settle would leave it, without entering (and leaving) its waiter set and the due set. With a batch, the
+-- writes every registration of the batch shares (the coordination's dependency set, the registry, the owner's
+-- pending count) are left to dep_register_batch, which makes each once.
+local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope, batch)
   local key = dep_key(cid, id)
   local timeout_ms = tonumber(ARGV[at + 7])
   redis.call('HSET', key, 'id', id, 'cid', cid, 'type', dtype, 'target', target, 'owner', owner,
     'status', 'resolved', 'threshold', ARGV[at + 5], 'require_success', ARGV[at + 6], 'registered_ms', NOW,
     'deadline_ms', NOW + timeout_ms, 'timeout_ms', timeout_ms, 'check_ms', tonumber(ARGV[at + 8]),
     'metadata', ARGV[at + 9], 'scope', scope, 'resolved_ms', NOW, 'resolved_by', 'registration', 'error', '')
-  redis.call('SADD', coord_key(cid, 'deps'), id)
-  redis.call('SADD', ns_key('coordinations'), cid)
   redis.call('PUBLISH', ns_key('dep-events'), cid .. '/' .. id .. '/resolved')
+  -- Counted by the caller: this one is no longer pending. Not counted: it never was (the field is still made).
+  local change = 0
+  if ARGV[at + 11] == '1' then change = -1 end
   local ready = ''
-  if owner ~= '' then
-    -- Counted by the caller: this one is no longer pending. Not counted: it never was (the field is still made).
-    local change = 0
-    if ARGV[at + 11] == '1' then change = -1 end
-    if redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, change) <= 0 then
+  if batch then
+    local ids = batch.ids[cid]
+    if ids == nil then
+      ids = {}
+      batch.ids[cid] = ids
+      batch.cids[#batch.cids + 1] = cid
+    end
+    ids[#ids + 1] = id
+    if owner ~= '' then
+      local member = cid .. '/' .. owner
+      batch.settled[member] = (batch.settled[member] or 0) + change
+    end
+  else
+    redis.call('SADD', coord_key(cid, 'deps'), id)
+    redis.call('SADD', ns_key('coordinations'), cid)
+    if owner ~= '' and redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, change) <= 0 then
       agent_ready(cid, owner)
       ready = owner
     end
   end
-  keep_alive({key, coord_key(cid, 'deps'), ns_key('coordinations')}, cid, owner, ttl)
+  keep_alive({key, coord_key(cid, 'deps'), ns_key('coordinations')}, cid, owner, ttl, batch)
   return tostring(NOW + timeout_ms), ready
 end
 
@@ -226,7 +243,7 @@ end
 -- require_success, timeout_ms, check_ms, metadata_json, ttl_ms, counted ('1' when the caller already counted it in
 -- agent-pending), scope ('run' | 'global'). Idempotent; settled at once if its condition already holds. Returns
 -- its status, its deadline (ms, as text) and the owner it made ready ('' if none).
-local function dep_register(at)
+local function dep_register(at, batch)
   local cid, id, dtype, target, owner = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
   local ttl, scope = tonumber(ARGV[at + 10]), ARGV[at + 12]
   local key = dep_key(cid, id)
@@ -237,13 +254,70 @@ local function dep_register(at)
   local probe = {type = dtype, cid = cid, target = target, scope = scope, threshold = ARGV[at + 5],
                  require_success = ARGV[at + 6]}
   if dep_condition(probe) == 'yes' then
-    local deadline, ready = dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope)
+    local deadline, ready = dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope, batch)
     return 'resolved', deadline, ready
   end
   local deadline = dep_write(cid, id, dtype, target, owner, ARGV[at + 5], ARGV[at + 6],
     tonumber(ARGV[at + 7]), tonumber(ARGV[at + 8]), ARGV[at + 9], ARGV[at + 11] == '1', scope)
   keep_alive({key, coord_key(cid, 'deps'), ns_key('coordinations'), waiters_key(dtype, cid, target, scope),
-              ns_key('due')}, cid, owner, ttl)
+              ns_key('due')}, cid, owner, ttl, batch)
   local status, ready = dep_evaluate(read_record(key), 'registration')
   return status, tostring(deadline), ready
+end
+
+-- Register `n` dependencies whose 13 values each start at ARGV[first_at] (as dep_register takes them), in order.
+-- An owner is counted for all its new dependencies before any is registered (as pipeline_submit counts an agent's
+-- list), so it cannot look ready, or be queued, half-way through its list; it becomes ready at most once, at the
+-- end. What the registrations share is written once: the coordinations' dependency sets, the registry, each
+-- owner's pending count, each key's expiry. Returns {status, deadline_ms, ready_owner} per dependency, in order
+-- (the owner made ready is reported on its last dependency).
+local function dep_register_batch(first_at, n)
+  local batch = {ids = {}, cids = {}, settled = {}, expire = {}}
+  local owners, last_of, counted = {}, {}, {}
+  for i = 0, n - 1 do
+    local at = first_at + i * 13
+    local cid, id, owner = ARGV[at], ARGV[at + 1], ARGV[at + 4]
+    local member = cid .. '/' .. id
+    if owner ~= '' and ARGV[at + 11] ~= '1' and not counted[member]
+        and redis.call('EXISTS', dep_key(cid, id)) == 0 then
+      counted[member] = true
+      ARGV[at + 11] = '1'
+      local who = cid .. '/' .. owner
+      if owners[who] == nil then
+        owners[who] = {cid, owner, 0}
+        owners[#owners + 1] = who
+      end
+      owners[who][3] = owners[who][3] + 1
+    end
+  end
+  for _, who in ipairs(owners) do
+    local entry = owners[who]
+    redis.call('HINCRBY', coord_key(entry[1], 'agent-pending'), entry[2], entry[3])
+  end
+  local out = {}
+  for i = 0, n - 1 do
+    local at = first_at + i * 13
+    local status, deadline, ready = dep_register(at, batch)
+    out[#out + 1] = status
+    out[#out + 1] = deadline
+    out[#out + 1] = ready
+    if ARGV[at + 4] ~= '' then last_of[ARGV[at] .. '/' .. ARGV[at + 4]] = #out end
+  end
+  for _, cid in ipairs(batch.cids) do
+    redis.call('SADD', coord_key(cid, 'deps'), unpack(batch.ids[cid]))
+    redis.call('SADD', ns_key('coordinations'), cid)
+  end
+  -- Owners whose registrations settled: their count once; made ready when nothing is left pending.
+  for who, change in pairs(batch.settled) do
+    local slash = string.find(who, '/', 1, true)
+    local cid, owner = string.sub(who, 1, slash - 1), string.sub(who, slash + 1)
+    if redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, change) <= 0 then
+      agent_ready(cid, owner)
+      out[last_of[who]] = owner
+    end
+  end
+  for key, ttl in pairs(batch.expire) do
+    redis.call('PEXPIRE', key, ttl)
+  end
+  return out
 end

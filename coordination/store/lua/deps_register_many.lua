@@ -1,4 +1,5 @@
--- Register several dependencies in one call, each as deps_register.lua does (deps_lib: dep_register), in order.
+-- Register several dependencies in one call, each as deps_register.lua does, in order (deps_lib:
+-- dep_register_batch: an owner is counted for its whole list first; what the registrations share is written once).
 -- resolve_agent_dependencies registers its whole list at once: one script run costs the server far less than one
 -- per dependency (every run sets up the libraries again).
 -- KEYS: none (built through keys_lib)
@@ -6,13 +7,7 @@
 -- Returns {status, deadline_ms, ready_owner} per dependency, in order, then '|', then the queued agents
 --         "cid/agent/attempt/countdown_ms"...
 NS, CP, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out = {}
-for i = 0, tonumber(ARGV[4]) - 1 do
-  local status, deadline, ready = dep_register(5 + i * 13)
-  out[#out + 1] = status
-  out[#out + 1] = deadline
-  out[#out + 1] = ready
-end
+local out = dep_register_batch(5, tonumber(ARGV[4]))
 out[#out + 1] = '|'
 for _, item in ipairs(SENDS) do out[#out + 1] = item end
 return out
