@@ -403,7 +403,10 @@ class MetricsCollector:
             if metric is not None:
                 accepted.append(metric)
         if accepted:
-            self._buffer_metrics(accepted, strict=False)
+            try:
+                self._append_many(accepted)
+            except Exception:
+                logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
 
     def _record(
         self,

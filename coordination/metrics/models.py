@@ -342,15 +342,12 @@ def _plain_value_and_id(metric_type: MetricType, value: object, correlation_id: 
     return (
         ((type(value) is float and _isfinite(value)) or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX))
         and (value >= 0 or metric_type is not MetricType.TIMING)
-        and (
-            correlation_id is None
-            or (
-                type(correlation_id) is str
-                and len(correlation_id) <= MAX_METRIC_ID_LENGTH
-                and correlation_id.isprintable()
-            )
-        )
+        and (correlation_id is None or _plain_correlation_id(correlation_id))
     )
+
+
+def _plain_correlation_id(correlation_id: object) -> bool:
+    return type(correlation_id) is str and len(correlation_id) <= MAX_METRIC_ID_LENGTH and correlation_id.isprintable()
 
 
 def pending_metric(
@@ -474,7 +471,12 @@ def pending_from_template(
         recorded_at: when it was recorded (seconds since the epoch; None: now). Several metrics recorded by one
             call share one moment.
     """
-    if not _plain_value_and_id(template.metric_type, value, correlation_id):
+    # _plain_value_and_id's checks, the value's inline: this runs for every routing decision.
+    if not (
+        ((type(value) is float and _isfinite(value)) or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX))
+        and (value >= 0 or template.metric_type is not MetricType.TIMING)
+        and (correlation_id is None or _plain_correlation_id(correlation_id))
+    ):
         return None
     return _new_tuple(
         PendingMetric,
