@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -130,10 +129,11 @@ class ContextDistributor:
         self.default_coordination_protocols = _instance_or_default(
             default_coordination_protocols, CoordinationProtocols, "default_coordination_protocols"
         )
-        # Made now, not inside the first distribution: the Lua source read and hashed, the default shared
-        # intelligence encoded.
+        # Made now, not inside the first distribution: the Lua source read and hashed, the defaults encoded.
         script("contexts_store")
         _default_shared_json()
+        self._defaults_json: tuple[object, object, dict[int, str]] | None = None
+        self._encoded_defaults()
 
     async def distribute_agent_context(
         self,
@@ -419,7 +419,7 @@ class ContextDistributor:
         else:
             shared_json = _json_of_fields(shared.__dict__, "shared_intelligence")
             _validated(SharedIntelligence, shared_json, "shared_intelligence")
-        encoded: dict[int, str] = {}
+        encoded = self._encoded_defaults()
 
         def encode_once(model: BaseModel) -> str:
             text = encoded.get(id(model))
@@ -427,21 +427,23 @@ class ContextDistributor:
                 text = encoded[id(model)] = model.model_dump_json()
             return text
 
-        head = f'{{"session_id":{_json_str(session_id)},"coordination_id":"{coordination_id}"'
+        session_json = jsonutil.dumps_str(session_id, "coordination_state['session_id']")
+        head = f'{{"session_id":{session_json},"coordination_id":"{coordination_id}"'
         tail = f',"parent_workflow_id":null,"created_at":"{_iso(created_at)}"}}'
         default_allocation = self.default_resource_allocation
         default_protocols = self.default_coordination_protocols
         for agent_id, data in agent_assignments.items():
             validate_id(agent_id, "agent_assignments key")
             field = f"agent_assignments[{agent_id!r}]"
-            assignment, role = _assignment(field, agent_id, data)
+            assignment, role, assignment_json = _assignment(field, agent_id, data)
             allocation = allocations.get(agent_id, default_allocation)
             protocol = protocols.get(agent_id, default_protocols)
             # agent_id is a validated id (no character needs escaping in JSON).
-            metadata_json = f'{head},"agent_id":"{agent_id}","agent_role":{_json_str(role)}{tail}'
+            role_json = jsonutil.dumps_str(role, f"{field}.agent_role")  # checked by _assignment
+            metadata_json = f'{head},"agent_id":"{agent_id}","agent_role":{role_json}{tail}'
             text = (
                 f'{{"coordination_metadata":{metadata_json},"shared_intelligence":{shared_json},'
-                f'"agent_assignment":{_json_of_fields(assignment.__dict__, field)},'
+                f'"agent_assignment":{assignment_json},'
                 f'"coordination_protocols":{encode_once(protocol)},'
                 f'"resource_allocation":{encode_once(allocation)},"context_version":1}}'
             )
@@ -471,6 +473,15 @@ class ContextDistributor:
                 },
             )
         return plan
+
+    def _encoded_defaults(self) -> dict[int, str]:
+        """Object id -> JSON of the default allocation and protocols (frozen: encoded once, again when replaced)."""
+        allocation, protocols = self.default_resource_allocation, self.default_coordination_protocols
+        cached = self._defaults_json
+        if cached is None or cached[0] is not allocation or cached[1] is not protocols:
+            texts = {id(allocation): allocation.model_dump_json(), id(protocols): protocols.model_dump_json()}
+            cached = self._defaults_json = (allocation, protocols, texts)
+        return dict(cached[2])  # a copy: a distribution adds the JSON of its agents' own models to it
 
     def _record_distribution(self, plan: _Distribution, elapsed_ms: float) -> None:
         count = len(plan.contexts)
@@ -588,7 +599,8 @@ def _shared_intelligence(value: SharedIntelligence | Mapping[str, Any] | None) -
     return _instance_or_default(value, SharedIntelligence, "shared_intelligence")
 
 
-def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[AgentAssignment, str]:
+def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[AgentAssignment, str, str]:
+    """One agent's assignment: the model, the agent's role, and the assignment's JSON."""
     if type(data) is not dict and not isinstance(data, Mapping):
         problem = f"must be a dict of assignment fields, got {type(data).__name__}"
         raise ContextDistributionError(field, agent_id, problem)
@@ -603,17 +615,23 @@ def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[Age
     role = payload.pop("agent_role", agent_id)
     if type(role) is not str or not role:
         raise ContextDistributionError(f"{field}.agent_role", agent_id, "must be a non-empty string")
+    if jsonutil.has_lone_surrogate(role):
+        raise ContextDistributionError(
+            f"{field}.agent_role", agent_id, "holds a lone surrogate; text must be valid Unicode"
+        )
     plain = _plain_assignment(payload)
     if plain is not None:
-        return plain, role
-    return _agent_part(AgentAssignment, payload, field, agent_id), role
+        return plain[0], role, plain[1]
+    assignment = _agent_part(AgentAssignment, payload, field, agent_id)
+    return assignment, role, _json_of_fields(assignment.__dict__, field)
 
 
-def _plain_assignment(payload: dict[str, Any]) -> AgentAssignment | None:
+def _plain_assignment(payload: dict[str, Any]) -> tuple[AgentAssignment, str] | None:
     """The assignment of the common shape (objective, tasks, dependencies, as plain strings) without the validator.
 
-    None for any other shape: the model validates it (and names what is wrong). What is built here equals what
-    the validator builds (unit-tested): lists copied, the dict sections empty.
+    Returns the model and its JSON; None for any other shape, or a text JSON cannot carry: the model validates it
+    and the package's JSON rule encodes it (and names what is wrong). What is built here equals what those build
+    (unit-tested): lists copied, the dict sections empty, the same JSON text.
     """
     objective, tasks = payload["objective"], payload["tasks"]
     dependencies = payload.get("dependencies", _NO_DEPENDENCIES)
@@ -626,7 +644,16 @@ def _plain_assignment(payload: dict[str, Any]) -> AgentAssignment | None:
         and all(type(dependency) is str for dependency in dependencies)
     ):
         return None
-    return prevalidated(
+    try:
+        text = (
+            f'{{"objective":{jsonutil.dumps_str(objective, "objective")},'
+            f'"tasks":[{",".join([jsonutil.dumps_str(task, "tasks") for task in tasks])}],"input_data":{{}},'
+            f'"dependencies":[{",".join([jsonutil.dumps_str(name, "dependencies") for name in dependencies])}],'
+            '"output_requirements":{},"success_criteria":{}}'
+        )
+    except InvalidInputError:
+        return None  # the general path names the exact item
+    assignment = prevalidated(
         AgentAssignment,
         {
             "objective": objective,
@@ -638,6 +665,7 @@ def _plain_assignment(payload: dict[str, Any]) -> AgentAssignment | None:
         },
         set(payload),  # as the validator counts them: objective and tasks always (the seed's defaults are in)
     )
+    return assignment, text
 
 
 def _agent_part(model: type[_M], value: Mapping[str, Any], field: str, agent_id: str) -> _M:

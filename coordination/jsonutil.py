@@ -42,6 +42,8 @@ MAX_DEPTH = 64
 MAX_SAFE_INTEGER = 2**53 - 1
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
+# The encoder's own string routine (C): what _ENCODER writes for a str.
+_encode_str = json.encoder.encode_basestring
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # orjson refuses integers beyond 53 bits (STRICT_INTEGER) and lone surrogates; keys other than strings are
 # accepted, as the standard encoder accepts them.
@@ -84,6 +86,19 @@ def dumps(value: Any, field: str, limit: int | None = None) -> str:
         if size > limit:
             raise PayloadTooLargeError(field, f"is {size} bytes of JSON, over the limit of {limit} bytes")
     return text
+
+
+def dumps_str(text: str, field: str) -> str:
+    """Encode one string as :func:`dumps` would (a JSON string literal), for texts assembled from parts.
+
+    Raises:
+        NotSerializableError: ``text`` holds a lone surrogate (the error names ``field``).
+    """
+    if not text.isascii():
+        found = _string_problem(text, ())
+        if found is not None:
+            raise found[1](field, found[2])
+    return _encode_str(text)
 
 
 def loads(text: str | bytes) -> Any:

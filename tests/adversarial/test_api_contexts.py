@@ -30,6 +30,12 @@ def test_a_bad_coordination_id_is_refused(bad, seeded, refused):
     )
 
 
+def test_a_session_id_json_cannot_carry_is_refused_naming_it(seeded, refused):
+    # Was a UnicodeEncodeError from the Redis client.
+    state = {"coordination_id": "c1", "session_id": "session \ud800"}
+    refused(lambda: distribute(seeded, state), InvalidInputError, "coordination_state['session_id']", "lone surrogate")
+
+
 @pytest.mark.parametrize("bad", BAD_IDS[1:], ids=repr)
 def test_a_bad_agent_id_is_refused_and_the_good_agents_are_not_written_either(bad, seeded, refused):
     refused(lambda: distribute(seeded, assignments={"a1": {}, bad: {}}), InvalidIdError, "agent_assignments")
@@ -54,6 +60,9 @@ def test_shared_intelligence_outside_the_json_rule_is_refused(case, value, error
         ({"tasks": "one"}, "agent_assignments['a1'].tasks", "valid list"),
         # (An unknown assignment field is accepted with a SeedCompatibilityWarning: the seed ignored them.)
         ({"agent_role": ""}, "agent_assignments['a1'].agent_role", "non-empty"),
+        ({"agent_role": "writer \ud800"}, "agent_assignments['a1'].agent_role", "lone surrogate"),
+        ({"tasks": ["ok", "\udfff"]}, "agent_assignments['a1'].tasks[1]", "lone surrogate"),
+        ({"objective": "\ud800"}, "agent_assignments['a1'].objective", "lone surrogate"),
         ({"input_data": "text"}, "agent_assignments['a1'].input_data", "valid dictionary"),
         ("not a dict", "agent_assignments['a1']", "must be a dict"),
     ],

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from coordination import jsonutil
 from coordination.context import _assignment, _shared_intelligence
+from coordination.errors import ContextDistributionError, NotSerializableError
 from coordination.models.context import AgentAssignment, SharedIntelligence
 
 
@@ -21,7 +23,7 @@ from coordination.models.context import AgentAssignment, SharedIntelligence
     ],
 )
 def test_a_plain_assignment_equals_the_validated_model(data: dict[str, Any]) -> None:
-    built, role = _assignment("agent_assignments['a']", "a", data)
+    built, role, text = _assignment("agent_assignments['a']", "a", data)
 
     payload = {"objective": "", "tasks": [], **data}
     payload.pop("agent_role", None)
@@ -29,12 +31,13 @@ def test_a_plain_assignment_equals_the_validated_model(data: dict[str, Any]) -> 
     assert built == validated
     assert built.model_fields_set == validated.model_fields_set
     assert built.model_dump_json() == validated.model_dump_json()
+    assert text == jsonutil.dumps(validated.__dict__, "assignment")  # the text the general path writes
     assert role == data.get("agent_role", "a")
 
 
 def test_a_plain_assignment_keeps_no_list_of_the_caller() -> None:
     tasks, dependencies = ["task1"], ["model-gen"]
-    built, _role = _assignment(
+    built, _role, _text = _assignment(
         "agent_assignments['a']", "a", {"objective": "o", "tasks": tasks, "dependencies": dependencies}
     )
 
@@ -52,7 +55,7 @@ def test_a_plain_assignment_keeps_no_list_of_the_caller() -> None:
     ],
 )
 def test_other_shapes_still_go_through_the_validator(data: dict[str, Any], expected: list[str]) -> None:
-    built, _role = _assignment("agent_assignments['a']", "a", data)
+    built, _role, _text = _assignment("agent_assignments['a']", "a", data)
 
     assert built == AgentAssignment.model_validate(data)
     assert built.tasks == expected
@@ -71,3 +74,13 @@ def test_the_default_shared_intelligence_equals_the_models_default_and_is_fresh_
     assert first.model_fields_set == SharedIntelligence().model_fields_set
     first.type_registry["User"] = "class User"
     assert second.type_registry == {}
+
+
+def test_a_lone_surrogate_in_a_task_is_refused_naming_the_item() -> None:
+    with pytest.raises(NotSerializableError, match=r"agent_assignments\['a'\]\.tasks\[1\]"):
+        _assignment("agent_assignments['a']", "a", {"objective": "o", "tasks": ["fine", "bad \ud800"]})
+
+
+def test_a_lone_surrogate_in_a_role_is_refused_naming_it() -> None:
+    with pytest.raises(ContextDistributionError, match=r"agent_role"):
+        _assignment("agent_assignments['a']", "a", {"tasks": [], "agent_role": "r\udc00"})
