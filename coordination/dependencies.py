@@ -185,7 +185,7 @@ class DependencyResolver:
         key = f"{coordination_id}/{dependency.dependency_id}"
         cancelled_before = cancellation_requests()
         listener = await listener_for(self._keys.dependency_events)
-        interval_ms = self._check_interval_ms(dependency)
+        interval_ms = self._check_interval_ms(dependency, _scope(dependency))
         while True:
             future = listener.expect(key) if listener is not None else None
             try:
@@ -613,9 +613,9 @@ class DependencyResolver:
             self._slots[loop] = slot
         return slot
 
-    def _check_interval_ms(self, dependency: Dependency) -> int:
+    def _check_interval_ms(self, dependency: Dependency, scope: str) -> int:
         default = DEFAULT_CHECK_INTERVAL_MS[dependency.dependency_type]
-        if _scope(dependency) == "run":
+        if scope == "run":
             default = 0  # the coordination's own values change only through condition_set.lua, which wakes
         value = dependency.metadata.get("check_interval_ms", default)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_INTERVAL_MS:
@@ -640,6 +640,7 @@ class DependencyResolver:
         require_success = metadata.get("require_success", True)
         if not isinstance(require_success, bool):
             raise InvalidInputError("metadata.require_success", f"must be a bool, got {require_success!r}")
+        scope = _scope(dependency)
         return [
             self._keys.namespace_prefix,
             self._keys.coordination_prefix,
@@ -652,10 +653,10 @@ class DependencyResolver:
             repr(threshold),
             "1" if require_success else "0",
             max(1, round(dependency.timeout * 1000)),
-            self._check_interval_ms(dependency),
+            self._check_interval_ms(dependency, scope),
             jsonutil.dumps(metadata, "metadata", 64 * 1024),
             self.state.ttl_ms,
-            _scope(dependency),
+            scope,
         ]
 
     def _parse(self, index: int, spec: Any) -> Dependency:

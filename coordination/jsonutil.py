@@ -71,6 +71,8 @@ def dumps(value: Any, field: str, limit: int | None = None) -> str:
             an infinity, an integer beyond ±(2**53 - 1), a lone surrogate, a circular reference.
         PayloadTooLargeError: nested deeper than :data:`MAX_DEPTH`, or the encoding is larger than ``limit``.
     """
+    if not value and type(value) is dict:
+        return "{}"  # most metadata and event data: nothing to encode or check
     try:
         text = _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError) as error:
