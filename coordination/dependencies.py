@@ -287,20 +287,20 @@ class DependencyResolver:
             except InvalidInputError as error:
                 raise type(error)(f"dependencies[{index}].{error.field}", error.problem) from error
             registrations.append(_register(args, counted=False))
-        # One script registers them all (deps_register's arguments after its NS, CP and NOW, in order).
+        # One script registers them all (deps_register's arguments after its NS, CP and NOW, in order) and, when
+        # they all hold, stores the dependency_resolved signal (its signal_emit arguments after NS, CP and NOW).
         batch = [*registrations[0][:3], len(registrations), *(value for args in registrations for value in args[3:])]
-        calls: list[ScriptCall] = [(script("deps_register_many"), [], batch)]
         announcement = self._announcement(coordination_id, owner, dependencies)
         if announcement is not None:
-            ids = [dependency.dependency_id for dependency in dependencies]
-            calls.append((script("deps_announce"), [], [*announcement.args, *ids]))
+            batch += announcement.args[3:]
+        calls: list[ScriptCall] = [(script("deps_register_many"), [], batch)]
         failure_tags = {"coordination_id": coordination_id, "success": "false"}
         started = time.perf_counter()
         try:
             async with self._slot():
-                replies = await run_atomically_async(async_client(), calls, _resolver_scripts())
-            announced = replies.pop() if announcement is not None else ["|"]
-            registered = replies[0]
+                registered = (await run_atomically_async(async_client(), calls, _resolver_scripts()))[0]
+            entry = registered[registered.index("|", 3 * len(dependencies) + 1) + 1 :]
+            announced = [*entry, "|", "|"]  # signal_emit's reply shape, as Emission.finish reads it
             # Settled at registration: a result at once. Only the pending ones wait (concurrently).
             results: list[DependencyResolutionResult | BaseException] = []
             waiting = []
@@ -335,7 +335,7 @@ class DependencyResolver:
         return True
 
     def _announcement(self, coordination_id: str, owner: str | None, dependencies: list[Dependency]) -> Emission | None:
-        """The ``dependency_resolved`` signal, ready to ride with the registrations (``deps_announce.lua``).
+        """The ``dependency_resolved`` signal, ready to ride with the registrations (``deps_register_many.lua``).
 
         When every dependency is resolved at registration, the script stores it in the same transaction (one round
         trip for the call); otherwise it writes nothing and the signal is emitted after the wait, as always. Only
@@ -755,7 +755,7 @@ def _resolver_scripts() -> tuple[LuaScript, ...]:
     (Compiling ``deps_register`` with its libraries takes the server about a millisecond: paid once per process,
     by whichever call comes first, instead of by the first resolution after a resource was marked.)
     """
-    names = ("deps_register_many", "deps_register", "deps_announce", "deps_check", "state_write", "deps_wake")
+    names = ("deps_register_many", "deps_register", "deps_check", "state_write", "deps_wake")
     return tuple(script(name) for name in names)
 
 

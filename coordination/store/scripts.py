@@ -47,7 +47,6 @@ _PRELUDES: dict[str, tuple[str, ...]] = {
     "deps_rearm": ("keys_lib",),
     "lock_renew": (),
     "signal_append": ("keys_lib", "signal_lib"),
-    "deps_announce": ("keys_lib", "signal_lib"),
     # limits_lib comes before agent_lib wherever agent_lib is used (agent_lib releases the limits it closes).
     **dict.fromkeys(
         ("agent_start", "agent_renew", "agents_sent"),
@@ -89,7 +88,6 @@ _UNGUARDED = frozenset(
         "agents_sent",
         "state_init",
         "signal_append",
-        "deps_announce",
     }
 )
 
@@ -202,7 +200,7 @@ def _check(client: Any, replies: list[Any]) -> list[Any] | None:
 async def run_atomically_async(
     client: aioredis.Redis, calls: list[ScriptCall], preload: Sequence[LuaScript] = ()
 ) -> list[Any]:
-    """Run several scripts in one MULTI/EXEC round trip, in order, and return their replies.
+    """Run scripts in one round trip, in order (several in MULTI/EXEC; one alone is atomic), return their replies.
 
     Used where one event is several steps (write a value, then wake whoever waits on it; register a list of
     dependencies): one round trip, and no other command runs in between. redis-py's ``Script`` in a pipeline asks
@@ -222,7 +220,8 @@ async def run_atomically_async(
                     loading.script_load(lua.source)
                 await loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
-        async with client.pipeline(transaction=True) as pipe:
+        # One script alone is atomic already: no MULTI/EXEC around it.
+        async with client.pipeline(transaction=len(calls) > 1) as pipe:
             for lua, keys, args in calls:
                 full = lua._keys(keys, args)
                 pipe.evalsha(lua.sha, len(full), *full, *args)
@@ -242,7 +241,7 @@ def run_atomically(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
                     loading.script_load(lua.source)
                 loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
-        pipe = client.pipeline(transaction=True)
+        pipe = client.pipeline(transaction=len(calls) > 1)
         for lua, keys, args in calls:
             full = lua._keys(keys, args)
             pipe.evalsha(lua.sha, len(full), *full, *args)

@@ -453,10 +453,10 @@ async def test_satisfied_dependencies_are_registered_in_one_round_trip_and_open_
     # When the agent's dependencies are resolved
     assert await resolver.resolve_agent_dependencies(CID, context) is True
 
-    # Then the ten registrations (one script; each also checks its condition) and the dependency_resolved
-    # announcement went in one MULTI/EXEC, nothing waited, nothing was emitted on its own, and no wake-up
-    # subscription was opened in this event loop.
-    assert batches == [2]
+    # Then the ten registrations (each also checks its condition) and the dependency_resolved announcement went
+    # in one script run, nothing waited, nothing was emitted on its own, and no wake-up subscription was opened in
+    # this event loop.
+    assert batches == [1]
     assert single_registrations == []
     assert separate_emits == []
     assert waiting_count() == {}

@@ -86,7 +86,7 @@ def test_a_single_asyncio_call_loads_the_script_again_and_runs_it_once(server: P
 def test_a_batch_loads_the_scripts_it_is_told_to_preload_in_the_same_round_trip(server: PrivateRedis) -> None:
     """A resolver's first transaction loads its other scripts too (compiled once, before they are needed)."""
     keys = Keys("flush", "ns-preload")
-    later = [script("deps_register"), script("deps_announce")]
+    later = [script("deps_register"), script("deps_check")]
 
     async def scenario() -> tuple[list[bool], int, list[bool]]:
         client = aioredis.Redis.from_url(server.url(), decode_responses=True)

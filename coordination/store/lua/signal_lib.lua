@@ -46,14 +46,16 @@ local function signal_emit_one(cid, v)
 end
 
 -- Emit a batch of signals from ARGV (the layout of signal_emit.lua: NS, CP, NOW, cid, max_history, ttl_ms, n, then
--- 10 values per signal). `settle(agent, success, cause)` is called for each agent a new signal completes (nil:
--- the batch completes none). Returns the stream entry ids, in order.
-local function signal_emit_batch(settle)
-  local cid, ttl, n = ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7])
-  SIGNAL_HISTORY = tonumber(ARGV[5])
+-- 10 values per signal; with `offset`, everything after NOW starts that many places later). `settle(agent, success,
+-- cause)` is called for each agent a new signal completes (nil: the batch completes none). Returns the stream entry
+-- ids, in order.
+local function signal_emit_batch(settle, offset)
+  local o = offset or 0
+  local cid, ttl, n = ARGV[o + 4], tonumber(ARGV[o + 6]), tonumber(ARGV[o + 7])
+  SIGNAL_HISTORY = tonumber(ARGV[o + 5])
   local out, by_type, first = {}, {}, false
   for i = 0, n - 1 do
-    local b = 8 + i * 10
+    local b = o + 8 + i * 10
     local values = {ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]}
     local entry, new, opens = signal_append(cid, values)
     out[#out + 1] = entry
