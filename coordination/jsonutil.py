@@ -71,7 +71,7 @@ def dumps(value: Any, field: str, limit: int | None = None) -> str:
             an infinity, an integer beyond ±(2**53 - 1), a lone surrogate, a circular reference.
         PayloadTooLargeError: nested deeper than :data:`MAX_DEPTH`, or the encoding is larger than ``limit``.
     """
-    if not value and type(value) is dict:
+    if not value and type(value) is dict and (limit is None or limit >= 2):
         return "{}"  # most metadata and event data: nothing to encode or check
     try:
         text = _ENCODER.encode(value)

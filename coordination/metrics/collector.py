@@ -388,6 +388,11 @@ class MetricsCollector:
         """
         accepted: list[Metric | PendingMetric] = []
         now = time.time()  # the records of one call share their moment
+        try:
+            records = tuple(records)
+        except Exception:  # not even a sequence: nothing to record, and nothing raised
+            logger.debug("templated metrics not recorded", exc_info=True)
+            return
         for record in records:
             try:
                 template, value = record

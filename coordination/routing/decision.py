@@ -143,8 +143,17 @@ _INFINITY = math.inf
 def _checked_execution_time(execution_time: object) -> float:
     if isinstance(execution_time, bool) or not isinstance(execution_time, int | float):
         raise InvalidInputError("execution_time", f"must be a number of ms, got {type(execution_time).__name__}")
-    if not (math.isfinite(execution_time) and execution_time >= 0):
-        raise InvalidInputError("execution_time", f"must be a finite number >= 0, got {execution_time!r}")
+    try:
+        finite = math.isfinite(execution_time)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not (finite and execution_time >= 0):
+        shown = (
+            f"an integer of {execution_time.bit_length()} bits"
+            if not finite and isinstance(execution_time, int)
+            else repr(execution_time)
+        )
+        raise InvalidInputError("execution_time", f"must be a finite number >= 0, got {shown}")
     return float(execution_time)
 
 

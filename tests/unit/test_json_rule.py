@@ -175,3 +175,11 @@ def test_every_refusal_is_an_input_error_that_names_its_field_first():
 def test_the_size_limit_is_checked_after_the_rule():
     with pytest.raises(PayloadTooLargeError, match="over the limit of 50 bytes"):
         jsonutil.dumps({"k": "x" * 100}, "value", limit=50)
+
+
+@pytest.mark.parametrize("limit", [0, 1])
+def test_an_empty_dict_is_measured_against_the_limit_like_any_value(limit: int) -> None:
+    for empty in ({}, []):
+        with pytest.raises(PayloadTooLargeError, match="over the limit"):
+            jsonutil.dumps(empty, "value", limit)
+    assert jsonutil.dumps({}, "value", 2) == "{}"

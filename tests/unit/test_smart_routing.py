@@ -246,6 +246,7 @@ def test_only_routers_can_be_added() -> None:
         ({"execution_time": float("inf")}, "execution_time"),
         ({"execution_time": "1"}, "execution_time"),
         ({"execution_time": True}, "execution_time"),
+        ({"execution_time": 10**400}, "execution_time"),  # too large for a float: was an OverflowError
         ({"retry_count": -1}, "retry_count"),
         ({"retry_count": 1.5}, "retry_count"),
         ({"state": ["not", "a", "dict"]}, "state"),

@@ -304,7 +304,10 @@ local function dep_register_batch(first_at, n)
     if ARGV[at + 4] ~= '' then last_of[ARGV[at] .. '/' .. ARGV[at + 4]] = #out end
   end
   for _, cid in ipairs(batch.cids) do
-    redis.call('SADD', coord_key(cid, 'deps'), unpack(batch.ids[cid]))
+    local ids = batch.ids[cid]
+    for from = 1, #ids, 1000 do  -- unpack() stops at 8000 values: a list of any length is added in parts
+      redis.call('SADD', coord_key(cid, 'deps'), unpack(ids, from, math.min(from + 999, #ids)))
+    end
     redis.call('SADD', ns_key('coordinations'), cid)
   end
   -- Owners whose registrations settled: their count once; made ready when nothing is left pending.
