@@ -439,7 +439,7 @@ class ContextDistributor:
             allocation = allocations.get(agent_id, default_allocation)
             protocol = protocols.get(agent_id, default_protocols)
             # agent_id is a validated id (no character needs escaping in JSON).
-            role_json = jsonutil.dumps_str(role, f"{field}.agent_role")  # checked by _assignment
+            role_json = jsonutil.dumps_str(role, "agent_role")  # cannot fail: _assignment checked the role
             metadata_json = f'{head},"agent_id":"{agent_id}","agent_role":{role_json}{tail}'
             text = (
                 f'{{"coordination_metadata":{metadata_json},"shared_intelligence":{shared_json},'

@@ -25,7 +25,7 @@ from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
 from coordination.signals import SignalCoordinator
 from coordination.state import ThreadSafeState
 from coordination.store.connection import sync_client
-from coordination.store.keys import dependency_waiters
+from coordination.store.keys import CoordinationKeys, dependency_waiters
 from tests.conftest import keys_of
 from tests.helpers import eventually
 
@@ -231,13 +231,18 @@ async def test_a_dependency_settled_at_registration_is_stored_as_one_settled_by_
     assert client.hget(keys.coordination(CID).agent_pending, "counted") == "0"
 
 
+def waiting_pipeline_agent(state: ThreadSafeState[Any], agent_id: str) -> CoordinationKeys:
+    """Make ``agent_id`` a pipeline agent waiting in a running coordination CID (made ready, it is queued to run)."""
+    ck = state.store_keys.coordination(CID)
+    sync_client().hset(ck.meta, "status", "running")
+    sync_client().hset(ck.agent(agent_id), mapping={"status": "waiting", "attempt": 0})
+    return ck
+
+
 async def test_an_owner_is_not_made_ready_while_a_later_dependency_of_its_list_is_pending(
     resolver: DependencyResolver, state: ThreadSafeState[Any]
 ) -> None:
-    # The owner is a pipeline agent waiting in a running coordination: made ready, it would be queued to run.
-    client, ck = sync_client(), state.store_keys.coordination(CID)
-    client.hset(ck.meta, "status", "running")
-    client.hset(ck.agent("consumer"), mapping={"status": "waiting", "attempt": 0})
+    client, ck = sync_client(), waiting_pipeline_agent(state, "consumer")
     await resolver.mark_resource_available("db")
     ready_first = {"dependency_id": "ready", "type": "resource_availability", "target": "db", "timeout": LONG}
     pending_second = {**ready_first, "dependency_id": "pending", "target": "cache"}
@@ -262,9 +267,7 @@ async def test_an_owner_is_not_made_ready_while_a_later_dependency_of_its_list_i
 async def test_an_owner_whose_whole_list_holds_is_made_ready_once(
     resolver: DependencyResolver, state: ThreadSafeState[Any]
 ) -> None:
-    client, ck = sync_client(), state.store_keys.coordination(CID)
-    client.hset(ck.meta, "status", "running")
-    client.hset(ck.agent("consumer"), mapping={"status": "waiting", "attempt": 0})
+    client, ck = sync_client(), waiting_pipeline_agent(state, "consumer")
     for name in ("db", "cache"):
         await resolver.mark_resource_available(name)
     specs = [

@@ -224,8 +224,13 @@ local function dep_write_resolved(at, cid, id, dtype, target, owner, ttl, scope,
     end
     ids[#ids + 1] = id
     if owner ~= '' then
-      local member = cid .. '/' .. owner
-      batch.settled[member] = (batch.settled[member] or 0) + change
+      local who = cid .. '/' .. owner
+      local entry = batch.settled[who]
+      if entry == nil then
+        entry = {cid, owner, 0}
+        batch.settled[who] = entry
+      end
+      entry[3] = entry[3] + change
     end
   else
     redis.call('SADD', coord_key(cid, 'deps'), id)
@@ -311,9 +316,8 @@ local function dep_register_batch(first_at, n)
     redis.call('SADD', ns_key('coordinations'), cid)
   end
   -- Owners whose registrations settled: their count once; made ready when nothing is left pending.
-  for who, change in pairs(batch.settled) do
-    local slash = string.find(who, '/', 1, true)
-    local cid, owner = string.sub(who, 1, slash - 1), string.sub(who, slash + 1)
+  for who, entry in pairs(batch.settled) do
+    local cid, owner, change = entry[1], entry[2], entry[3]
     if redis.call('HINCRBY', coord_key(cid, 'agent-pending'), owner, change) <= 0 then
       agent_ready(cid, owner)
       out[last_of[who]] = owner
