@@ -435,11 +435,10 @@ class ContextDistributor:
         for agent_id, data in agent_assignments.items():
             validate_id(agent_id, "agent_assignments key")
             field = f"agent_assignments[{agent_id!r}]"
-            assignment, role, assignment_json = _assignment(field, agent_id, data)
+            assignment, role, role_json, assignment_json = _assignment(field, agent_id, data)
             allocation = allocations.get(agent_id, default_allocation)
             protocol = protocols.get(agent_id, default_protocols)
             # agent_id is a validated id (no character needs escaping in JSON).
-            role_json = jsonutil.dumps_str(role, "agent_role")  # cannot fail: _assignment checked the role
             metadata_json = f'{head},"agent_id":"{agent_id}","agent_role":{role_json}{tail}'
             text = (
                 f'{{"coordination_metadata":{metadata_json},"shared_intelligence":{shared_json},'
@@ -599,8 +598,8 @@ def _shared_intelligence(value: SharedIntelligence | Mapping[str, Any] | None) -
     return _instance_or_default(value, SharedIntelligence, "shared_intelligence")
 
 
-def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[AgentAssignment, str, str]:
-    """One agent's assignment: the model, the agent's role, and the assignment's JSON."""
+def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[AgentAssignment, str, str, str]:
+    """One agent's assignment: the model, the agent's role, the role's JSON, and the assignment's JSON."""
     if type(data) is not dict and not isinstance(data, Mapping):
         problem = f"must be a dict of assignment fields, got {type(data).__name__}"
         raise ContextDistributionError(field, agent_id, problem)
@@ -615,15 +614,15 @@ def _assignment(field: str, agent_id: str, data: Mapping[str, Any]) -> tuple[Age
     role = payload.pop("agent_role", agent_id)
     if type(role) is not str or not role:
         raise ContextDistributionError(f"{field}.agent_role", agent_id, "must be a non-empty string")
-    if jsonutil.has_lone_surrogate(role):
-        raise ContextDistributionError(
-            f"{field}.agent_role", agent_id, "holds a lone surrogate; text must be valid Unicode"
-        )
+    try:
+        role_json = jsonutil.dumps_str(role, "agent_role")
+    except InvalidInputError as error:
+        raise ContextDistributionError(f"{field}.agent_role", agent_id, error.problem) from error
     plain = _plain_assignment(payload)
     if plain is not None:
-        return plain[0], role, plain[1]
+        return plain[0], role, role_json, plain[1]
     assignment = _agent_part(AgentAssignment, payload, field, agent_id)
-    return assignment, role, _json_of_fields(assignment.__dict__, field)
+    return assignment, role, role_json, _json_of_fields(assignment.__dict__, field)
 
 
 def _plain_assignment(payload: dict[str, Any]) -> tuple[AgentAssignment, str] | None:

@@ -23,7 +23,7 @@ from coordination.models.context import AgentAssignment, SharedIntelligence
     ],
 )
 def test_a_plain_assignment_equals_the_validated_model(data: dict[str, Any]) -> None:
-    built, role, text = _assignment("agent_assignments['a']", "a", data)
+    built, role, _role_json, text = _assignment("agent_assignments['a']", "a", data)
 
     payload = {"objective": "", "tasks": [], **data}
     payload.pop("agent_role", None)
@@ -37,7 +37,7 @@ def test_a_plain_assignment_equals_the_validated_model(data: dict[str, Any]) -> 
 
 def test_a_plain_assignment_keeps_no_list_of_the_caller() -> None:
     tasks, dependencies = ["task1"], ["model-gen"]
-    built, _role, _text = _assignment(
+    built, _role, _role_json, _text = _assignment(
         "agent_assignments['a']", "a", {"objective": "o", "tasks": tasks, "dependencies": dependencies}
     )
 
@@ -55,7 +55,7 @@ def test_a_plain_assignment_keeps_no_list_of_the_caller() -> None:
     ],
 )
 def test_other_shapes_still_go_through_the_validator(data: dict[str, Any], expected: list[str]) -> None:
-    built, _role, _text = _assignment("agent_assignments['a']", "a", data)
+    built, _role, _role_json, _text = _assignment("agent_assignments['a']", "a", data)
 
     assert built == AgentAssignment.model_validate(data)
     assert built.tasks == expected
