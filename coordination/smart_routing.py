@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from coordination.errors import InvalidInputError
 from coordination.ids import new_uuid4
 from coordination.metrics.models import MetricTemplate, MetricType, metric_template
-from coordination.models.routing import RoutingDecision, RoutingHistoryRecord, RoutingStrategy
+from coordination.models.routing import RoutingHistoryRecord, RoutingStrategy
 from coordination.routing import history_format
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, checked_weights
 from coordination.routing.decision import MAX_TASK_LENGTH, RouterPlan, decision_input
 from coordination.routing.history import HistoryEntry
-from coordination.routing.proposals import Proposal
+from coordination.routing.outcomes import OUTCOMES, Outcome
 from coordination.routing.routers import BaseRouter
 from coordination.routing.statistics import RoutingStatistics
 from coordination.store.connection import sync_client
@@ -89,7 +89,7 @@ class SmartRoutingOrchestrator:
     ) -> None:
         if isinstance(max_history_size, bool) or not isinstance(max_history_size, int) or max_history_size < 0:
             raise InvalidInputError("max_history_size", f"must be a non-negative integer, got {max_history_size!r}")
-        self.metrics = metrics_collector
+        self.metrics = metrics_collector  # sets _metrics and _record_templates (see the property)
         self.state = state
         self._history_keys = None if state is None else _keys_of(state)
         self.strategy_priority: dict[RoutingStrategy, float] = dict(DEFAULT_STRATEGY_WEIGHTS)
@@ -103,6 +103,17 @@ class SmartRoutingOrchestrator:
 
     def __repr__(self) -> str:
         return f"SmartRoutingOrchestrator(routers={len(self._plan.routers)}, decisions={self._statistics.count})"
+
+    @property
+    def metrics(self) -> MetricsCollector | None:
+        """The collector decisions are recorded with (None: none); may be replaced at any time."""
+        return self._metrics
+
+    @metrics.setter
+    def metrics(self, collector: MetricsCollector | None) -> None:
+        self._metrics = collector
+        # Looked up once, not on every decision: the collector's batch method when it has one.
+        self._record_templates = getattr(collector, "record_templates_nowait", None)
 
     # -- routers ------------------------------------------------------------------------------------------------
 
@@ -169,42 +180,42 @@ class SmartRoutingOrchestrator:
         given = decision_input(
             new_uuid4(), state, current_task, execution_time, retry_count, custom_data, correlation_id
         )
-        proposal, evaluated = self._plan.decide(state, given, self.strategy_priority)
+        proposal, outcome, evaluated = self._plan.decide(state, given, self.strategy_priority)
         elapsed_ms = (_perf_counter() - start) * 1000.0
         entry = _new_tuple(HistoryEntry, (_now(), given, proposal, elapsed_ms))
         with self._lock:
             self._history.append(entry)
-            self._statistics.add(proposal.decision, proposal.strategy, elapsed_ms)
-        if self.metrics is not None:
-            self._record_metrics(proposal, elapsed_ms, correlation_id)
+            self._statistics.add(outcome, elapsed_ms)
+        if self._metrics is not None:
+            self._record_metrics(outcome, elapsed_ms, correlation_id)
         return {
             "routing_id": given.routing_id,
-            "decision": proposal.decision.value,
+            "decision": outcome.decision_value,
             "confidence": proposal.confidence,
             "reasoning": proposal.reasoning,
-            "strategy": proposal.strategy.value,
+            "strategy": outcome.strategy_value,
             "next_task": proposal.next_task,
             "metadata": dict(proposal.metadata),  # a copy: routers share proposals for state-independent outcomes
             "routing_time_ms": elapsed_ms,
             "routers_evaluated": evaluated,
         }
 
-    def _record_metrics(self, proposal: Proposal, elapsed_ms: float, correlation_id: str | None) -> None:
-        metrics = self.metrics
-        if metrics is None:
-            return
+    def _record_metrics(self, outcome: Outcome, elapsed_ms: float, correlation_id: str | None) -> None:
         try:
-            record_templates = getattr(metrics, "record_templates_nowait", None)
+            record_templates = self._record_templates
             if record_templates is not None:  # our collector: names, units and tags were checked at import
-                timing, counter = _ROUTING_METRIC_TEMPLATES[proposal.decision, proposal.strategy]
+                timing, counter = _METRIC_TEMPLATES[outcome]
                 record_templates(((timing, elapsed_ms), (counter, 1)), correlation_id)
                 return
             # a collector of the user's own with the seed's per-metric methods
-            decision = proposal.decision.value
+            metrics = self._metrics
+            if metrics is None:
+                return
+            decision = outcome.decision_value
             metrics.record_timing_nowait(
                 "routing_decision_time_ms",
                 elapsed_ms,
-                tags={"decision": decision, "strategy": proposal.strategy.value},
+                tags={"decision": decision, "strategy": outcome.strategy_value},
                 correlation_id=correlation_id,
             )
             metrics.record_counter_nowait(
@@ -366,26 +377,22 @@ def _encoded(entries: list[HistoryEntry]) -> list[dict[str, str]]:
     return encoded
 
 
-def _routing_metric_templates(
-    decision: RoutingDecision, strategy: RoutingStrategy
-) -> tuple[MetricTemplate, MetricTemplate]:
+def _metric_templates(outcome: Outcome) -> tuple[MetricTemplate, MetricTemplate]:
     return (
         metric_template(
             "routing_decision_time_ms",
             MetricType.TIMING,
             "ms",
-            {"decision": decision.value, "strategy": strategy.value},
+            {"decision": outcome.decision_value, "strategy": outcome.strategy_value},
         ),
-        metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": decision.value}),
+        metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": outcome.decision_value}),
     )
 
 
-# A decision's two metrics, for every outcome (32), made at import: a process's first decisions pay nothing for
-# them. A router's proposal holds the enum members (a Proposal is built from a validated RoutingResult).
-_ROUTING_METRIC_TEMPLATES: dict[tuple[RoutingDecision, RoutingStrategy], tuple[MetricTemplate, MetricTemplate]] = {
-    (decision, strategy): _routing_metric_templates(decision, strategy)
-    for decision in RoutingDecision
-    for strategy in RoutingStrategy
+# A decision's two metrics, for every kind of outcome (32), made at import: a process's first decisions pay nothing
+# for them.
+_METRIC_TEMPLATES: dict[Outcome, tuple[MetricTemplate, MetricTemplate]] = {
+    outcome: _metric_templates(outcome) for outcome in OUTCOMES.values()
 }
 _new_tuple = tuple.__new__
 _perf_counter = time.perf_counter

@@ -43,6 +43,7 @@ from coordination.metrics.models import (
     build_metric,
     materialize,
     pending_from_template,
+    pending_from_templates,
     pending_metric,
 )
 from coordination.metrics.ring_buffer import RingBuffer
@@ -50,6 +51,7 @@ from coordination.metrics.storage import RedisMetricsWriter, kafka_unavailable_m
 from coordination.store.connection import STORE_ERRORS
 
 logger = logging.getLogger(__name__)
+_now = time.time
 
 STATS_METRICS_LIMIT = 1000
 """How many recent metrics ``get_stats()["metrics"]`` holds."""
@@ -386,16 +388,29 @@ class MetricsCollector:
         orchestrator's two per decision) costs a fraction of :meth:`record_many_nowait`. Values are taken as
         :meth:`record_many_nowait` takes them; a bad one is logged at debug level and its record dropped.
         """
-        accepted: list[Metric | PendingMetric] = []
-        now = time.time()  # the records of one call share their moment
+        now = _now()  # the records of one call share their moment
         try:
             records = tuple(records)
         except Exception:  # not even a sequence: nothing to record, and nothing raised
             logger.debug("templated metrics not recorded", exc_info=True)
             return
+        accepted: Sequence[Metric | PendingMetric] | None = pending_from_templates(records, correlation_id, now)
+        if accepted is None:  # some record is not plain: each is taken on its own
+            accepted = self._templated_one_by_one(records, correlation_id, now)
+        if accepted:
+            try:
+                self._append_many(accepted)
+            except Exception:
+                logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
+
+    @staticmethod
+    def _templated_one_by_one(
+        records: tuple[Any, ...], correlation_id: str | None, now: float
+    ) -> list[Metric | PendingMetric]:
+        accepted: list[Metric | PendingMetric] = []
         for record in records:
             try:
-                template, value = record
+                template, value = record  # anything may have been given: a bad one is logged
                 if type(template) is not MetricTemplate:
                     raise TypeError(f"{type(template).__name__} is not a template from metric_template()")
                 metric: Metric | PendingMetric | None = pending_from_template(template, value, correlation_id, now)
@@ -407,11 +422,7 @@ class MetricsCollector:
                 continue
             if metric is not None:
                 accepted.append(metric)
-        if accepted:
-            try:
-                self._append_many(accepted)
-            except Exception:
-                logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
+        return accepted
 
     def _record(
         self,
@@ -436,20 +447,18 @@ class MetricsCollector:
                 raise
             logger.debug("metrics not recorded", exc_info=True)  # a metric must never break the code it measures
 
-    def _append_many(self, metrics: list[Metric | PendingMetric]) -> None:
+    def _append_many(self, metrics: Sequence[Metric | PendingMetric]) -> None:
         if self._restart_needed:
             self._restart_after_fork()
-        buffer = self._buffer
-        full = buffer.capacity() - buffer.size() < len(metrics)
-        buffer.write_many_nowait(metrics)
-        if full and not self._warned_full:
+        dropped, buffered = self._buffer.write_many_nowait(metrics)
+        if dropped and not self._warned_full:
             self._warned_full = True
             logger.warning(
                 "MetricsCollector: buffer of %d is full; the oldest unflushed metrics are overwritten (%s)",
                 self._buffer.capacity(),
                 self._full_reason(),
             )
-        if self._started and self._buffer.size() >= self._batch_size and not self._wake.is_set():
+        if buffered >= self._batch_size and self._started and not self._wake.is_set():
             self._wake.set()
 
     def _full_reason(self) -> str:

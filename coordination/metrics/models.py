@@ -317,17 +317,18 @@ class PendingMetric(NamedTuple):
     """A metric recorded on a hot path: plain values, made a :class:`Metric` only when it is read or flushed.
 
     Its number (its id's, see :func:`coordination.ids.numbered_id`) and timestamp are fixed at record time, so it
-    becomes the same ``Metric`` however often it is read.
+    becomes the same ``Metric`` however often it is read. The fixed parts come first, so that one recorded from a
+    :class:`MetricTemplate` is the template's ``head`` joined to the recorded parts.
     """
 
-    number: int
     metric_name: str
     metric_type: MetricType
-    value: float
     unit: str
     tags: Mapping[str, str]  # a dict of its own, or a template's read-only view
+    value: float
     correlation_id: str | None
     recorded_at: float
+    number: int
 
 
 _new_tuple = tuple.__new__
@@ -391,16 +392,7 @@ def pending_metric(
     # tuple.__new__ directly: the NamedTuple's generated __new__ is a Python frame on a hot path.
     return _new_tuple(
         PendingMetric,
-        (
-            next_number(),
-            metric_name,
-            metric_type,
-            float(value),
-            unit,
-            copied,
-            correlation_id,
-            _now(),
-        ),
+        (metric_name, metric_type, unit, copied, float(value), correlation_id, _now(), next_number()),
     )
 
 
@@ -412,12 +404,14 @@ class MetricTemplate:
     metric recorded from it (each read or flushed metric gets a dict of its own).
     """
 
-    __slots__ = ("metric_name", "metric_type", "tags", "unit")
+    __slots__ = ("head", "metric_name", "metric_type", "tags", "unit")
 
     metric_name: str
     metric_type: MetricType
     unit: str
     tags: Mapping[str, str]
+    #: ``(metric_name, metric_type, unit, tags)``: the first fields of a :class:`PendingMetric` recorded from it.
+    head: tuple[str, MetricType, str, Mapping[str, str]]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         raise TypeError("a MetricTemplate is made by metric_template(...), which checks its fields")
@@ -431,11 +425,13 @@ class MetricTemplate:
 
 def _template(metric_name: str, metric_type: MetricType, unit: str, tags: Mapping[str, str]) -> MetricTemplate:
     template = object.__new__(MetricTemplate)
+    view = MappingProxyType(dict(tags))  # a read-only view of a copy no caller holds
     for name, value in (
         ("metric_name", metric_name),
         ("metric_type", metric_type),
         ("unit", unit),
-        ("tags", MappingProxyType(dict(tags))),  # a read-only view of a copy no caller holds
+        ("tags", view),
+        ("head", (metric_name, metric_type, unit, view)),
     ):
         object.__setattr__(template, name, value)
     return template
@@ -478,19 +474,44 @@ def pending_from_template(
         and (correlation_id is None or _plain_correlation_id(correlation_id))
     ):
         return None
-    return _new_tuple(
-        PendingMetric,
-        (
-            next_number(),
-            template.metric_name,
-            template.metric_type,
-            float(value),
-            template.unit,
-            template.tags,
-            correlation_id,
-            _now() if recorded_at is None else recorded_at,
-        ),
-    )
+    recorded = (float(value), correlation_id, _now() if recorded_at is None else recorded_at, next_number())
+    return _new_tuple(PendingMetric, template.head + recorded)  # one C concatenation (unpacking builds a list)
+
+
+def pending_from_templates(
+    records: tuple[Any, ...], correlation_id: str | None, recorded_at: float
+) -> list[PendingMetric] | None:
+    """The :class:`PendingMetric` of every ``(template, value)`` in ``records``, or None unless all pass.
+
+    :func:`pending_from_template`'s checks for a whole call at once (the correlation id checked once): the routing
+    orchestrator records two metrics per decision through here. None when any record is not a pair of a
+    :class:`MetricTemplate` and a plain value that passes; the caller then takes the records one at a time.
+
+    Args:
+        records: the ``(template, value)`` pairs.
+        correlation_id: every metric's correlation id.
+        recorded_at: when they were recorded (seconds since the epoch).
+    """
+    if not (correlation_id is None or _plain_correlation_id(correlation_id)):
+        return None
+    pending: list[PendingMetric] = []
+    append = pending.append
+    try:
+        for template, value in records:  # anything not a pair fails here: None
+            if not (
+                type(template) is MetricTemplate
+                and (
+                    (type(value) is float and _isfinite(value))
+                    or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX)
+                )
+                and (value >= 0 or template.metric_type is not MetricType.TIMING)
+            ):
+                return None
+            recorded = (float(value), correlation_id, recorded_at, next_number())
+            append(_new_tuple(PendingMetric, template.head + recorded))  # one C concatenation
+    except (TypeError, ValueError):
+        return None
+    return pending
 
 
 def materialize(item: Metric | PendingMetric) -> Metric:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -41,14 +42,22 @@ class RingBuffer(Generic[T]):
             self._written += 1
         return True
 
-    def write_many_nowait(self, items: list[T]) -> None:
-        """Append ``items`` in order under one lock (synchronous); when full, the oldest items are dropped."""
+    def write_many_nowait(self, items: Sequence[T]) -> tuple[int, int]:
+        """Append ``items`` in order under one lock (synchronous); when full, the oldest items are dropped.
+
+        Returns:
+            How many items were dropped to make room, and how many the buffer holds after the write.
+        """
         with self._lock:
-            room = self._capacity - len(self._items)
-            if len(items) > room:
-                self._overwritten += len(items) - room
-            self._items.extend(items)
+            buffered = self._items
+            dropped = len(buffered) + len(items) - self._capacity
+            if dropped > 0:
+                self._overwritten += dropped
+            else:
+                dropped = 0
+            buffered.extend(items)
             self._written += len(items)
+            return dropped, len(buffered)
 
     async def write(self, item: T) -> bool:
         """Append ``item`` (the seed's async API). When full, the oldest item is dropped. Returns True."""

@@ -17,6 +17,7 @@ from coordination.errors import InvalidInputError
 from coordination.models.routing import RoutingContext, RoutingDecision, RoutingResult, RoutingStrategy
 from coordination.routing.analysis import has_errors
 from coordination.routing.consolidation import consolidate
+from coordination.routing.outcomes import OUTCOMES, Outcome
 from coordination.routing.proposals import Proposal
 from coordination.routing.routers import BaseRouter, Decider
 
@@ -35,6 +36,7 @@ NO_ROUTERS = Proposal(
     metadata={},
     matched=False,
 )
+_NO_ROUTERS_OUTCOME = OUTCOMES[NO_ROUTERS.decision, NO_ROUTERS.strategy]
 
 
 class DecisionInput(NamedTuple):
@@ -182,14 +184,15 @@ class RouterPlan:
 
     def decide(
         self, state: dict[str, Any], given: DecisionInput, weights: Mapping[RoutingStrategy, float]
-    ) -> tuple[Proposal, int]:
-        """Ask every router, in order; return the consolidated decision and how many routers answered.
+    ) -> tuple[Proposal, Outcome, int]:
+        """Ask every router, in order; return the consolidated decision, its kind, and how many routers answered.
 
-        A router that raises, or (a router of one's own) returns something other than a :class:`RoutingResult`,
+        A router that raises, or (a router of one's own) returns something other than a :class:`RoutingResult`
+        with a decision and a strategy of their enums (a result built with ``model_construct`` may hold anything),
         is logged and skipped (the seed's behaviour); with no answer at all the decision is :data:`NO_ROUTERS`.
         """
         if not self._steps:
-            return NO_ROUTERS, 0
+            return NO_ROUTERS, _NO_ROUTERS_OUTCOME, 0
         task, retry_count, custom_data = given.current_task, given.retry_count, given.custom_data  # deciders' input
         answers: list[Proposal] = []
         context: RoutingContext | None = None  # built once, and only for routers of one's own
@@ -204,9 +207,41 @@ class RouterPlan:
             except Exception:  # one failing router must not lose the decision
                 logger.warning("router %r failed on task %r; skipped", router, task, exc_info=True)
                 continue
-            if not isinstance(result, RoutingResult):
-                logger.warning("router %r returned %s, not a RoutingResult; skipped", router, type(result).__name__)
+            proposal = _proposal_of(result)
+            if proposal is None:
+                logger.warning(
+                    "router %r returned %s, not a RoutingResult with a RoutingDecision and a RoutingStrategy; skipped",
+                    router,
+                    _described(result),
+                )
                 continue
-            answers.append(Proposal.from_result(result))
+            answers.append(proposal)
         winner = consolidate(enumerate(answers), weights)
-        return (NO_ROUTERS if winner is None else winner[1]), len(answers)
+        if winner is None:
+            return NO_ROUTERS, _NO_ROUTERS_OUTCOME, len(answers)
+        proposal = winner[1]
+        return proposal, OUTCOMES[proposal.decision, proposal.strategy], len(answers)
+
+
+def _proposal_of(result: object) -> Proposal | None:
+    """``result`` of a router of one's own as a proposal holding the enum members, or None when it is not one."""
+    if not isinstance(result, RoutingResult):
+        return None
+    try:
+        outcome = OUTCOMES.get((result.decision, result.strategy))
+    except TypeError:  # an unhashable value put there by model_construct
+        return None
+    if outcome is None:
+        return None
+    proposal = Proposal.from_result(result)
+    if proposal.decision is not outcome.decision or proposal.strategy is not outcome.strategy:
+        # plain strings equal to the values (model_construct does not convert them): the members from here on
+        proposal = proposal._replace(decision=outcome.decision, strategy=outcome.strategy)
+    return proposal
+
+
+def _described(result: object) -> str:
+    if not isinstance(result, RoutingResult):
+        return type(result).__name__
+    decision, strategy = getattr(result, "decision", None), getattr(result, "strategy", None)
+    return f"a RoutingResult with decision {decision!r} and strategy {strategy!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from coordination.models.routing import RoutingDecision, RoutingStrategy
+from coordination.routing.outcomes import Outcome
 
 
 class RoutingStatistics:
@@ -18,18 +18,19 @@ class RoutingStatistics:
         self.total_ms = 0.0
         self.min_ms = float("inf")
         self.max_ms = 0.0
-        #: Decisions counted by (decision, strategy): one update per decision; :meth:`as_dict` sums per key.
-        self.outcomes: Counter[tuple[RoutingDecision, RoutingStrategy]] = Counter()
+        #: Decisions counted by their kind: one update per decision (keyed by identity); :meth:`as_dict` sums.
+        self.outcomes: dict[Outcome, int] = {}
 
-    def add(self, decision: RoutingDecision, strategy: RoutingStrategy, routing_time_ms: float) -> None:
-        """Count one decision that took ``routing_time_ms``."""
+    def add(self, outcome: Outcome, routing_time_ms: float) -> None:
+        """Count one decision of kind ``outcome`` that took ``routing_time_ms``."""
         self.count += 1
         self.total_ms += routing_time_ms
         if routing_time_ms < self.min_ms:
             self.min_ms = routing_time_ms
         if routing_time_ms > self.max_ms:
             self.max_ms = routing_time_ms
-        self.outcomes[decision, strategy] += 1
+        outcomes = self.outcomes
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
     def as_dict(self) -> dict[str, Any]:
         """Return the seed's ``get_stats()`` figures.
@@ -39,9 +40,9 @@ class RoutingStatistics:
         """
         decisions: Counter[str] = Counter()
         strategies: Counter[str] = Counter()
-        for (decision, strategy), count in self.outcomes.items():
-            decisions[decision.value] += count
-            strategies[strategy.value] += count
+        for outcome, count in self.outcomes.items():
+            decisions[outcome.decision_value] += count
+            strategies[outcome.strategy_value] += count
         return {
             "total_routings": self.count,
             "avg_routing_time_ms": self.total_ms / self.count if self.count else 0.0,

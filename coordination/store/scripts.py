@@ -220,8 +220,15 @@ async def run_atomically_async(
                     loading.script_load(lua.source)
                 await loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
-        # One script alone is atomic already: no MULTI/EXEC around it.
-        async with client.pipeline(transaction=len(calls) > 1) as pipe:
+        if len(calls) == 1:  # atomic alone: sent as run_async sends it, without a pipeline's per-call work
+            lua, keys, args = calls[0]
+            full = lua._keys(keys, args)
+            try:
+                return [await direct_command(client, "EVALSHA", lua.sha, len(full), *full, *args)]
+            except NoScriptError:
+                _loaded.pop(client, None)
+                continue
+        async with client.pipeline(transaction=True) as pipe:
             for lua, keys, args in calls:
                 full = lua._keys(keys, args)
                 pipe.evalsha(lua.sha, len(full), *full, *args)

@@ -21,6 +21,7 @@ from coordination.metrics.models import (
     materialize,
     metric_template,
     pending_from_template,
+    pending_from_templates,
 )
 from coordination.metrics.storage import KafkaMetricsWriter, PostgreSQLMetricsWriter
 from coordination.models.seed import SeedCompatibilityWarning, forget_warnings
@@ -438,3 +439,30 @@ def test_a_metric_recorded_from_a_template_is_the_metric_build_metric_would_make
 def test_a_template_takes_only_plain_valid_values_on_its_fast_path(value: object, correlation_id: str | None) -> None:
     template = metric_template("t", MetricType.TIMING, "ms")
     assert pending_from_template(template, value, correlation_id) is None  # type: ignore[arg-type]
+
+
+def test_a_call_of_templated_records_is_taken_whole_only_when_every_record_is_plain() -> None:
+    timing = metric_template("routing_decision_time_ms", MetricType.TIMING, "ms", {"decision": "end"})
+    counter = metric_template("routing_decisions_count", MetricType.COUNTER, "count", {"decision": "end"})
+    pending = pending_from_templates(((timing, 0.5), (counter, 1)), "coord-1", 1_700_000_000.0)
+    assert pending is not None
+    assert [materialize(item).model_dump(exclude={"metric_id"}) for item in pending] == [
+        materialize(one).model_dump(exclude={"metric_id"})
+        for one in (
+            pending_from_template(timing, 0.5, "coord-1", 1_700_000_000.0),
+            pending_from_template(counter, 1, "coord-1", 1_700_000_000.0),
+        )
+        if one is not None
+    ]
+    assert pending[1].value == 1.0 and type(pending[1].value) is float
+    assert pending[0].number != pending[1].number  # each its own id
+    # Anything one record's fast path would refuse sends the whole call the slow way (None).
+    for records, correlation_id in [
+        (((timing, -1.0), (counter, 1)), None),
+        (((timing, 0.5), (counter, "1")), None),
+        (((timing, 0.5),), "a\tb"),
+        (((timing, 0.5, "extra"),), None),
+        ((("not a template", 0.5),), None),
+        ((42,), None),
+    ]:
+        assert pending_from_templates(records, correlation_id, 0.0) is None

@@ -121,3 +121,13 @@ def test_concurrent_writers_from_many_threads_lose_nothing() -> None:
     assert len(items) == 16_000 == buffer.written()
     for t in range(8):
         assert [i for (owner, i) in items if owner == t] == list(range(2000))
+
+
+def test_writing_several_tells_how_many_were_dropped_and_how_many_are_held() -> None:
+    buffer: RingBuffer[int] = RingBuffer(4)
+    assert buffer.write_many_nowait([1, 2, 3]) == (0, 3)
+    assert buffer.write_many_nowait([4]) == (0, 4)  # exactly full: nothing dropped
+    assert buffer.write_many_nowait([5, 6]) == (2, 4)
+    assert buffer.overwritten() == 2
+    assert buffer.read_batch() == [3, 4, 5, 6]
+    assert buffer.write_many_nowait([]) == (0, 0)

@@ -27,6 +27,7 @@ from coordination import (
     StateAnalysisRouter,
 )
 from coordination.errors import InvalidInputError
+from coordination.metrics import MetricsCollector
 from coordination.routing import BaseRouter
 from coordination.routing.consolidation import DEFAULT_STRATEGY_WEIGHTS, consolidate
 from tests.seed_collector import SeedStyleCollector as FakeCollector
@@ -529,6 +530,70 @@ def test_a_router_returning_something_else_is_skipped(caplog: pytest.LogCaptureF
         1,
     )
     assert "not a RoutingResult" in caplog.text
+
+
+def test_a_result_built_without_validation_from_plain_strings_counts_as_its_members() -> None:
+    # model_construct skips pydantic: decision and strategy stay the plain strings the router passed.
+    class Unvalidated(BaseRouter):
+        strategy = RoutingStrategy.CONDITIONAL
+
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return RoutingResult.model_construct(
+                decision="end", confidence=0.9, reasoning="plain", strategy="conditional", matched=True
+            )
+
+    orchestrator = SmartRoutingOrchestrator()
+    orchestrator.add_router(Unvalidated())
+    decision = orchestrator.route({}, "t")
+    assert (decision["decision"], decision["strategy"], decision["reasoning"]) == ("end", "conditional", "plain")
+    assert orchestrator.get_stats()["decisions"] == {"end": 1}
+    (record,) = orchestrator.get_history()
+    assert record.result.decision is RoutingDecision.END  # the history holds the members
+
+
+def test_a_result_built_without_validation_from_unknown_values_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    class Garbled(BaseRouter):
+        strategy = RoutingStrategy.CONDITIONAL
+
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return RoutingResult.model_construct(
+                decision="explode", confidence=0.9, reasoning="?", strategy="conditional", matched=True
+            )
+
+    class Unhashable(BaseRouter):
+        strategy = RoutingStrategy.PRIORITY
+
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return RoutingResult.model_construct(
+                decision=["end"], confidence=0.9, reasoning="?", strategy="priority", matched=True
+            )
+
+    orchestrator = SmartRoutingOrchestrator()
+    orchestrator.add_router(Garbled())
+    orchestrator.add_router(Unhashable())
+    with caplog.at_level(logging.WARNING):
+        decision = orchestrator.route({}, "t")
+    assert (decision["decision"], decision["routers_evaluated"]) == ("continue", 0)  # the default decision
+    assert "decision 'explode'" in caplog.text
+    assert "decision ['end']" in caplog.text
+
+
+def test_replacing_the_collector_records_with_the_new_one() -> None:
+    ours, seed_style = MetricsCollector(kafka_enabled=False, postgres_enabled=False), FakeCollector()
+    orchestrator = SmartRoutingOrchestrator(metrics_collector=ours)
+    orchestrator.route(NORMAL_STATE, "t")
+    orchestrator.metrics = seed_style  # one without record_templates_nowait: the seed's per-metric calls
+    orchestrator.route(NORMAL_STATE, "t")
+    orchestrator.metrics = None
+    orchestrator.route(NORMAL_STATE, "t")
+    assert orchestrator.metrics is None
+    stats = asyncio.run(ours.get_stats())
+    assert sorted(entry["name"] for entry in stats["metrics"]) == [
+        "routing_decision_time_ms",
+        "routing_decisions_count",
+    ]
+    assert [call[0] for call in seed_style.timings] == ["routing_decision_time_ms"]
+    assert [call[0] for call in seed_style.counters] == ["routing_decisions_count"]
 
 
 _STRATEGIES = list(RoutingStrategy)
