@@ -89,7 +89,7 @@ class SmartRoutingOrchestrator:
     ) -> None:
         if isinstance(max_history_size, bool) or not isinstance(max_history_size, int) or max_history_size < 0:
             raise InvalidInputError("max_history_size", f"must be a non-negative integer, got {max_history_size!r}")
-        self.metrics = metrics_collector  # sets _metrics and _record_templates (see the property)
+        self.metrics = metrics_collector
         self.state = state
         self._history_keys = None if state is None else _keys_of(state)
         self.strategy_priority: dict[RoutingStrategy, float] = dict(DEFAULT_STRATEGY_WEIGHTS)
@@ -103,17 +103,6 @@ class SmartRoutingOrchestrator:
 
     def __repr__(self) -> str:
         return f"SmartRoutingOrchestrator(routers={len(self._plan.routers)}, decisions={self._statistics.count})"
-
-    @property
-    def metrics(self) -> MetricsCollector | None:
-        """The collector decisions are recorded with (None: none); may be replaced at any time."""
-        return self._metrics
-
-    @metrics.setter
-    def metrics(self, collector: MetricsCollector | None) -> None:
-        self._metrics = collector
-        # Looked up once, not on every decision: the collector's batch method when it has one.
-        self._record_templates = getattr(collector, "record_templates_nowait", None)
 
     # -- routers ------------------------------------------------------------------------------------------------
 
@@ -186,7 +175,7 @@ class SmartRoutingOrchestrator:
         with self._lock:
             self._history.append(entry)
             self._statistics.add(outcome, elapsed_ms)
-        if self._metrics is not None:
+        if self.metrics is not None:
             self._record_metrics(outcome, elapsed_ms, correlation_id)
         return {
             "routing_id": given.routing_id,
@@ -201,14 +190,15 @@ class SmartRoutingOrchestrator:
         }
 
     def _record_metrics(self, outcome: Outcome, elapsed_ms: float, correlation_id: str | None) -> None:
+        metrics = self.metrics
         try:
-            record_templates = self._record_templates
+            # Looked up on every decision: the collector (or its method) may be replaced or patched at any time.
+            record_templates = getattr(metrics, "record_templates_nowait", None)
             if record_templates is not None:  # our collector: names, units and tags were checked at import
                 timing, counter = _METRIC_TEMPLATES[outcome]
                 record_templates(((timing, elapsed_ms), (counter, 1)), correlation_id)
                 return
             # a collector of the user's own with the seed's per-metric methods
-            metrics = self._metrics
             if metrics is None:
                 return
             decision = outcome.decision_value

@@ -479,7 +479,7 @@ def pending_from_template(
 
 
 def pending_from_templates(
-    records: tuple[Any, ...], correlation_id: str | None, recorded_at: float
+    records: tuple[object, ...], correlation_id: str | None, recorded_at: float
 ) -> list[PendingMetric] | None:
     """The :class:`PendingMetric` of every ``(template, value)`` in ``records``, or None unless all pass.
 
@@ -496,21 +496,23 @@ def pending_from_templates(
         return None
     pending: list[PendingMetric] = []
     append = pending.append
-    try:
-        for template, value in records:  # anything not a pair fails here: None
-            if not (
-                type(template) is MetricTemplate
-                and (
-                    (type(value) is float and _isfinite(value))
-                    or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX)
-                )
-                and (value >= 0 or template.metric_type is not MetricType.TIMING)
-            ):
-                return None
-            recorded = (float(value), correlation_id, recorded_at, next_number())
-            append(_new_tuple(PendingMetric, template.head + recorded))  # one C concatenation
-    except (TypeError, ValueError):
-        return None
+    for record in records:
+        # Exact pairs only: anything else (an iterator, a list, an object whose unpacking raises) goes the slow
+        # way, which takes each record once, so nothing is consumed or raised here.
+        if type(record) is not tuple or len(record) != 2:
+            return None
+        template, value = record
+        if not (
+            type(template) is MetricTemplate
+            and (
+                (type(value) is float and _isfinite(value))
+                or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX)
+            )
+            and (value >= 0 or template.metric_type is not MetricType.TIMING)
+        ):
+            return None
+        recorded = (float(value), correlation_id, recorded_at, next_number())
+        append(_new_tuple(PendingMetric, template.head + recorded))  # one C concatenation
     return pending
 
 

@@ -227,9 +227,14 @@ def _proposal_of(result: object) -> Proposal | None:
     """``result`` of a router of one's own as a proposal holding the enum members, or None when it is not one."""
     if not isinstance(result, RoutingResult):
         return None
+    decision: Any = result.decision  # anything: model_construct does not check
+    strategy: Any = result.strategy
     try:
-        outcome = OUTCOMES.get((result.decision, result.strategy))
-    except TypeError:  # an unhashable value put there by model_construct
+        outcome = OUTCOMES.get((decision, strategy))
+        if outcome is None:  # members of an Enum of one's own with our values: known by their values
+            values: Any = (getattr(decision, "value", None), getattr(strategy, "value", None))
+            outcome = OUTCOMES.get(values)
+    except Exception:  # an unhashable value, or one whose .value raises, put there by model_construct
         return None
     if outcome is None:
         return None

@@ -491,6 +491,44 @@ def test_only_checked_templates_take_the_fast_path_and_a_bad_record_never_costs_
     assert [m.tags for m in _reader().read_metrics(f"{name}_safe")] == [{"step": "parse"}] * 2
 
 
+class _Unreadable:
+    """A record whose unpacking fails with something other than TypeError/ValueError."""
+
+    def __iter__(self) -> Iterator[object]:
+        raise RuntimeError("cannot iterate")
+
+
+def test_records_that_are_not_plain_pairs_are_each_taken_once_and_never_raise(
+    make_collector: Callable[..., MetricsCollector], name: str
+) -> None:
+    timing = metric_template(f"{name}_odd", MetricType.TIMING, "ms", {"k": "v"})
+    counter = metric_template(f"{name}_odd_count", MetricType.COUNTER, "count")
+
+    def failing_record() -> Iterator[object]:
+        yield timing
+        raise KeyError("gone")
+
+    collector = make_collector()
+    collector.record_templates_nowait([_Unreadable(), (counter, 1)], "c-1")  # type: ignore[list-item]
+    collector.record_templates_nowait([failing_record(), (counter, 2)], "c-1")  # type: ignore[list-item]
+    # A one-shot record beside one that needs the slow path ("3"): still recorded, and only once.
+    collector.record_templates_nowait([iter((timing, 1.0)), (counter, "3")], "c-1")  # type: ignore[list-item]
+    collector.record_templates_nowait([[timing, 2.0]], "c-1")  # type: ignore[list-item]  # a list pair
+    recorded = [
+        (m.metric_name, m.value)
+        for m in [*collector.read_metrics(f"{name}_odd"), *collector.read_metrics(f"{name}_odd_count")]
+    ]
+    assert sorted(recorded) == sorted(
+        [
+            (f"{name}_odd_count", 1.0),
+            (f"{name}_odd_count", 2.0),
+            (f"{name}_odd", 1.0),
+            (f"{name}_odd_count", 3.0),
+            (f"{name}_odd", 2.0),
+        ]
+    )
+
+
 def test_routing_decisions_are_recorded_as_a_timing_and_a_counter(
     make_collector: Callable[..., MetricsCollector], name: str
 ) -> None:

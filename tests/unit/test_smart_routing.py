@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import uuid
 from datetime import UTC
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -594,6 +596,65 @@ def test_replacing_the_collector_records_with_the_new_one() -> None:
     ]
     assert [call[0] for call in seed_style.timings] == ["routing_decision_time_ms"]
     assert [call[0] for call in seed_style.counters] == ["routing_decisions_count"]
+
+
+class _FailingProxy:
+    """A collector proxy (remote, connected lazily, ...) whose every attribute lookup raises."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"collector unavailable ({name})")
+
+
+def test_a_collector_whose_lookups_raise_costs_no_decision() -> None:
+    orchestrator = SmartRoutingOrchestrator(metrics_collector=_FailingProxy())  # type: ignore[arg-type]
+    orchestrator.add_router(PriorityRouter())
+    assert orchestrator.route({}, "t")["decision"] == "continue"
+    orchestrator.metrics = _FailingProxy()  # type: ignore[assignment]
+    assert orchestrator.route({}, "t")["decision"] == "continue"
+
+
+def test_the_collector_and_its_method_may_be_patched_after_wiring() -> None:
+    collector = MetricsCollector(kafka_enabled=False, postgres_enabled=False)
+    orchestrator = SmartRoutingOrchestrator(metrics_collector=collector)
+    with mock.patch.object(orchestrator, "metrics", None):
+        orchestrator.route(NORMAL_STATE, "t")
+    assert orchestrator.metrics is collector
+    with mock.patch.object(MetricsCollector, "record_templates_nowait") as patched:
+        orchestrator.route(NORMAL_STATE, "t")
+    assert patched.call_count == 1
+    assert asyncio.run(collector.get_stats())["metrics"] == []  # neither decision reached the collector
+
+
+def test_members_of_an_enum_of_ones_own_with_the_same_values_count() -> None:
+    class Decision(enum.Enum):
+        END = "end"
+
+    class Strategy(enum.Enum):
+        PRIORITY = "priority"
+
+    class OwnEnums(BaseRouter):
+        strategy = RoutingStrategy.PRIORITY
+
+        def evaluate(self, state: dict[str, Any], context: RoutingContext) -> RoutingResult:
+            return RoutingResult.model_construct(
+                decision=Decision.END,
+                confidence=0.9,
+                reasoning="own",
+                strategy=Strategy.PRIORITY,
+                next_task="next",
+                metadata={},
+                matched=True,
+            )
+
+    orchestrator = SmartRoutingOrchestrator()
+    orchestrator.add_router(OwnEnums())
+    decision = orchestrator.route({}, "t")
+    assert (decision["decision"], decision["reasoning"], decision["next_task"], decision["routers_evaluated"]) == (
+        "end",
+        "own",
+        "next",
+        1,
+    )
 
 
 _STRATEGIES = list(RoutingStrategy)
