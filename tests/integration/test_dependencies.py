@@ -622,6 +622,26 @@ async def test_a_private_state_gives_every_dependency_key_a_ttl(redis_server: st
         assert sync_client().pttl(key) > 0, key
 
 
+async def test_a_private_state_keeps_the_due_set_expiring_when_a_time_out_is_routed(redis_server: str) -> None:
+    # The owner waits in a running coordination: its timed-out dependency is put back in the due set to be routed
+    # (dep_route_later), after the settlement took it out; the set, emptied in between, is made again.
+    state: ThreadSafeState[Any] = ThreadSafeState()
+    resolver = DependencyResolver(SignalCoordinator(state))
+    ck = waiting_pipeline_agent(state, "consumer")
+    for made_here in (ck.meta, ck.agent("consumer")):  # what a pipeline submission would have given a TTL
+        sync_client().pexpire(made_here, 60_000)
+    context = {
+        "agent_id": "consumer",
+        "dependencies": [{"id": "late", "type": "resource_availability", "target": "never", "timeout": 0.1}],
+    }
+    assert await resolver.resolve_agent_dependencies(CID, context) is False
+
+    client = sync_client()
+    assert client.zscore(state.store_keys.due, f"{CID}/late") is not None  # kept for routing
+    for key in keys_of(state.namespace):
+        assert client.pttl(key) > 0, key
+
+
 # -- bad input -----------------------------------------------------------------------------------------------
 
 

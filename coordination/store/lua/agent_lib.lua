@@ -52,7 +52,7 @@ local function agent_route_missed(cid, agent)
   for _, id in ipairs(redis.call('SMEMBERS', coord_key(cid, 'deps'))) do
     local owner, status, released = unpack(redis.call('HMGET', dep_key(cid, id), 'owner', 'status', 'released'))
     if owner == agent and released ~= '1' and (status == 'timeout' or status == 'failed') then
-      redis.call('ZADD', ns_key('due'), NOW, cid .. '/' .. id)
+      due_add(NOW, cid, id)
     end
   end
 end

@@ -84,7 +84,7 @@ for _, rec in ipairs(reset) do
   if rec['type'] ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
     next_check = NOW + check_ms
   end
-  redis.call('ZADD', ns_key('due'), next_check, cid .. '/' .. rec['id'])
+  due_add(next_check, cid, rec['id'])
 end
 
 redis.call('HDEL', meta, 'finished_ms', 'error')

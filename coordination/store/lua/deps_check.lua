@@ -38,7 +38,7 @@ if status == 'pending' then
     if rec['type'] ~= 'agent_completion' and check_ms > 0 and NOW + check_ms < deadline then
       next_check = NOW + check_ms
     end
-    redis.call('ZADD', ns_key('due'), next_check, cid .. '/' .. id)
+    due_add(next_check, cid, id)
   end
 end
 if status == 'timeout' or status == 'failed' then

@@ -122,7 +122,7 @@ end
 
 local function dep_route_later(rec, at_ms)
   if dep_unrouted(rec) then
-    redis.call('ZADD', ns_key('due'), at_ms, rec['cid'] .. '/' .. rec['id'])
+    due_add(at_ms, rec['cid'], rec['id'])
     return true
   end
   return false

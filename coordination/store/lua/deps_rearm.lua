@@ -14,5 +14,5 @@ local deadline = NOW + tonumber(redis.call('HGET', key, 'timeout_ms'))
 redis.call('HSET', key, 'status', 'pending', 'deadline_ms', deadline, 'rearms', rearms + 1, 'error', '')
 redis.call('HDEL', key, 'resolved_ms', 'resolved_by')
 redis.call('SADD', waiters_key(dtype, cid, target, scope), waiter_member(dtype, cid, id, scope))
-redis.call('ZADD', ns_key('due'), deadline, cid .. '/' .. id)
+due_add(deadline, cid, id)
 return {1, tostring(deadline)}

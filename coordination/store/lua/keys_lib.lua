@@ -25,6 +25,18 @@ local function dep_key(cid, id)
   return coord_key(cid, 'dep:' .. id)
 end
 
+-- Schedule a dependency in the namespace's due set. A private state's keys expire when idle; the set may have been
+-- emptied (and so deleted) by the dependency's own settlement just before, and ZADD makes it again without an
+-- expiry: it then lives at least as long as the dependency's record, whose time-to-live is the state's.
+local function due_add(score, cid, id)
+  local due = ns_key('due')
+  redis.call('ZADD', due, score, cid .. '/' .. id)
+  local ttl = redis.call('PTTL', dep_key(cid, id))
+  if ttl > 0 and redis.call('PTTL', due) < ttl then
+    redis.call('PEXPIRE', due, ttl)
+  end
+end
+
 -- Which waiter sets a dependency type uses ('waiters:<kind>:<target>').
 local WAITER_KIND = {agent_completion = 'agent', resource_availability = 'resource', quality_gate = 'gate',
   approval = 'approval'}
