@@ -495,24 +495,15 @@ def pending_from_templates(
     if not (correlation_id is None or _plain_correlation_id(correlation_id)):
         return None
     pending: list[PendingMetric] = []
-    append = pending.append
     for record in records:
         # Exact pairs only: anything else (an iterator, a list, an object whose unpacking raises) goes the slow
         # way, which takes each record once, so nothing is consumed or raised here.
-        if type(record) is not tuple or len(record) != 2:
+        if type(record) is not tuple or len(record) != 2 or type(record[0]) is not MetricTemplate:
             return None
-        template, value = record
-        if not (
-            type(template) is MetricTemplate
-            and (
-                (type(value) is float and _isfinite(value))
-                or (type(value) is int and -_FLOAT_MAX <= value <= _FLOAT_MAX)
-            )
-            and (value >= 0 or template.metric_type is not MetricType.TIMING)
-        ):
+        metric = pending_from_template(record[0], record[1], correlation_id, recorded_at)
+        if metric is None:
             return None
-        recorded = (float(value), correlation_id, recorded_at, next_number())
-        append(_new_tuple(PendingMetric, template.head + recorded))  # one C concatenation
+        pending.append(metric)
     return pending
 
 

@@ -220,14 +220,9 @@ async def run_atomically_async(
                     loading.script_load(lua.source)
                 await loading.execute()
         _loaded[client].update(lua.sha for lua in missing)
-        if len(calls) == 1:  # atomic alone: sent as run_async sends it, without a pipeline's per-call work
+        if len(calls) == 1:  # atomic alone: run_async sends it without a pipeline's per-call work
             lua, keys, args = calls[0]
-            full = lua._keys(keys, args)
-            try:
-                return [await direct_command(client, "EVALSHA", lua.sha, len(full), *full, *args)]
-            except NoScriptError:
-                _loaded.pop(client, None)
-                continue
+            return [await lua.run_async(client, keys, args)]
         async with client.pipeline(transaction=True) as pipe:
             for lua, keys, args in calls:
                 full = lua._keys(keys, args)

@@ -1,5 +1,6 @@
--- The one place Lua spells a key (it mirrors coordination/store/keys.py; tests/unit/test_keys_lua.py checks
--- that both build the same names). Prepended to every script that builds keys from prefixes.
+-- The one place Lua spells a key (it mirrors coordination/store/keys.py; tests/integration/test_key_layout.py checks
+-- that both build the same names). Prepended to every script that builds keys from prefixes. It also holds due_add,
+-- the one write that needs only keys: every script that schedules a dependency check has it from here.
 -- A script that includes this sets NS (namespace prefix "R:{N}"), CP (coordination prefix "R:N:coord:") and
 -- NOW (ms) first thing; they are locals here because Redis forbids globals in scripts.
 local NS, CP, NOW
